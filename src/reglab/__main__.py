@@ -1,0 +1,3 @@
+from reglab.cli import main
+
+main()

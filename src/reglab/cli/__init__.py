@@ -1,0 +1,15 @@
+"""The ``reglab`` command line. Thin: parse, call one library function, render.
+
+Each command lives in its own module of this package and registers itself on :data:`app`.
+Library errors (``ReglabError``, ``ValueError``) become one red line on stderr and exit code 2;
+Ctrl-C becomes a one-line notice and exit code 130. Never a traceback.
+"""
+
+from __future__ import annotations
+
+from reglab.cli.app import app, main
+
+# Command modules: importing one registers its commands on `app`.
+from reglab.cli import info  # noqa: E402,F401
+
+__all__ = ["app", "main"]

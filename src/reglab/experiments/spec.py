@@ -1,0 +1,117 @@
+"""The run spec: one training run as a plain, validated, serializable value.
+
+A study or sweep is a list of run specs (technique x value x seed). The same spec runs in the
+Trainer, in a worker process, in the vectorized runner or on a Ray worker and gives the same
+numbers for the same seed. ``RunSpec.model_validate(spec.to_dict()) == spec`` always holds, and
+:meth:`RunSpec.key` is a stable identity used by the run store to skip completed runs on resume.
+
+Unknown fields are rejected (``extra="forbid"``) so a typo in a TOML file or a ``--grid`` flag
+fails with the list of allowed fields instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "DataSpec",
+    "ModelSpec",
+    "OptimizerSpec",
+    "EarlyStoppingSpec",
+    "DistillationSpec",
+    "RegularizationSpec",
+    "RunSpec",
+]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSpec(_Spec):
+    """Which dataset and which overfitting regime (see ``reglab.data.load``)."""
+
+    name: str = "mnist1d"
+    train_size: int | None = Field(default=None, ge=1)  # None: all training samples
+    label_noise: float = Field(default=0.0, ge=0.0, lt=1.0)  # fraction of train labels flipped
+    val_fraction: float = Field(default=0.2, ge=0.0, lt=1.0)  # split from the training set
+    options: dict[str, Any] = Field(default_factory=dict)  # dataset-specific (noise, n_samples ...)
+
+
+class ModelSpec(_Spec):
+    """Which reference model (see ``reglab.models.build``) and its options."""
+
+    name: str = "mlp"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class OptimizerSpec(_Spec):
+    name: Literal["adamw", "adam", "sgd"] = "adamw"
+    lr: float = Field(default=1e-2, gt=0.0)
+    momentum: float = Field(default=0.9, ge=0.0, lt=1.0)  # sgd only
+
+
+class EarlyStoppingSpec(_Spec):
+    monitor: str = "val_loss"
+    mode: Literal["min", "max"] = "min"
+    patience: int = Field(default=10, ge=0)
+    min_delta: float = Field(default=0.0, ge=0.0)
+    restore_best: bool = True
+
+
+class DistillationSpec(_Spec):
+    """Knowledge distillation (Hinton et al. 2015) from teacher(s) trained with the same data."""
+
+    teacher: ModelSpec = Field(default_factory=lambda: ModelSpec(name="mlp", options={"width": 512}))
+    teachers: int = Field(default=1, ge=1)  # > 1: ensemble distillation (averaged soft targets)
+    temperature: float = Field(default=4.0, gt=0.0)
+    alpha: float = Field(default=0.9, ge=0.0, le=1.0)  # weight of the soft (KD) term
+    teacher_epochs: int | None = Field(default=None, ge=1)  # None: the run's epochs
+
+
+class RegularizationSpec(_Spec):
+    """Regularization strengths. All zero/None is the unregularized baseline."""
+
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0)  # passed to the model as `dropout`
+    drop_path: float = Field(default=0.0, ge=0.0, lt=1.0)  # models with residual blocks
+    weight_decay: float = Field(default=0.0, ge=0.0)  # decoupled (AdamW), bias/norm excluded
+    l1: float = Field(default=0.0, ge=0.0)  # coefficient of the L1 penalty added to the loss
+    l2: float = Field(default=0.0, ge=0.0)  # coefficient of the (coupled) L2 penalty
+    label_smoothing: float = Field(default=0.0, ge=0.0, lt=1.0)
+    mixup_alpha: float = Field(default=0.0, ge=0.0)
+    cutmix_alpha: float = Field(default=0.0, ge=0.0)
+    input_noise: float = Field(default=0.0, ge=0.0)  # std of Gaussian noise added to inputs
+    max_norm: float | None = Field(default=None, gt=0.0)  # per-unit max-norm constraint c
+    grad_clip: float | None = Field(default=None, gt=0.0)  # clip gradient norm to this
+    early_stopping: EarlyStoppingSpec | None = None
+    distillation: DistillationSpec | None = None
+
+
+class RunSpec(_Spec):
+    """One training run. ``arm`` names the study arm it belongs to (``"baseline"``, ``"dropout"``)."""
+
+    arm: str = "baseline"
+    seed: int = Field(default=0, ge=0)
+    epochs: int = Field(default=100, ge=1)
+    batch_size: int = Field(default=100, ge=1)
+    data: DataSpec = Field(default_factory=DataSpec)
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
+    regularization: RegularizationSpec = Field(default_factory=RegularizationSpec)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-compatible dict; ``RunSpec.from_dict(s.to_dict()) == s``."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSpec:
+        return cls.model_validate(data)
+
+    def key(self) -> str:
+        """Stable 16-hex-digit identity of the spec (sorted-key JSON, SHA-256)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
