@@ -1,0 +1,36 @@
+"""Cheap argument checks for the hot path of every regularizer.
+
+Each check first does a plain comparison (a few hundred nanoseconds) and only falls back to
+:mod:`reglab._validate` — which builds the standard message and raises — when the value is bad.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reglab._validate import check_choice, check_non_negative, check_probability
+
+__all__ = ["probability", "non_negative", "choice"]
+
+_NUMBER = (int, float)
+
+
+def probability(name: str, value: Any, *, allow_one: bool = True) -> float:
+    """``value`` as a float in [0, 1] (or [0, 1) with ``allow_one=False``); else ``ValueError``."""
+    if type(value) in _NUMBER and 0.0 <= value and (value <= 1.0 if allow_one else value < 1.0):
+        return float(value)
+    return check_probability(name, value, allow_one=allow_one)
+
+
+def non_negative(name: str, value: Any) -> float:
+    """``value`` as a float in [0, inf); else ``ValueError``."""
+    if type(value) in _NUMBER and 0.0 <= value:
+        return float(value)
+    return check_non_negative(name, value)
+
+
+def choice(name: str, value: Any, choices: tuple[Any, ...]) -> Any:
+    """``value`` if it is one of ``choices``; else ``ValueError`` listing them."""
+    if value in choices:
+        return value
+    return check_choice(name, value, choices)
