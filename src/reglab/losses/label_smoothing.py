@@ -1,0 +1,170 @@
+"""Label smoothing and soft-target cross-entropy.
+
+Label smoothing (Szegedy et al. 2016, "Rethinking the Inception Architecture for Computer Vision",
+CVPR, arXiv:1512.00567) trains against ``(1 - eps) * onehot(y) + eps / C`` instead of the one-hot
+target, which keeps the logits from growing without bound and usually improves calibration
+(Müller, Kornblith & Hinton 2019, "When does label smoothing help?", NeurIPS, arXiv:1906.02629).
+
+On hard (integer) labels :func:`label_smoothing_cross_entropy` is exactly
+``F.cross_entropy(logits, target, label_smoothing=eps)`` and calls that fused op. Soft targets
+(one-hot rows, mixup/CutMix targets, teacher probabilities) take the explicit formula of
+:func:`soft_target_cross_entropy`, with the same smoothing applied to them.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from reglab._validate import check_int
+from reglab.errors import invalid_argument
+from reglab.losses import _checks
+from reglab.registry import Configurable, register
+
+__all__ = ["label_smoothing_cross_entropy", "soft_target_cross_entropy", "LabelSmoothingCrossEntropy"]
+
+
+def _check_soft_shape(logits: Tensor, soft_target: Tensor, name: str) -> None:
+    if soft_target.shape != logits.shape:
+        raise ValueError(
+            invalid_argument(
+                name,
+                f"a tensor of the logits' shape {tuple(logits.shape)}",
+                None,
+                shown=f"{name}.shape={tuple(soft_target.shape)}",
+            )
+        )
+
+
+def soft_target_cross_entropy(logits: Tensor, soft_target: Tensor, reduction: str = "mean") -> Tensor:
+    """Cross-entropy against a target distribution: ``-sum_c q_c log softmax(logits)_c``.
+
+    The loss of mixup/CutMix training and of distillation's soft term (as in timm's
+    ``SoftTargetCrossEntropy``). Equal to ``F.cross_entropy(logits, soft_target)`` with
+    probability targets.
+
+    Args:
+        logits: ``(N, C)``, ``(N, C, d1, ...)`` or unbatched ``(C,)`` unnormalised scores.
+        soft_target: a float tensor of the same shape whose entries along the class dimension
+            sum to 1 (not checked: that would synchronise with the device on every call).
+            Gradients flow into it if it requires them.
+        reduction: ``'mean'`` (over samples and extra dimensions), ``'sum'`` or ``'none'``.
+            Defaults to ``'mean'``.
+
+    Returns:
+        The reduced loss, or per-sample losses of shape ``logits.shape`` without the class
+        dimension for ``reduction='none'``.
+    """
+    how = _checks.reduction(reduction)
+    _checks.floating("logits", logits)
+    _checks.floating("soft_target", soft_target)
+    _check_soft_shape(logits, soft_target, "soft_target")
+    dim = _checks.class_dim(logits)
+    loss = -(soft_target * F.log_softmax(logits, dim=dim)).sum(dim)
+    return _checks.reduce(loss, how)
+
+
+def label_smoothing_cross_entropy(
+    logits: Tensor,
+    target: Tensor,
+    smoothing: float = 0.1,
+    reduction: str = "mean",
+    *,
+    ignore_index: int = -100,
+) -> Tensor:
+    """Cross-entropy against ``(1 - smoothing) * target + smoothing / C`` (Szegedy et al. 2016).
+
+    Hard labels go to PyTorch's fused ``F.cross_entropy(..., label_smoothing=smoothing)`` (same
+    numbers, same speed). Soft targets (float tensors of the logits' shape: one-hot rows,
+    mixup/CutMix targets) are smoothed the same way and scored with
+    :func:`soft_target_cross_entropy`, i.e.
+    ``(1 - smoothing) * CE(logits, target) + smoothing * mean_c(-log softmax(logits)_c)``.
+
+    Args:
+        logits: ``(N, C)``, ``(N, C, d1, ...)`` or unbatched ``(C,)`` unnormalised scores.
+        target: class indices (an integer tensor of the logits' shape without the class
+            dimension; out-of-range labels raise PyTorch's own error) or a float tensor of the
+            logits' shape holding a distribution over classes.
+        smoothing: the mass ``eps`` in [0, 1] spread uniformly over the ``C`` classes;
+            0 gives the plain cross-entropy. Defaults to 0.1.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``. Defaults to ``'mean'`` (over the
+            non-ignored samples for hard labels, as ``F.cross_entropy`` does).
+        ignore_index: a hard label whose samples contribute no loss and no count (hard labels
+            only). Defaults to -100, as in ``F.cross_entropy``.
+
+    Example:
+        >>> logits = torch.tensor([[2.0, 0.0, -1.0]])
+        >>> bool(torch.isclose(label_smoothing_cross_entropy(logits, torch.tensor([0]), 0.1),
+        ...      F.cross_entropy(logits, torch.tensor([0]), label_smoothing=0.1)))
+        True
+    """
+    if not (type(smoothing) is float and 0.0 <= smoothing <= 1.0):
+        smoothing = _checks.probability("smoothing", smoothing)
+    if reduction not in _checks.REDUCTIONS:
+        _checks.reduction(reduction)
+    if type(logits) is not Tensor or not logits.is_floating_point():
+        _checks.floating("logits", logits)
+    if not isinstance(target, Tensor):
+        raise ValueError(
+            invalid_argument("target", "a torch.Tensor", target, shown=f"target of type {type(target).__name__}")
+        )
+    if target.is_floating_point():
+        _check_soft_shape(logits, target, "target")
+        dim = _checks.class_dim(logits)
+        log_probs = F.log_softmax(logits, dim=dim)
+        loss = -(target * log_probs).sum(dim)
+        if smoothing > 0.0:
+            loss = (1.0 - smoothing) * loss - smoothing * log_probs.mean(dim)
+        return _checks.reduce(loss, reduction)
+    if target.dtype != torch.long:
+        if target.dtype == torch.bool or target.is_complex():
+            raise ValueError(
+                invalid_argument(
+                    "target",
+                    "integer class indices or a floating-point distribution",
+                    None,
+                    shown=f"target.dtype={target.dtype}",
+                )
+            )
+        target = target.long()
+    expected = logits.shape[:1] + logits.shape[2:] if logits.dim() > 1 else torch.Size([])
+    if target.shape != expected:
+        raise ValueError(
+            invalid_argument(
+                "target",
+                f"class indices of shape {tuple(expected)} (the logits' shape without the class dimension)"
+                f" or a distribution of shape {tuple(logits.shape)}",
+                None,
+                shown=f"target.shape={tuple(target.shape)}",
+            )
+        )
+    return F.cross_entropy(logits, target, ignore_index=ignore_index, reduction=reduction, label_smoothing=smoothing)
+
+
+@register("label_smoothing")
+class LabelSmoothingCrossEntropy(nn.Module, Configurable):
+    """Module form of :func:`label_smoothing_cross_entropy` (Szegedy et al. 2016).
+
+    Accepts hard labels and soft targets alike, so it is also the loss to pair with
+    :class:`reglab.augment.MixupCutmix`.
+
+    Args:
+        smoothing: the mass spread uniformly over the classes, in [0, 1]. Defaults to 0.1.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``. Defaults to ``'mean'``.
+        ignore_index: hard label ignored by the loss. Defaults to -100.
+    """
+
+    def __init__(self, smoothing: float = 0.1, reduction: str = "mean", ignore_index: int = -100) -> None:
+        super().__init__()
+        self.smoothing = _checks.probability("smoothing", smoothing)
+        self.reduction = _checks.reduction(reduction)
+        self.ignore_index = check_int("ignore_index", ignore_index)
+
+    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        return label_smoothing_cross_entropy(
+            logits, target, self.smoothing, self.reduction, ignore_index=self.ignore_index
+        )
+
+    def extra_repr(self) -> str:
+        return f"smoothing={self.smoothing}, reduction={self.reduction!r}"
