@@ -1,0 +1,288 @@
+"""Diagnose one run from its learning curves: underfitting, good fit or overfitting.
+
+The verdict follows the textbook reading of learning curves (Goodfellow, Bengio & Courville 2016,
+*Deep Learning*, sections 5.2 and 7.8; Prechelt 1998, "Early Stopping - But When?"): a model
+overfits when its validation loss turns up after a minimum while the training loss keeps falling
+and the train-validation gap grows; it underfits when even the training loss stays high and the
+gap is small. Every threshold is a named constant of this module, so a verdict can be traced to
+one rule.
+
+The *gap* is ``train_acc - val_acc`` (accuracy points as a fraction, 0.34 = 34 points) for
+classification histories and ``val_loss - train_loss`` for regression histories (no accuracy).
+The *best epoch* is the epoch of the lowest validation loss (first one on ties), numbered from 1.
+
+Rules, checked in this order:
+
+1. **Diverged** (-> underfitting): the last training or validation loss is not finite.
+2. **Overfitting, loss turned up**: the last validation loss is more than
+   :data:`OVERFIT_VAL_RISE` (10%) above its minimum *and* the gap grew by more than
+   :data:`OVERFIT_GAP_GROWTH` (0.05) since the best epoch (for regression: grew at all).
+3. **Overfitting, large gap**: classification only, the gap at the end is at least
+   :data:`OVERFIT_LARGE_GAP` (0.20) even though the validation loss did not turn up.
+4. **Underfitting**: the gap at the end is small (classification: ``|gap|`` below
+   :data:`UNDERFIT_MAX_GAP`, 0.05; regression: validation loss below twice the training loss)
+   and the training loss is still high: at least :data:`UNDERFIT_LOSS_FRACTION` (50%) of the chance-level
+   loss ``ln K`` when the number of classes ``K`` is known; otherwise training accuracy below
+   :data:`UNDERFIT_TRAIN_ACC` (0.70); for regression, the training loss fell by less than
+   :data:`UNDERFIT_MIN_IMPROVEMENT` (50%) from epoch 1.
+5. Otherwise **good fit**.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from reglab._validate import check_int
+from reglab.errors import invalid_argument
+
+__all__ = [
+    "Diagnosis",
+    "diagnose",
+    "OVERFIT_VAL_RISE",
+    "OVERFIT_GAP_GROWTH",
+    "OVERFIT_LARGE_GAP",
+    "UNDERFIT_MAX_GAP",
+    "UNDERFIT_LOSS_FRACTION",
+    "UNDERFIT_TRAIN_ACC",
+    "UNDERFIT_MIN_IMPROVEMENT",
+    "VERDICTS",
+]
+
+#: Overfitting: the last validation loss exceeds its minimum by more than this fraction (10%).
+OVERFIT_VAL_RISE = 0.10
+#: ...and the gap grew by more than this since the best epoch (accuracy fraction, 5 points).
+OVERFIT_GAP_GROWTH = 0.05
+#: Overfitting regardless of the loss trend: an accuracy gap this large at the end (20 points).
+OVERFIT_LARGE_GAP = 0.20
+#: Underfitting needs a small gap at the end: below this (accuracy fraction, 5 points).
+UNDERFIT_MAX_GAP = 0.05
+#: Underfitting when the final training loss is at least this fraction of ln(num_classes).
+UNDERFIT_LOSS_FRACTION = 0.5
+#: Underfitting (num_classes unknown) when the final training accuracy is below this.
+UNDERFIT_TRAIN_ACC = 0.70
+#: Underfitting (regression) when the training loss fell by less than this fraction from epoch 1.
+UNDERFIT_MIN_IMPROVEMENT = 0.5
+
+VERDICTS = ("underfitting", "good fit", "overfitting")
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The verdict on one run, the numbers behind it and a sentence a user can read.
+
+    ``rule`` names the rule that decided (``"diverged"``, ``"val_loss_rise"``, ``"large_gap"``,
+    ``"high_train_loss"``, ``"low_train_acc"``, ``"slow_train_loss"``, ``"none"``).
+    """
+
+    verdict: str
+    rule: str
+    best_epoch: int
+    last_epoch: int
+    min_val_loss: float
+    final_val_loss: float
+    val_loss_rise: float
+    gap_best: float
+    gap_end: float
+    gap_growth: float
+    gap_kind: str  # "accuracy" or "loss"
+    train_loss_end: float
+    train_acc_end: float | None
+    val_acc_end: float | None
+    val_acc_best: float | None
+    chance_loss: float | None
+    sentence: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-compatible values (NaN/inf become None)."""
+        out = asdict(self)
+        for k, v in out.items():
+            if isinstance(v, float) and not math.isfinite(v):
+                out[k] = None
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Diagnosis:
+        values = dict(data)
+        for k in ("min_val_loss", "final_val_loss", "val_loss_rise", "gap_best", "gap_end",
+                  "gap_growth", "train_loss_end"):
+            if values.get(k) is None:
+                values[k] = math.nan
+        return cls(**values)
+
+
+def _series(history: Mapping[str, Any], key: str, n: int | None = None) -> list[float] | None:
+    values = history.get(key)
+    if values is None:
+        return None
+    if not isinstance(values, Sequence) or isinstance(values, (str, bytes)):
+        raise ValueError(invalid_argument("history", f"a list of numbers under {key!r}", values,
+                                          shown=f"history[{key!r}]={values!r}"))
+    if all(v is None for v in values):
+        return None
+    out = [math.nan if v is None else float(v) for v in values]
+    if n is not None and len(out) != n:
+        raise ValueError(invalid_argument(
+            "history", f"{n} values under {key!r} (one per epoch, like 'val_loss')", values,
+            shown=f"len(history[{key!r}])={len(out)}"))
+    return out
+
+
+def _finite(x: float) -> bool:
+    return math.isfinite(x)
+
+
+def diagnose(history: Mapping[str, Any], *, num_classes: int | None = None) -> Diagnosis:
+    """Diagnose a run from its per-epoch history (``History.to_dict()``).
+
+    Args:
+        history: a mapping with per-epoch lists ``train_loss`` and ``val_loss`` (required) and
+            ``train_acc``/``val_acc`` (classification) and optionally ``epoch`` (1-based numbers;
+            defaults to 1..n).
+        num_classes: number of classes K, when known; the chance-level loss ``ln K`` is then the
+            reference for "training loss is still high". Defaults to None (use training accuracy).
+
+    Returns:
+        A :class:`Diagnosis`; see the module docstring for the rules and thresholds.
+
+    Raises:
+        ValueError: no epochs, no validation loss, lists of different lengths, ``num_classes < 2``.
+    """
+    if not isinstance(history, Mapping):
+        raise ValueError(invalid_argument("history", "a mapping like History.to_dict()", history,
+                                          shown=f"history of type {type(history).__name__}"))
+    if num_classes is not None:
+        check_int("num_classes", num_classes, low=2)
+    val_loss = _series(history, "val_loss")
+    if not val_loss:
+        raise ValueError(invalid_argument(
+            "history", "per-epoch 'val_loss' values (train with a validation split)",
+            history.get("val_loss"), shown=f"history['val_loss']={history.get('val_loss')!r}"))
+    n = len(val_loss)
+    train_loss = _series(history, "train_loss", n)
+    if train_loss is None:
+        raise ValueError(invalid_argument(
+            "history", "per-epoch 'train_loss' values", history.get("train_loss"),
+            shown=f"history['train_loss']={history.get('train_loss')!r}"))
+    train_acc = _series(history, "train_acc", n)
+    val_acc = _series(history, "val_acc", n)
+    epochs = history.get("epoch")
+    if epochs is None:
+        epochs = list(range(1, n + 1))
+    epochs = [int(e) for e in epochs]
+    if len(epochs) != n:
+        raise ValueError(invalid_argument(
+            "history", f"{n} values under 'epoch' (one per epoch, like 'val_loss')", epochs,
+            shown=f"len(history['epoch'])={len(epochs)}"))
+
+    classification = train_acc is not None and val_acc is not None
+    if classification:
+        gaps = [a - b for a, b in zip(train_acc, val_acc)]
+        gap_kind = "accuracy"
+    else:
+        gaps = [v - t for t, v in zip(train_loss, val_loss)]
+        gap_kind = "loss"
+    chance = math.log(num_classes) if num_classes is not None else None
+
+    finite_idx = [i for i in range(n) if _finite(val_loss[i])]
+    last = n - 1
+    last_epoch = epochs[last]
+    diverged_at = None
+    if not (_finite(train_loss[last]) and _finite(val_loss[last])):
+        for i in range(n):
+            if not (_finite(train_loss[i]) and _finite(val_loss[i])):
+                diverged_at = epochs[i]
+                break
+    best = min(finite_idx, key=lambda i: val_loss[i]) if finite_idx else last
+    best_epoch = epochs[best]
+    min_vl = val_loss[best]
+    end_vl = val_loss[last]
+    rise = (end_vl - min_vl) / abs(min_vl) if (min_vl != 0 and _finite(min_vl)) else (
+        0.0 if end_vl == min_vl else math.inf)
+    gap_best, gap_end = gaps[best], gaps[last]
+    growth = gap_end - gap_best
+
+    def acc(values: list[float] | None, i: int) -> float | None:
+        return None if values is None or not _finite(values[i]) else values[i]
+
+    common = dict(
+        best_epoch=best_epoch, last_epoch=last_epoch, min_val_loss=min_vl, final_val_loss=end_vl,
+        val_loss_rise=rise, gap_best=gap_best, gap_end=gap_end, gap_growth=growth,
+        gap_kind=gap_kind, train_loss_end=train_loss[last], train_acc_end=acc(train_acc, last),
+        val_acc_end=acc(val_acc, last), val_acc_best=acc(val_acc, best), chance_loss=chance,
+    )
+    gap_name = "train-val accuracy gap" if classification else "val-train loss gap"
+
+    if diverged_at is not None:
+        sentence = (f"Underfitting: training diverged (non-finite loss from epoch {diverged_at}); "
+                    "lower the learning rate or clip gradients.")
+        return Diagnosis(verdict="underfitting", rule="diverged", sentence=sentence, **common)
+
+    grew = growth > OVERFIT_GAP_GROWTH if classification else growth > 0
+    if rise > OVERFIT_VAL_RISE and grew:
+        sentence = (
+            f"Overfitting: validation loss bottomed at {min_vl:.3f} in epoch {best_epoch} and rose "
+            f"{rise:.0%} by epoch {last_epoch} while the {gap_name} grew from {gap_best:.2f} to "
+            f"{gap_end:.2f}; stop near epoch {best_epoch} or regularize more."
+        )
+        return Diagnosis(verdict="overfitting", rule="val_loss_rise", sentence=sentence, **common)
+    if classification and gap_end >= OVERFIT_LARGE_GAP:
+        if rise > OVERFIT_VAL_RISE:
+            trend = (f"validation loss rose {rise:.0%} above its minimum {min_vl:.3f} (epoch "
+                     f"{best_epoch}) while the gap grew only {growth:+.2f}")
+        else:
+            trend = (f"validation loss stayed within {OVERFIT_VAL_RISE:.0%} of its minimum "
+                     f"{min_vl:.3f} (epoch {best_epoch})")
+        sentence = (
+            f"Overfitting: training accuracy reached {train_acc[last]:.3f} but validation accuracy "
+            f"only {val_acc[last]:.3f} in epoch {last_epoch} (gap {gap_end:.2f}, at least "
+            f"{OVERFIT_LARGE_GAP:.2f}); {trend}; regularize more."
+        )
+        return Diagnosis(verdict="overfitting", rule="large_gap", sentence=sentence, **common)
+
+    # Classification: |gap| below UNDERFIT_MAX_GAP. Regression: the loss gap is below the
+    # training loss itself (validation loss less than twice the training loss).
+    if classification:
+        small_gap = abs(gap_end) < UNDERFIT_MAX_GAP
+    else:
+        small_gap = gap_end < abs(train_loss[last])
+    advice = "reduce regularization, train longer or use a larger model."
+    if small_gap:
+        tl = train_loss[last]
+        if chance is not None and tl >= UNDERFIT_LOSS_FRACTION * chance:
+            acc_part = (f" and training accuracy {train_acc[last]:.3f}" if classification else "")
+            sentence = (
+                f"Underfitting: training loss ended at {tl:.3f} ({tl / chance:.0%} of the chance "
+                f"level ln {num_classes} = {chance:.3f}){acc_part} with a {gap_name} of "
+                f"{gap_end:.2f} in epoch {last_epoch}; {advice}"
+            )
+            return Diagnosis(verdict="underfitting", rule="high_train_loss", sentence=sentence,
+                             **common)
+        if chance is None and classification and train_acc[last] < UNDERFIT_TRAIN_ACC:
+            sentence = (
+                f"Underfitting: training accuracy ended at {train_acc[last]:.3f} (below "
+                f"{UNDERFIT_TRAIN_ACC:.2f}) with a {gap_name} of {gap_end:.2f} in epoch "
+                f"{last_epoch}; {advice}"
+            )
+            return Diagnosis(verdict="underfitting", rule="low_train_acc", sentence=sentence,
+                             **common)
+        if not classification and _finite(train_loss[0]) and train_loss[0] > 0:
+            improvement = 1.0 - tl / train_loss[0]
+            if improvement < UNDERFIT_MIN_IMPROVEMENT:
+                sentence = (
+                    f"Underfitting: training loss fell only {improvement:.0%} (from "
+                    f"{train_loss[0]:.3f} to {tl:.3f}) by epoch {last_epoch} with a {gap_name} of "
+                    f"{gap_end:.3f}; {advice}"
+                )
+                return Diagnosis(verdict="underfitting", rule="slow_train_loss",
+                                 sentence=sentence, **common)
+
+    gap_fmt = ".2f" if classification else ".3f"
+    sentence = (
+        f"Good fit: validation loss reached its minimum {min_vl:.3f} in epoch {best_epoch} and "
+        f"ended at {end_vl:.3f} ({rise:+.0%}) in epoch {last_epoch}; the {gap_name} is "
+        f"{gap_end:{gap_fmt}} at the end ({gap_best:{gap_fmt}} at the best epoch)."
+    )
+    return Diagnosis(verdict="good fit", rule="none", sentence=sentence, **common)

@@ -1,0 +1,262 @@
+"""Per-arm summaries across seeds and the effect of each arm against the baseline.
+
+For each arm (runs sharing ``spec.arm``) :func:`summarize_arms` reports the mean test accuracy
+and mean train-val gap with their 95% Student t intervals (:func:`reglab.analysis.stats.mean_ci`)
+and the effect on test accuracy against the baseline arm with Welch's t interval for the
+difference of means (:func:`reglab.analysis.stats.diff_ci`). :func:`find_sweeps` finds the
+regularization fields that vary over arms with everything else held fixed (a sweep or an
+ablation), for the sweep and dropout-ablation figures.
+
+Runs are "StoredRun-like": objects (or mappings) with ``spec`` (a ``RunSpec`` or its dict),
+``final`` (dict with ``test_acc``, ``train_acc``, ``val_acc``, ``gap``), ``history``
+(``History.to_dict()``) and ``diagnosis`` (``Diagnosis.to_dict()`` or None). Runs without a
+``final["test_acc"]`` (failed or unfinished) are left out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reglab.analysis.diagnosis import VERDICTS, diagnose
+from reglab.analysis.stats import diff_ci, mean_ci
+from reglab.errors import ReglabError
+
+__all__ = ["RunView", "ArmSummary", "Sweep", "summarize_arms", "find_sweeps", "as_run_views",
+           "regularization_setting", "SWEEP_FIELDS", "LOG_SCALE_FIELDS"]
+
+#: Scalar regularization fields a sweep or ablation can vary.
+SWEEP_FIELDS = ("dropout", "drop_path", "weight_decay", "l1", "l2", "label_smoothing",
+                "mixup_alpha", "cutmix_alpha", "input_noise", "max_norm", "grad_clip")
+#: Fields whose sweeps are plotted on a log axis (strengths spanning decades).
+LOG_SCALE_FIELDS = ("weight_decay", "l1", "l2")
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+@dataclass(frozen=True)
+class RunView:
+    """One completed run, normalised: the spec as a plain dict plus its metrics."""
+
+    key: str
+    spec: dict[str, Any]
+    history: dict[str, Any]
+    final: dict[str, Any]
+    diagnosis: dict[str, Any]
+
+    @property
+    def arm(self) -> str:
+        return str(self.spec.get("arm", "baseline"))
+
+    @property
+    def seed(self) -> int:
+        return int(self.spec.get("seed", 0))
+
+    @property
+    def regularization(self) -> dict[str, Any]:
+        return dict(self.spec.get("regularization") or {})
+
+    @property
+    def gap(self) -> float:
+        """Final train-val accuracy gap (``train_acc - val_acc``; ``final["gap"]`` otherwise)."""
+        tr, va = self.final.get("train_acc"), self.final.get("val_acc")
+        if tr is not None and va is not None:
+            return float(tr) - float(va)
+        g = self.final.get("gap")
+        return math.nan if g is None else float(g)
+
+
+def as_run_views(runs: Iterable[Any]) -> list[RunView]:
+    """Normalise StoredRun-like runs; leaves out runs without ``final["test_acc"]``."""
+    views = []
+    for run in runs:
+        final = dict(_get(run, "final") or {})
+        if final.get("test_acc") is None:
+            continue
+        spec = _get(run, "spec")
+        if spec is None:
+            raise ReglabError("A run has no spec. Expected StoredRun-like runs with `spec`, "
+                              "`final`, `history`. Received: a run without `spec`")
+        spec_d = spec.to_dict() if hasattr(spec, "to_dict") else dict(spec)
+        history = dict(_get(run, "history") or {})
+        diag = _get(run, "diagnosis")
+        if diag is None:
+            if history.get("val_loss"):
+                diag = diagnose(history, num_classes=final.get("num_classes")).to_dict()
+            else:
+                diag = {}
+        key = _get(run, "key") or (spec.key() if hasattr(spec, "key") else "")
+        views.append(RunView(key=str(key), spec=spec_d, history=history, final=final,
+                             diagnosis=dict(diag)))
+    return views
+
+
+def regularization_setting(reg: Mapping[str, Any]) -> str:
+    """The non-default regularization fields as ``"dropout=0.2, weight_decay=0.05"``."""
+    from reglab.experiments.spec import RegularizationSpec
+
+    defaults = RegularizationSpec().model_dump(mode="json")
+    parts = []
+    for name, value in reg.items():
+        if name not in defaults or value == defaults[name]:
+            continue
+        if isinstance(value, Mapping):
+            inner = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                              for k, v in value.items() if not isinstance(v, Mapping))
+            parts.append(f"{name}({inner})")
+        else:
+            parts.append(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}")
+    return ", ".join(parts) if parts else "none"
+
+
+@dataclass
+class ArmSummary:
+    """One arm across its seeds. Intervals are ``(mean, low, high)``; bounds nan with one seed.
+
+    ``effect`` is ``(mean test acc of the arm - mean of the baseline, low, high)`` as a fraction
+    (0.031 = +3.1 points), Welch's interval; None for the baseline itself or without a baseline.
+    """
+
+    arm: str
+    setting: str
+    regularization: dict[str, Any]
+    n: int
+    seeds: list[int]
+    test_acc: tuple[float, float, float]
+    val_acc: tuple[float, float, float]
+    gap: tuple[float, float, float]
+    effect: tuple[float, float, float] | None
+    verdicts: dict[str, int]
+    is_baseline: bool = False
+    runs: list[RunView] = field(default_factory=list, repr=False)
+
+    @property
+    def effect_excludes_zero(self) -> bool | None:
+        """True/False when the effect's interval is defined; None otherwise."""
+        if self.effect is None or math.isnan(self.effect[1]):
+            return None
+        return self.effect[1] > 0 or self.effect[2] < 0
+
+    def verdict_text(self) -> str:
+        """``"3 overfitting, 2 good fit"`` (most frequent first)."""
+        items = sorted(((c, v) for v, c in self.verdicts.items() if c), key=lambda x: (-x[0], x[1]))
+        return ", ".join(f"{c} {v}" for c, v in items) if items else "n/a"
+
+
+def _pick_baseline(groups: dict[str, list[RunView]], baseline: str) -> str | None:
+    if baseline in groups:
+        return baseline
+    from reglab.experiments.spec import RegularizationSpec
+
+    defaults = RegularizationSpec().model_dump(mode="json")
+    for arm, views in groups.items():
+        if views[0].regularization == defaults:
+            return arm
+    return None
+
+
+def summarize_arms(
+    runs: Iterable[Any], baseline: str = "baseline", confidence: float = 0.95
+) -> list[ArmSummary]:
+    """Summarise each arm across seeds; the baseline first, then arms in order of appearance.
+
+    Args:
+        runs: StoredRun-like runs (see the module docstring).
+        baseline: the reference arm's name. When no arm has this name, the arm whose
+            regularization is all defaults is the reference; without one, effects are None.
+            Defaults to ``"baseline"``.
+        confidence: coverage of every interval. Defaults to 0.95.
+
+    Raises:
+        ReglabError: no completed run.
+    """
+    views = as_run_views(runs)
+    if not views:
+        raise ReglabError("No completed runs to summarise. Expected at least one run with a "
+                          "final test accuracy. Received: 0 completed runs")
+    groups: dict[str, list[RunView]] = {}
+    for v in views:
+        groups.setdefault(v.arm, []).append(v)
+    for arm in groups:
+        groups[arm].sort(key=lambda v: v.seed)
+    ref = _pick_baseline(groups, baseline)
+    order = ([ref] if ref else []) + [a for a in groups if a != ref]
+    ref_acc = [float(v.final["test_acc"]) for v in groups[ref]] if ref else None
+    out = []
+    for arm in order:
+        g = groups[arm]
+        acc = [float(v.final["test_acc"]) for v in g]
+        val = [float(v.final["val_acc"]) for v in g if v.final.get("val_acc") is not None]
+        gaps = [v.gap for v in g if not math.isnan(v.gap)]
+        nan3 = (math.nan, math.nan, math.nan)
+        verdicts = {name: 0 for name in VERDICTS}
+        for v in g:
+            verdict = v.diagnosis.get("verdict")
+            if verdict in verdicts:
+                verdicts[verdict] += 1
+        effect = None
+        if ref_acc is not None and arm != ref:
+            effect = diff_ci(acc, ref_acc, confidence)
+        out.append(ArmSummary(
+            arm=arm,
+            setting=regularization_setting(g[0].regularization),
+            regularization=g[0].regularization,
+            n=len(g),
+            seeds=[v.seed for v in g],
+            test_acc=mean_ci(acc, confidence),
+            val_acc=mean_ci(val, confidence) if val else nan3,
+            gap=mean_ci(gaps, confidence) if gaps else nan3,
+            effect=effect,
+            verdicts=verdicts,
+            is_baseline=(arm == ref),
+            runs=g,
+        ))
+    return out
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """Arms that differ from a common setting in one field only, ordered by that field's value.
+
+    ``points`` pairs each value with its arm; the reference arm (all other fields equal, this
+    field at its default) is included when present, with its default value (0 or None).
+    """
+
+    field: str
+    points: list[tuple[float | None, ArmSummary]]
+
+    @property
+    def log_scale(self) -> bool:
+        return self.field in LOG_SCALE_FIELDS
+
+
+def find_sweeps(summaries: Sequence[ArmSummary]) -> list[Sweep]:
+    """The sweeps/ablations among the arms: for each field of :data:`SWEEP_FIELDS`, the largest
+    group of arms whose regularization is identical apart from that field, when it holds at
+    least two distinct values. Ordered by :data:`SWEEP_FIELDS`.
+    """
+    sweeps = []
+    for name in SWEEP_FIELDS:
+        groups: dict[str, list[ArmSummary]] = {}
+        for s in summaries:
+            rest = {k: v for k, v in s.regularization.items() if k != name}
+            groups.setdefault(repr(sorted(rest.items())), []).append(s)
+        best: list[ArmSummary] = []
+        for members in groups.values():
+            values = {m.regularization.get(name) for m in members}
+            if len(values) >= 2 and len(members) > len(best):
+                best = members
+        if best:
+            def order(s: ArmSummary) -> float:
+                v = s.regularization.get(name)
+                return -math.inf if v is None else float(v)
+
+            pts = [(s.regularization.get(name), s) for s in sorted(best, key=order)]
+            sweeps.append(Sweep(field=name, points=pts))
+    return sweeps

@@ -1,0 +1,156 @@
+"""Reports from the run store: one self-contained HTML file, a Markdown summary and the table.
+
+:func:`build_report` summarises every arm across seeds (:func:`reglab.analysis.summarize_arms`),
+draws the figures (:mod:`reglab.report.figures`, matplotlib on the Agg backend, imported only
+here so ``import reglab.analysis`` stays light) and writes
+
+* ``<out>/report.html`` - everything embedded (figures as base64 PNG, inline CSS), no external URL;
+* ``<out>/report.md`` and ``<out>/figures/<figure id>.png`` - the same content as Markdown.
+
+``reglab report`` and the end of every ``reglab study`` / ``reglab sweep`` call it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reglab.analysis.effects import ArmSummary, as_run_views, find_sweeps, summarize_arms
+from reglab.errors import ReglabError, StoreError
+
+__all__ = ["Report", "build_report", "load_runs"]
+
+
+@dataclass(frozen=True)
+class Report:
+    """What :func:`build_report` wrote, plus the summaries and the rich table for the terminal."""
+
+    html_path: Path
+    markdown_path: Path
+    summaries: list[ArmSummary]
+    figure_ids: list[str]
+    table: Any  # rich.table.Table
+    findings: str
+
+
+def load_runs(source: Any, study: str | None = None) -> tuple[list[Any], str]:
+    """The runs of ``source`` (a RunStore, a store path, or a sequence of runs) and a label.
+
+    Raises:
+        StoreError: the path does not exist or is not a file (a missing store is never created).
+    """
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise StoreError(f"Run store {str(path)!r} not found. Expected the runs.sqlite file "
+                             "written by `reglab study` or `reglab sweep`. Received: a path that "
+                             "does not exist")
+        if not path.is_file():
+            raise StoreError(f"Run store {str(path)!r} is not a file. Expected the runs.sqlite "
+                             "file written by `reglab study` or `reglab sweep`. Received: a "
+                             "directory")
+        from reglab.experiments.store import RunStore
+
+        store = RunStore(path)
+        try:
+            runs = list(store.runs(study))
+        finally:
+            close = getattr(store, "close", None)
+            if close is not None:
+                close()
+        return runs, str(path)
+    if hasattr(source, "runs") and callable(source.runs):
+        return list(source.runs(study)), str(getattr(source, "path", "run store"))
+    if isinstance(source, Sequence):
+        return list(source), "runs"
+    raise StoreError(f"Cannot read runs from {type(source).__name__}. Expected a RunStore, a store "
+                     f"path or a list of runs. Received: {source!r}")
+
+
+def _write(path: Path, data: str | bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    if isinstance(data, bytes):
+        tmp.write_bytes(data)
+    else:
+        tmp.write_text(data, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _notes(summaries: Sequence[ArmSummary], figure_ids: Sequence[str]) -> list[str]:
+    notes = []
+    if not find_sweeps(summaries):
+        notes.append("No sweep or ablation figure: no regularization field takes two or more "
+                     "values with everything else equal.")
+    elif "fig-dropout-ablation" not in figure_ids:
+        notes.append("No dropout-rate ablation figure: the dropout rate does not vary with "
+                     "everything else equal.")
+    if "fig-weight-hist" not in figure_ids:
+        notes.append("No weight histograms: they need final['weight_hist'] for the baseline and "
+                     "an L1 or L2/weight-decay arm.")
+    return notes
+
+
+def build_report(
+    source: Any,
+    out_dir: str | os.PathLike[str],
+    *,
+    study: str | None = None,
+    baseline: str = "baseline",
+    title: str | None = None,
+    confidence: float = 0.95,
+) -> Report:
+    """Write ``report.html`` (self-contained) and ``report.md`` (+ ``figures/``) into ``out_dir``.
+
+    Args:
+        source: a ``RunStore``, the path of a store file, or a list of StoredRun-like runs.
+        out_dir: directory for the files (created if needed).
+        study: only the runs of this study (passed to ``RunStore.runs``). Defaults to all runs.
+        baseline: the reference arm. Defaults to ``"baseline"``.
+        title: page title. Defaults to ``"reglab report: <study or store name>"``.
+        confidence: coverage of every interval. Defaults to 0.95.
+
+    Raises:
+        StoreError: missing/unreadable store, or no completed run in it.
+    """
+    from reglab.report.figures import build_figures
+    from reglab.report.findings import findings
+    from reglab.report.html import render_html
+    from reglab.report.markdown import render_markdown
+    from reglab.report.table import rich_table
+
+    runs, label = load_runs(source, study)
+    views = as_run_views(runs)
+    if not views:
+        which = f" for study {study!r}" if study else ""
+        raise StoreError(f"Run store {label!r} holds no completed runs{which}. Expected at least "
+                         f"one completed run. Received: {len(runs)} runs, none completed")
+    summaries = summarize_arms(views, baseline=baseline, confidence=confidence)
+    if title is None:
+        title = f"reglab report: {study or Path(label).stem}"
+    figures = build_figures(summaries)
+    found = findings(summaries)
+    notes = _notes(summaries, [f.id for f in figures])
+
+    out = Path(out_dir)
+    try:
+        (out / "figures").mkdir(parents=True, exist_ok=True)
+        for fig in figures:
+            _write(out / "figures" / f"{fig.id}.png", fig.png)
+        html_path, md_path = out / "report.html", out / "report.md"
+        _write(html_path, render_html(title, summaries, figures, found, notes=notes))
+        _write(md_path, render_markdown(title, summaries, figures, found, notes=notes))
+    except OSError as exc:
+        raise ReglabError(f"Cannot write the report to {str(out)!r}: {exc.strerror}. Expected a "
+                         "writable directory. Received: --out "
+                         f"{str(out)!r}") from None
+    return Report(
+        html_path=html_path,
+        markdown_path=md_path,
+        summaries=summaries,
+        figure_ids=[f.id for f in figures],
+        table=rich_table(summaries, title=title),
+        findings=found,
+    )

@@ -1,0 +1,303 @@
+"""The report's figures, drawn with matplotlib's object API on the Agg backend (no pyplot state).
+
+Each builder returns a :class:`FigureSpec` (a stable ``id`` used as the HTML element id and the
+PNG file name, a title, an alt text and the PNG bytes) or None when the runs hold nothing to show
+(no sweep, no stored weight histograms):
+
+* ``fig-learning-curves`` - mean training and validation loss per arm, best epoch marked.
+* ``fig-gap`` - the mean train-val accuracy gap over epochs, one line per arm.
+* ``fig-sweep-<field>`` - validation accuracy vs the swept value (log axis for weight decay, L1
+  and L2; the reference arm at value 0 as a dashed line), one per sweep.
+* ``fig-dropout-ablation`` - test accuracy and gap vs the dropout rate, with 95% intervals.
+* ``fig-weight-hist`` - weight histograms of the baseline and the L1 and L2/weight-decay arms
+  (from ``final["weight_hist"]``): L1's spike at zero vs L2's uniform shrinkage.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reglab.analysis.effects import ArmSummary, Sweep, find_sweeps
+
+__all__ = ["FigureSpec", "build_figures", "learning_curves", "gap_curves", "sweep_figure",
+           "dropout_ablation", "weight_histograms", "mean_curve"]
+
+_DPI = 100
+_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#7f7f7f", "#bcbd22", "#17becf")
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    id: str
+    title: str
+    alt: str
+    caption: str
+    png: bytes
+
+
+def _figure(width: float, height: float) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=_DPI, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def mean_curve(histories: Sequence[dict[str, Any]], key: str) -> tuple[list[int], list[float]]:
+    """Per-epoch mean of ``key`` over runs (runs stopped early contribute to fewer epochs).
+
+    For ``key == "acc_gap"`` the value is ``train_acc - val_acc``. Non-finite values are skipped.
+    """
+    sums: dict[int, list[float]] = {}
+    for h in histories:
+        epochs = h.get("epoch") or list(range(1, len(h.get("val_loss") or []) + 1))
+        if key == "acc_gap":
+            tr, va = h.get("train_acc") or [], h.get("val_acc") or []
+            values = [None if a is None or b is None else a - b for a, b in zip(tr, va)]
+        else:
+            values = h.get(key) or []
+        for e, v in zip(epochs, values):
+            if v is not None and math.isfinite(v):
+                sums.setdefault(int(e), []).append(float(v))
+    xs = sorted(sums)
+    return xs, [sum(sums[e]) / len(sums[e]) for e in xs]
+
+
+def _color(i: int) -> str:
+    return _COLORS[i % len(_COLORS)]
+
+
+def learning_curves(summaries: Sequence[ArmSummary]) -> FigureSpec | None:
+    arms = [s for s in summaries if any(r.history.get("val_loss") for r in s.runs)]
+    if not arms:
+        return None
+    cols = min(3, len(arms))
+    rows = math.ceil(len(arms) / cols)
+    fig = _figure(4.2 * cols, 3.0 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    notes = []
+    for i, s in enumerate(arms):
+        ax = axes[i // cols][i % cols]
+        hs = [r.history for r in s.runs]
+        ex, tr = mean_curve(hs, "train_loss")
+        vx, vl = mean_curve(hs, "val_loss")
+        ax.plot(ex, tr, color=_color(i), linestyle="--", label="train loss")
+        ax.plot(vx, vl, color=_color(i), label="validation loss")
+        if vl:
+            j = min(range(len(vl)), key=vl.__getitem__)
+            ax.axvline(vx[j], color="0.4", linestyle=":", linewidth=1)
+            ax.plot([vx[j]], [vl[j]], marker="o", color="black", markersize=5,
+                    label=f"best epoch {vx[j]}")
+            notes.append(f"{s.arm}: best epoch {vx[j]}")
+        ax.set_title(f"{s.arm} (n={s.n})", fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss (mean over seeds)")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    for k in range(len(arms), rows * cols):
+        axes[k // cols][k % cols].set_visible(False)
+    return FigureSpec(
+        id="fig-learning-curves",
+        title="Learning curves per arm",
+        alt="Learning curves: mean training and validation loss over epochs for each arm, "
+            "best epoch marked (" + "; ".join(notes) + ")",
+        caption="Mean training (dashed) and validation (solid) loss over seeds; the dot and the "
+                "dotted line mark the epoch of the lowest mean validation loss.",
+        png=_png(fig),
+    )
+
+
+def gap_curves(summaries: Sequence[ArmSummary]) -> FigureSpec | None:
+    fig = _figure(7.0, 4.0)
+    ax = fig.subplots()
+    drawn = 0
+    kinds = set()
+    for i, s in enumerate(summaries):
+        xs, gap = mean_curve([r.history for r in s.runs], "acc_gap")
+        kind = "accuracy"
+        if not gap:
+            txs, tl = mean_curve([r.history for r in s.runs], "train_loss")
+            vxs, vl = mean_curve([r.history for r in s.runs], "val_loss")
+            xs = sorted(set(txs) & set(vxs))
+            gap = [vl[vxs.index(e)] - tl[txs.index(e)] for e in xs]
+            kind = "loss"
+        if gap:
+            scale = 100.0 if kind == "accuracy" else 1.0
+            ax.plot(xs, [scale * g for g in gap], color=_color(i), label=s.arm)
+            kinds.add(kind)
+            drawn += 1
+    if not drawn:
+        return None
+    ax.axhline(0, color="0.5", linewidth=0.8)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("train - validation accuracy (points)" if kinds == {"accuracy"}
+                  else "validation - train loss")
+    ax.set_title("Train-validation gap over epochs (mean over seeds)", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return FigureSpec(
+        id="fig-gap",
+        title="Train-validation gap over epochs",
+        alt="Train-validation accuracy gap over epochs, one line per arm: "
+            + ", ".join(s.arm for s in summaries),
+        caption="Training minus validation accuracy in points, mean over seeds; a gap that keeps "
+                "growing is the signature of overfitting.",
+        png=_png(fig),
+    )
+
+
+def _errorbar(ax: Any, xs: list[float], stats: list[tuple[float, float, float]], color: str,
+              label: str, scale: float = 100.0) -> None:
+    ys = [scale * m for m, _, _ in stats]
+    lo = [0.0 if math.isnan(low) else scale * (m - low) for m, low, _ in stats]
+    hi = [0.0 if math.isnan(high) else scale * (high - m) for m, _, high in stats]
+    ax.errorbar(xs, ys, yerr=[lo, hi], color=color, marker="o", capsize=3, label=label)
+
+
+def sweep_figure(sweep: Sweep) -> FigureSpec:
+    """Validation accuracy (mean and 95% CI over seeds) vs the swept value."""
+    fig = _figure(6.0, 4.0)
+    ax = fig.subplots()
+    ref = [(v, s) for v, s in sweep.points if not v]
+    pts = [(float(v), s) for v, s in sweep.points if v]
+    if sweep.log_scale:
+        ax.set_xscale("log")
+    _errorbar(ax, [v for v, _ in pts], [s.val_acc for _, s in pts], _color(0),
+              "validation accuracy")
+    if ref:
+        m = 100 * ref[0][1].val_acc[0]
+        ax.axhline(m, color="0.3", linestyle="--", linewidth=1,
+                   label=f"{ref[0][1].arm} ({sweep.field}=0): {m:.1f}%")
+    best = max(sweep.points, key=lambda p: p[1].val_acc[0])
+    ax.set_xlabel(sweep.field + (" (log scale)" if sweep.log_scale else ""))
+    ax.set_ylabel("validation accuracy (%)")
+    ax.set_title(f"Sweep over {sweep.field}", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    values = ", ".join(f"{v:g}" if v else "0" for v, _ in sweep.points)
+    return FigureSpec(
+        id=f"fig-sweep-{sweep.field.replace('_', '-')}",
+        title=f"Sweep: validation accuracy vs {sweep.field}",
+        alt=f"Sweep plot: validation accuracy against {sweep.field} "
+            f"({'log' if sweep.log_scale else 'linear'} axis) for values {values}; "
+            f"best at {sweep.field}={best[0] or 0:g}",
+        caption=f"Final validation accuracy (mean and 95% CI over seeds) for each value of "
+                f"{sweep.field}" + ("; the dashed line is the arm without it." if ref else "."),
+        png=_png(fig),
+    )
+
+
+def dropout_ablation(sweep: Sweep) -> FigureSpec:
+    """Test accuracy and train-val gap vs the dropout rate (linear axis, rate 0 included)."""
+    fig = _figure(9.0, 3.6)
+    ax1, ax2 = fig.subplots(1, 2)
+    xs = [float(v or 0.0) for v, _ in sweep.points]
+    _errorbar(ax1, xs, [s.test_acc for _, s in sweep.points], _color(0), "test accuracy")
+    _errorbar(ax2, xs, [s.gap for _, s in sweep.points], _color(3), "train-val gap")
+    ax1.set_xlabel("dropout rate")
+    ax1.set_ylabel("test accuracy (%)")
+    ax2.set_xlabel("dropout rate")
+    ax2.set_ylabel("train - val accuracy (points)")
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle("Dropout-rate ablation (mean and 95% CI over seeds)", fontsize=10)
+    best = max(sweep.points, key=lambda p: p[1].test_acc[0])
+    return FigureSpec(
+        id="fig-dropout-ablation",
+        title="Dropout-rate ablation",
+        alt="Dropout-rate ablation: test accuracy and train-validation gap against the dropout "
+            f"rate for rates {', '.join(f'{x:g}' for x in xs)}; best test accuracy at rate "
+            f"{float(best[0] or 0):g}",
+        caption="Test accuracy (left) and train-validation gap (right) for each dropout rate, all "
+                "other settings equal.",
+        png=_png(fig),
+    )
+
+
+def _hist_arms(summaries: Sequence[ArmSummary]) -> list[tuple[ArmSummary, dict[str, Any], str]]:
+    chosen: list[tuple[ArmSummary, dict[str, Any], str]] = []
+
+    def hist_of(s: ArmSummary) -> dict[str, Any] | None:
+        for r in s.runs:
+            h = r.final.get("weight_hist")
+            if isinstance(h, dict) and h.get("counts") and h.get("edges"):
+                return h
+        return None
+
+    def strongest(field: str) -> ArmSummary | None:
+        cands = [s for s in summaries if (s.regularization.get(field) or 0) > 0 and hist_of(s)]
+        return max(cands, key=lambda s: s.regularization[field]) if cands else None
+
+    base = next((s for s in summaries if s.is_baseline and hist_of(s)), None)
+    if base is not None:
+        chosen.append((base, hist_of(base), "baseline"))
+    l1 = strongest("l1")
+    if l1 is not None:
+        chosen.append((l1, hist_of(l1), f"L1 {l1.regularization['l1']:g}"))
+    l2 = strongest("weight_decay") or strongest("l2")
+    if l2 is not None:
+        field = "weight_decay" if (l2.regularization.get("weight_decay") or 0) > 0 else "l2"
+        label = "weight decay" if field == "weight_decay" else "L2"
+        chosen.append((l2, hist_of(l2), f"{label} {l2.regularization[field]:g}"))
+    return chosen
+
+
+def weight_histograms(summaries: Sequence[ArmSummary]) -> FigureSpec | None:
+    """Histograms from ``final["weight_hist"]`` (first seed of each chosen arm)."""
+    chosen = _hist_arms(summaries)
+    if len(chosen) < 2:
+        return None
+    fig = _figure(7.0, 4.0)
+    ax = fig.subplots()
+    colors = {"baseline": "0.4"}
+    descr = []
+    for i, (s, h, label) in enumerate(chosen):
+        edges, counts = h["edges"], h["counts"]
+        total = max(1, sum(counts))
+        widths = [b - a for a, b in zip(edges[:-1], edges[1:])]
+        density = [c / total / w if w > 0 else 0.0 for c, w in zip(counts, widths)]
+        nz = 100 * float(h.get("near_zero", 0.0))
+        ax.stairs(density, edges, color=colors.get(label, _color(i + 1)), linewidth=1.5,
+                  label=(f"{s.arm}" if s.arm == label else f"{s.arm} [{label}]") + f" (|w|<1e-3: {nz:.0f}%, mean |w| "
+                        f"{float(h.get('abs_mean', math.nan)):.3f})")
+        descr.append(f"{s.arm} ({label}, {nz:.0f}% near zero)")
+    ax.set_yscale("log")
+    ax.set_xlabel("weight value")
+    ax.set_ylabel("density (log scale)")
+    ax.set_title("Final weights: L1 sparsity vs L2 shrinkage", fontsize=10)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return FigureSpec(
+        id="fig-weight-hist",
+        title="Weight histograms: L1 sparsity vs L2 shrinkage",
+        alt="Weight histograms of the final weights: " + "; ".join(descr),
+        caption="Distribution of the final weights (dim >= 2). L1 piles weights at exactly zero "
+                "(sparsity); L2 / weight decay shrinks all weights toward zero without zeroing "
+                "them.",
+        png=_png(fig),
+    )
+
+
+def build_figures(summaries: Sequence[ArmSummary]) -> list[FigureSpec]:
+    """Every figure the runs support, in report order."""
+    figs: list[FigureSpec | None] = [learning_curves(summaries), gap_curves(summaries)]
+    for sweep in find_sweeps(summaries):
+        if sweep.field == "dropout":
+            figs.append(dropout_ablation(sweep))
+        else:
+            figs.append(sweep_figure(sweep))
+    figs.append(weight_histograms(summaries))
+    return [f for f in figs if f is not None]

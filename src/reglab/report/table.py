@@ -1,0 +1,104 @@
+"""The summary table: one row per arm, as plain strings, a rich Table, Markdown and HTML.
+
+Columns: arm, setting, seeds, test accuracy (mean +- 95% CI half-width, in %), train-val gap
+(mean +- half-width, in accuracy points), effect on test accuracy vs the baseline (points, with
+Welch's 95% interval), and the per-run verdicts. With one seed an interval is undefined and the
+cell says so instead of printing a number.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from reglab.analysis.effects import ArmSummary
+
+__all__ = ["COLUMNS", "table_rows", "rich_table", "markdown_table", "html_table", "fmt_mean_ci",
+           "fmt_effect"]
+
+COLUMNS = (
+    "Arm",
+    "Setting",
+    "Seeds",
+    "Test acc % (95% CI)",
+    "Gap, points (95% CI)",
+    "Effect vs baseline, points (95% CI)",
+    "Verdicts",
+)
+
+
+def fmt_mean_ci(stat: tuple[float, float, float], scale: float = 100.0, digits: int = 1) -> str:
+    """``"66.6 ± 1.2"``; ``"66.6 (no CI, 1 seed)"`` when the interval is undefined."""
+    mean, low, high = stat
+    if math.isnan(mean):
+        return "n/a"
+    if math.isnan(low):
+        return f"{scale * mean:.{digits}f} (no CI, 1 seed)"
+    return f"{scale * mean:.{digits}f} ± {scale * (high - mean):.{digits}f}"
+
+
+def fmt_effect(s: ArmSummary, scale: float = 100.0) -> str:
+    """``"+3.2 [+1.4, +5.0]"``; ``"reference"`` for the baseline; ``"n/a"`` without one."""
+    if s.is_baseline:
+        return "reference"
+    if s.effect is None:
+        return "n/a (no baseline)"
+    d, low, high = s.effect
+    if math.isnan(low):
+        return f"{scale * d:+.1f} (no CI, 1 seed)"
+    return f"{scale * d:+.1f} [{scale * low:+.1f}, {scale * high:+.1f}]"
+
+
+def table_rows(summaries: Sequence[ArmSummary]) -> list[list[str]]:
+    """One list of cell strings per arm, in :data:`COLUMNS` order."""
+    return [
+        [s.arm, s.setting, str(s.n), fmt_mean_ci(s.test_acc), fmt_mean_ci(s.gap), fmt_effect(s),
+         s.verdict_text()]
+        for s in summaries
+    ]
+
+
+def rich_table(summaries: Sequence[ArmSummary], title: str = "Summary") -> Any:
+    """A ``rich.table.Table`` with the rows of :func:`table_rows`; effects whose interval
+    excludes zero are green (better) or red (worse)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for i, col in enumerate(COLUMNS):
+        table.add_column(col, justify="right" if 2 <= i <= 5 else "left",
+                         style="bold" if i == 0 else None)
+    for s, row in zip(summaries, table_rows(summaries)):
+        cells = list(row)
+        if s.effect_excludes_zero:
+            color = "green" if s.effect[0] > 0 else "red"
+            cells[5] = f"[{color}]{cells[5]}[/{color}]"
+        table.add_row(*cells)
+    return table
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def markdown_table(summaries: Sequence[ArmSummary]) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |",
+             "|" + "|".join("---:" if 2 <= i <= 5 else "---" for i in range(len(COLUMNS))) + "|"]
+    for row in table_rows(summaries):
+        lines.append("| " + " | ".join(_md_cell(c) for c in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def html_table(summaries: Sequence[ArmSummary]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
+    body = []
+    for s, row in zip(summaries, table_rows(summaries)):
+        cls = ""
+        if s.effect_excludes_zero:
+            cls = ' class="better"' if s.effect[0] > 0 else ' class="worse"'
+        cells = "".join(
+            f"<td{cls if i == 5 else ''}>{html.escape(c)}</td>" for i, c in enumerate(row))
+        body.append(f"<tr>{cells}</tr>")
+    return (f'<table id="summary-table"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table>")
