@@ -1,4 +1,14 @@
-"""Studies and sweeps: typed configs, plans of run specs, runners and the run store."""
+"""Studies and sweeps: typed configs, plans of run specs, runners and the run store.
+
+``run_study(load_config("study"))`` is ``reglab study``: plan -> run (worker processes or the
+vectorized runner) -> SQLite run store -> report. The names below load on first use, so importing
+the package stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from reglab.experiments.spec import (
     DataSpec,
@@ -10,6 +20,24 @@ from reglab.experiments.spec import (
     RunSpec,
 )
 
+_LAZY = {
+    "StudyConfig": "config",
+    "SweepConfig": "config",
+    "load_config": "config",
+    "to_toml": "config",
+    "plan": "plan",
+    "plan_study": "plan",
+    "plan_sweep": "plan",
+    "TECHNIQUES": "techniques",
+    "Technique": "techniques",
+    "RunResult": "execute",
+    "run_one": "execute",
+    "RunStore": "store",
+    "StoredRun": "store",
+    "StudySummary": "study",
+    "run_study": "study",
+}
+
 __all__ = [
     "DataSpec",
     "DistillationSpec",
@@ -18,4 +46,11 @@ __all__ = [
     "OptimizerSpec",
     "RegularizationSpec",
     "RunSpec",
+    *_LAZY,
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"reglab.experiments.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'reglab.experiments' has no attribute {name!r}")

@@ -36,6 +36,7 @@ class DataSpec(_Spec):
     """Which dataset and which overfitting regime (see ``reglab.data.load``)."""
 
     name: str = "mnist1d"
+    seed: int = Field(default=0, ge=0)  # split, subsample and label-noise seed (same for every arm)
     train_size: int | None = Field(default=None, ge=1)  # None: all training samples
     label_noise: float = Field(default=0.0, ge=0.0, lt=1.0)  # fraction of train labels flipped
     val_fraction: float = Field(default=0.2, ge=0.0, lt=1.0)  # split from the training set

@@ -1,0 +1,95 @@
+"""Plans: a study or sweep config becomes the exact list of run specs to train.
+
+Order: seeds outermost, so the first len(arms) runs already compare every arm once; within a
+seed, arms (or grid points) in the order given. Every spec's :meth:`RunSpec.key` is unique in a
+plan; a plan that would train the same spec twice is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reglab.errors import ConfigError, invalid_argument
+from reglab.experiments.config import (
+    StudyConfig,
+    SweepConfig,
+    base_spec_dict,
+    resolve_field,
+    set_path,
+    validate_spec,
+)
+from reglab.experiments.spec import RunSpec
+from reglab.experiments.techniques import apply_arm, expand_arms
+
+__all__ = ["plan", "plan_study", "plan_sweep", "grid_arm_name"]
+
+
+def _copy(data: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(data))
+
+
+def plan_study(config: StudyConfig) -> list[RunSpec]:
+    """``len(arms) * seeds`` specs: each arm applied to the config's base, for each seed."""
+    base = base_spec_dict(config)
+    arms = expand_arms(config.arms, config.model.name)
+    templates: list[dict[str, Any]] = []
+    for arm in arms:
+        spec = _copy(base)
+        spec["arm"] = arm
+        spec["regularization"] = apply_arm(spec["regularization"], arm, config.model.name)
+        templates.append(spec)
+    return _cross_seeds(templates, config.seed_list)
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return str(value)
+
+
+def grid_arm_name(point: dict[str, Any]) -> str:
+    """``{"dropout": 0.25, "weight_decay": 1e-05}`` -> ``"dropout=0.25,weight_decay=1e-05"``."""
+    return ",".join(f"{key}={_format_value(value)}" for key, value in point.items())
+
+
+def plan_sweep(config: SweepConfig) -> list[RunSpec]:
+    """``prod(len(values)) * seeds`` specs: every grid combination, for each seed."""
+    base = base_spec_dict(config)
+    paths = {key: resolve_field(key, root="spec", argument="grid") for key in config.grid}
+    templates = []
+    for point in config.grid_points():
+        spec = _copy(base)
+        spec["arm"] = grid_arm_name(point)
+        for key, value in point.items():
+            set_path(spec, paths[key], value)
+        templates.append(spec)
+    return _cross_seeds(templates, config.seed_list)
+
+
+def _cross_seeds(templates: list[dict[str, Any]], seeds: list[int]) -> list[RunSpec]:
+    specs: list[RunSpec] = []
+    seen: dict[str, str] = {}
+    for seed in seeds:
+        for template in templates:
+            data = _copy(template)
+            data["seed"] = seed
+            spec = validate_spec(data)
+            key = spec.key()
+            if key in seen:
+                raise ConfigError(
+                    invalid_argument(
+                        "arms", "arms that differ in at least one setting", spec.arm,
+                        shown=f"{spec.arm!r} trains the same runs as {seen[key]!r}",
+                    )
+                )
+            seen[key] = spec.arm
+            specs.append(spec)
+    return specs
+
+
+def plan(config: StudyConfig | SweepConfig) -> list[RunSpec]:
+    """The run specs of a study or a sweep."""
+    return plan_sweep(config) if isinstance(config, SweepConfig) else plan_study(config)

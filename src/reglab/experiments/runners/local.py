@@ -1,0 +1,169 @@
+"""The local runner: run specs in worker processes, one single-threaded worker per core.
+
+Workers start with the ``spawn`` method (safe with torch's threads), set
+``torch.set_num_threads(1)`` (FACTS.md: two threads per process on a shared 2-core machine made
+small-model training 20-60x slower), ignore SIGINT (Ctrl-C reaches the parent, which stops them),
+and receive the parent's already-loaded datasets so each dataset is built once. Outcomes are
+yielded in the order runs finish; the caller (the parent) writes them to the store, so a killed
+worker or parent never leaves a half-written run.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import pickle
+import signal
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reglab.errors import ReglabError
+from reglab.experiments.spec import RunSpec
+
+__all__ = ["Outcome", "iter_local", "default_workers"]
+
+#: Datasets larger than this (pickled bytes) are loaded by each worker instead of sent to it.
+PRELOAD_LIMIT_BYTES = 256 * 2**20
+
+
+@dataclass
+class Outcome:
+    """A finished run: ``result`` (a RunResult) or ``error`` (one line) and ``detail`` (traceback)."""
+
+    spec: RunSpec
+    result: Any = None
+    error: str | None = None
+    detail: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def default_workers() -> int:
+    """One worker per CPU core available to this process."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _execute(spec_dict: dict[str, Any], device: str) -> tuple[str, Any, str | None, float]:
+    """Worker body: ('ok', result dict, None, s) or ('error', message, traceback, s)."""
+    from reglab.experiments.execute import run_one
+
+    start = time.perf_counter()
+    try:
+        result = run_one(RunSpec.from_dict(spec_dict), device=device)
+    except Exception as exc:  # noqa: BLE001 - reported per run, the study goes on
+        return "error", _describe(exc), traceback.format_exc(), time.perf_counter() - start
+    return "ok", result.to_dict(), None, time.perf_counter() - start
+
+
+def _init_worker(preloaded: bytes | None, threads: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ["REGLAB_PROGRESS"] = "0"
+    import torch
+
+    torch.set_num_threads(threads)
+    if preloaded is not None:
+        from reglab.experiments.execute import preload_splits
+
+        preload_splits(pickle.loads(preloaded))
+
+
+def _to_outcome(spec: RunSpec, payload: tuple[str, Any, str | None, float]) -> Outcome:
+    from reglab.experiments.execute import RunResult
+
+    status, value, detail, seconds = payload
+    if status == "ok":
+        return Outcome(spec, result=RunResult.from_dict(value), seconds=seconds)
+    return Outcome(spec, error=value, detail=detail, seconds=seconds)
+
+
+def _inline(specs: Sequence[RunSpec], device: str, threads: int) -> Iterator[Outcome]:
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for spec in specs:
+            yield _to_outcome(spec, _execute(spec.to_dict(), device))
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _stop(pool: cf.ProcessPoolExecutor) -> None:
+    """Stop a pool now: cancel queued runs and terminate the workers (running runs are lost,
+    which is fine: a run is stored only when complete)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in processes:
+        proc.join(timeout=5)
+
+
+def iter_local(
+    specs: Sequence[RunSpec],
+    *,
+    workers: int | None = None,
+    device: str = "cpu",
+    threads: int = 1,
+    preload: dict[str, Any] | None = None,
+    start_method: str = "spawn",
+) -> Iterator[Outcome]:
+    """Run ``specs`` and yield an :class:`Outcome` as each finishes (finish order).
+
+    Args:
+        specs: the runs.
+        workers: worker processes (None: one per core). With 1 worker, or one spec, the runs
+            execute in this process, one after the other.
+        device: torch device for every run. Defaults to ``"cpu"``.
+        threads: torch threads per worker. Defaults to 1.
+        preload: datasets already loaded here (``execute.cached_splits()``), sent to the workers.
+        start_method: multiprocessing start method. Defaults to ``"spawn"``.
+
+    Closing the iterator early (or Ctrl-C in the caller) stops the workers at once.
+    """
+    specs = list(specs)
+    if not specs:
+        return
+    workers = min(workers or default_workers(), len(specs))
+    if workers <= 1:
+        yield from _inline(specs, device, threads)
+        return
+    blob = pickle.dumps(preload) if preload else None
+    if blob is not None and len(blob) > PRELOAD_LIMIT_BYTES:
+        blob = None
+    pool = cf.ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context(start_method),
+        initializer=_init_worker,
+        initargs=(blob, threads),
+    )
+    try:
+        futures = {pool.submit(_execute, spec.to_dict(), device): spec for spec in specs}
+        for future in cf.as_completed(futures):
+            spec = futures[future]
+            try:
+                payload = future.result()
+            except cf.process.BrokenProcessPool as exc:
+                raise ReglabError(
+                    f"A worker process died while training (run {spec.arm!r}, seed {spec.seed}): "
+                    f"{exc}. Completed runs are stored; run the same command again to resume."
+                ) from None
+            yield _to_outcome(spec, payload)
+    finally:
+        _stop(pool)

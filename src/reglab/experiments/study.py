@@ -1,0 +1,281 @@
+"""``run_study``: plan -> skip completed -> run -> store (one transaction per run) -> report.
+
+The main job of reglab (``reglab study`` / ``reglab sweep``). Interrupting it at any moment
+(Ctrl-C, a killed process) loses at most the runs in flight; running the same config again resumes:
+completed runs are skipped, so the finished study holds exactly the planned runs, none twice.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from reglab.errors import ConfigError, StoreError, invalid_argument
+from reglab.experiments.config import StudyConfig, SweepConfig
+from reglab.experiments.plan import plan
+from reglab.experiments.runners.local import Outcome, default_workers, iter_local
+from reglab.experiments.spec import RunSpec
+from reglab.experiments.store import RunStore
+
+__all__ = ["StudySummary", "run_study", "choose_runner", "STORE_NAME", "format_outcome"]
+
+STORE_NAME = "runs.sqlite"
+RunnerName = Literal["auto", "vectorized", "processes"]
+
+
+@dataclass
+class StudySummary:
+    """What a call of :func:`run_study` did.
+
+    Attributes:
+        name / kind: the study's name and ``"study"`` or ``"sweep"``.
+        out_dir / store_path: the output directory and its ``runs.sqlite``.
+        planned: runs in the plan; skipped: already completed before this call (resume);
+            completed: trained and stored by this call; failed: ``(arm, seed, error)`` of runs that
+            raised (stored as failed, retried on the next call).
+        runner / runner_reason: the runner used and why (e.g. why not vectorized).
+        report: the ``reglab.report`` result (``html_path``, ``markdown_path``, ``table``) or None
+            when no run is complete.
+        seconds: wall-clock seconds of this call.
+    """
+
+    name: str
+    kind: str
+    out_dir: Path
+    store_path: Path
+    planned: int
+    skipped: int = 0
+    completed: int = 0
+    failed: list[tuple[str, int, str]] = field(default_factory=list)
+    runner: str = "processes"
+    runner_reason: str = ""
+    report: Any = None
+    seconds: float = 0.0
+
+
+def _vectorized_api() -> tuple[Callable[..., Any], Callable[..., Any]] | str:
+    try:
+        from reglab.experiments.vectorized import run_vectorized, supports
+    except ImportError as exc:
+        return f"the vectorized runner is unavailable ({exc})"
+    return supports, run_vectorized
+
+
+def choose_runner(specs: Sequence[RunSpec], runner: RunnerName) -> tuple[str, str]:
+    """(runner, reason): ``"vectorized"`` when asked or when ``auto`` and every arm can be
+    batched (same architecture); else ``"processes"`` with the reason. Asking for ``vectorized``
+    when it cannot run raises :class:`ConfigError` with the reason."""
+    if runner == "processes":
+        return "processes", "worker processes were requested (--runner processes)"
+    if not specs:
+        return "processes", "no run left to train"
+    api = _vectorized_api()
+    if isinstance(api, str):
+        ok, reason = False, api
+    else:
+        ok, reason = api[0](list(specs))
+    if ok:
+        return "vectorized", reason or "the arms share one architecture: trained as one batched model"
+    if runner == "vectorized":
+        raise ConfigError(invalid_argument("runner", "a runner that can train these runs", "vectorized",
+                                           shown=f"runner='vectorized' ({reason})"))
+    return "processes", f"not vectorized: {reason}"
+
+
+def _preflight(specs: Sequence[RunSpec]) -> None:
+    """Load each dataset once here and build each distinct model once, so a bad dataset or model
+    option fails now, with its message, instead of in every worker."""
+    from reglab.experiments.execute import build_model, load_splits
+
+    seen: set[str] = set()
+    for spec in specs:
+        splits = load_splits(spec.data)
+        reg = spec.regularization
+        models = [(spec.model, reg.dropout, reg.drop_path)]
+        if reg.distillation is not None:
+            models.append((reg.distillation.teacher, 0.0, 0.0))
+        for model, dropout, drop_path in models:
+            key = f"{spec.data.model_dump_json()}|{model.model_dump_json()}|{dropout}|{drop_path}"
+            if key in seen:
+                continue
+            seen.add(key)
+            try:
+                build_model(model, splits.info, dropout=dropout, drop_path=drop_path)
+            except TypeError as exc:
+                raise ConfigError(
+                    invalid_argument("model.options", f"options accepted by model {model.name!r}",
+                                     dict(model.options), shown=f"{exc}")
+                ) from None
+
+
+def _iter_vectorized(specs: Sequence[RunSpec], device: str, run_vectorized: Callable[..., Any]) -> Iterator[Outcome]:
+    """Vectorized chunks, one per seed, so results are stored (and resumable) seed by seed."""
+    by_seed: dict[int, list[RunSpec]] = {}
+    for spec in specs:
+        by_seed.setdefault(spec.seed, []).append(spec)
+    for chunk in by_seed.values():
+        start = time.perf_counter()
+        results = run_vectorized(chunk, device=device, progress=False)
+        seconds = (time.perf_counter() - start) / max(len(chunk), 1)
+        for result in results:
+            yield Outcome(result.spec, result=result, seconds=seconds)
+
+
+def _pct(value: Any) -> str:
+    return f"{100 * value:.1f}%" if isinstance(value, (int, float)) else "n/a"
+
+
+def format_outcome(outcome: Outcome, done: int, total: int, diagnosis: dict[str, Any] | None) -> str:
+    """The live line printed for a finished run (rich markup)."""
+    spec = outcome.spec
+    head = f"[{done}/{total}] {escape(spec.arm)} seed {spec.seed}"
+    if not outcome.ok:
+        return f"[red]x[/red] {head}  [red]failed: {escape(outcome.error or '')}[/red]"
+    final = outcome.result.final
+    parts = [f"test {_pct(final.get('test_acc'))}", f"train {_pct(final.get('train_acc'))}"]
+    if final.get("gap") is not None and final.get("test_acc") is not None:
+        parts.append(f"gap {100 * final['gap']:+.1f} pts")
+    if final.get("stopped_epoch"):
+        parts.append(f"{final['stopped_epoch']} ep")
+    if diagnosis and diagnosis.get("verdict"):
+        parts.append(str(diagnosis["verdict"]))
+    parts.append(f"{outcome.result.seconds:.1f} s")
+    return f"[green]v[/green] {head}  " + "  ".join(parts)
+
+
+def _diagnose(result: Any) -> dict[str, Any]:
+    from reglab.analysis import diagnose
+
+    return diagnose(result.history, num_classes=result.final.get("num_classes")).to_dict()
+
+
+def run_study(
+    config: StudyConfig | SweepConfig,
+    *,
+    resume: bool = True,
+    runner: RunnerName | None = None,
+    workers: int | None = None,
+    device: str = "cpu",
+    console: Console | None = None,
+    progress: bool | None = None,
+    report: bool = True,
+    max_runs: int | None = None,
+) -> StudySummary:
+    """Run a study or sweep to completion and write its report.
+
+    Args:
+        config: the study or sweep config.
+        resume: skip runs already completed in the store (True) or replace the study's stored runs
+            (False). Defaults to True.
+        runner: ``"auto"``, ``"vectorized"`` or ``"processes"``. Defaults to ``config.runner``.
+        workers: worker processes (None: ``config.workers`` or one per core).
+        device: torch device. Defaults to ``"cpu"``.
+        console: where live lines and the progress bar go (None: a new stdout console).
+        progress: show the progress bar (None: when the console is a terminal and
+            ``$REGLAB_PROGRESS`` is not ``0``).
+        report: build the report at the end. Defaults to True.
+        max_runs: train at most this many pending runs in this call (the rest stay planned).
+            Defaults to None (all).
+
+    Returns:
+        :class:`StudySummary`.
+
+    Raises:
+        ConfigError: a bad plan (unknown dataset/model option, unusable runner).
+        StoreError: the output directory or the store cannot be used.
+        KeyboardInterrupt: Ctrl-C; completed runs are stored, the workers are stopped.
+    """
+    start = time.perf_counter()
+    console = console or Console()
+    specs = plan(config)
+    out_dir = config.out_dir()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise StoreError(f"Cannot use the output directory {str(out_dir)!r}: it is a file. "
+                         "Expected a directory (or a path that does not exist yet).")
+    store_path = out_dir / STORE_NAME
+    with RunStore(store_path) as store:
+        kind = "sweep" if isinstance(config, SweepConfig) else "study"
+        store.plan_study(config.name, kind, config.model_dump(mode="json"), specs, replace=not resume)
+        done = store.completed_keys(config.name)
+        pending = [s for s in specs if s.key() not in done]
+        if max_runs is not None:
+            pending = pending[:max_runs]
+        summary = StudySummary(config.name, kind, out_dir, store_path, planned=len(specs),
+                               skipped=len(specs) - len([s for s in specs if s.key() not in done]))
+        if pending:
+            _preflight(pending)
+        name, reason = choose_runner(pending, runner or config.runner)
+        summary.runner, summary.runner_reason = name, reason
+        if pending:
+            if name == "vectorized":
+                api = _vectorized_api()
+                outcomes = _iter_vectorized(pending, device, api[1])  # type: ignore[index]
+            else:
+                from reglab.experiments.execute import cached_splits
+
+                n_workers = workers or config.workers or default_workers()
+                outcomes = iter_local(pending, workers=n_workers, device=device, preload=cached_splits())
+            console.print(
+                f"[bold]{kind} {escape(config.name)}[/bold]: {len(specs)} runs planned, "
+                f"{summary.skipped} already done, {len(pending)} to train ({escape(name)}: {escape(reason)})"
+            )
+            _consume(outcomes, store, config.name, summary, console, len(specs), progress)
+        if report and store.counts(config.name)["completed"]:
+            from reglab.report import build_report
+
+            summary.report = build_report(store, out_dir, study=config.name)
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _consume(outcomes: Iterator[Outcome], store: RunStore, study: str, summary: StudySummary,
+             console: Console, total: int, progress: bool | None) -> None:
+    if progress is None:
+        progress = console.is_terminal and os.environ.get("REGLAB_PROGRESS", "1") != "0"
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("runs"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not progress,
+        transient=False,
+    )
+    done = summary.skipped
+    try:
+        with bar:
+            task = bar.add_task(study, total=total, completed=done)
+            for outcome in outcomes:
+                diagnosis = None
+                if outcome.ok:
+                    diagnosis = _diagnose(outcome.result)
+                    store.add_result(study, outcome.result, diagnosis)
+                    summary.completed += 1
+                else:
+                    store.add_failure(study, outcome.spec, outcome.error or "", outcome.seconds)
+                    summary.failed.append((outcome.spec.arm, outcome.spec.seed, outcome.error or ""))
+                done += 1
+                bar.update(task, completed=done)
+                console.print(format_outcome(outcome, done, total, diagnosis), highlight=False)
+    finally:
+        close = getattr(outcomes, "close", None)
+        if close is not None:
+            close()
