@@ -11,5 +11,8 @@ from reglab.cli.app import app, main
 
 # Command modules: importing one registers its commands on `app`.
 from reglab.cli import info  # noqa: E402,F401
+from reglab.cli import study  # noqa: E402,F401
+from reglab.cli import datasets  # noqa: E402,F401
+from reglab.cli import lab  # noqa: E402,F401
 
 __all__ = ["app", "main"]
