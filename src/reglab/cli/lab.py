@@ -1,0 +1,26 @@
+"""``reglab lab``: serve the interactive regularization demos on a local web page."""
+
+from __future__ import annotations
+
+import typer
+
+from reglab.cli.app import app, console
+
+
+@app.command("lab")
+def lab(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (127.0.0.1: this machine only)."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="TCP port."),
+    max_jobs: int = typer.Option(4, "--max-jobs", min=1, max=64, help="Training jobs allowed at once."),
+) -> None:
+    """Serve the lab: demos that train real PyTorch models with reglab and stream them live."""
+    try:
+        from reglab.lab import LabLimits, serve
+    except ImportError as exc:  # the `lab` extra is missing
+        from reglab.errors import ReglabError
+
+        raise ReglabError(
+            f"reglab lab needs the 'lab' extra (fastapi, uvicorn, plotly): pip install 'reglab[lab]'. ({exc})"
+        ) from None
+    console.print(f"reglab lab: open http://{host}:{port}/ (Ctrl-C to stop)")
+    serve(host, port, limits=LabLimits(max_jobs=max_jobs))

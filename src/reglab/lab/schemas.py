@@ -1,0 +1,221 @@
+"""Validated inputs of the lab's JSON API (pydantic) and the limits every request is held to.
+
+Every request body and query of :mod:`reglab.lab.app` is one of these models, so a value outside
+its range is refused with HTTP 422 and a message naming the field, before any training starts.
+The limits keep one laptop responsive: a training job is a toy model on at most
+:data:`MAX_TRAIN_SIZE` samples for at most :data:`MAX_EPOCHS` epochs, and at most
+``LabLimits.max_jobs`` jobs train at once (more get HTTP 429).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "MAX_EPOCHS",
+    "MAX_TRAIN_SIZE",
+    "MAX_WIDTH",
+    "MAX_DEPTH",
+    "MAX_BATCH_SIZE",
+    "GRID_SIZE",
+    "DATASETS_2D",
+    "DATASETS",
+    "LabLimits",
+    "OverfitParams",
+    "WeightDecayParams",
+    "EarlyStoppingParams",
+    "JobRequest",
+    "JobCreated",
+    "JobStatus",
+    "DropoutMaskQuery",
+    "MixQuery",
+    "CodeRequest",
+    "PARAMS_BY_DEMO",
+]
+
+MAX_EPOCHS = 500
+MAX_TRAIN_SIZE = 5000
+MAX_WIDTH = 256
+MAX_DEPTH = 4
+MAX_BATCH_SIZE = 1024
+MAX_SEED = 2**31 - 1
+MAX_DRAWN_UNITS = 16  # units per layer of the dropout demo's drawn network
+GRID_SIZE = 50  # the decision-boundary heatmap is GRID_SIZE x GRID_SIZE points
+
+DATASETS_2D = ("moons", "circles", "spirals", "xor", "blobs")
+DATASETS = DATASETS_2D + ("digits", "mnist1d")
+
+Dataset2D = Literal["moons", "circles", "spirals", "xor", "blobs"]
+Dataset = Literal["moons", "circles", "spirals", "xor", "blobs", "digits", "mnist1d"]
+
+
+@dataclass(frozen=True)
+class LabLimits:
+    """Server-wide limits that are not a property of one request.
+
+    Args:
+        max_jobs: training jobs allowed to run at once; one more is refused with HTTP 429.
+            Defaults to 4.
+        keep_finished: finished jobs kept (their events can still be replayed). Defaults to 64.
+        unwatched_timeout: seconds a job may run before any page subscribes to its events;
+            after that it is cancelled. Defaults to 15.0.
+    """
+
+    max_jobs: int = 4
+    keep_finished: int = 64
+    unwatched_timeout: float = 15.0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update(
+            max_epochs=MAX_EPOCHS,
+            max_train_size=MAX_TRAIN_SIZE,
+            max_width=MAX_WIDTH,
+            max_depth=MAX_DEPTH,
+            max_batch_size=MAX_BATCH_SIZE,
+            grid_size=GRID_SIZE,
+        )
+        return out
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _TrainParams(_Params):
+    train_size: int = Field(default=200, ge=10, le=MAX_TRAIN_SIZE, description="training samples")
+    label_noise: float = Field(default=0.0, ge=0.0, le=0.5, description="fraction of train labels flipped")
+    width: int = Field(default=64, ge=1, le=MAX_WIDTH, description="hidden units per layer")
+    depth: int = Field(default=2, ge=1, le=MAX_DEPTH, description="hidden layers")
+    epochs: int = Field(default=100, ge=1, le=MAX_EPOCHS)
+    lr: float = Field(default=0.01, gt=0.0, le=1.0, description="Adam learning rate")
+    batch_size: int = Field(default=32, ge=1, le=MAX_BATCH_SIZE)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
+
+
+class OverfitParams(_TrainParams):
+    """Demo 1, overfitting in action: data size, label noise and capacity against the val curve."""
+
+    dataset: Dataset = "moons"
+    label_noise: float = Field(default=0.2, ge=0.0, le=0.5, description="fraction of train labels flipped")
+    width: int = Field(default=128, ge=1, le=MAX_WIDTH, description="hidden units per layer")
+    depth: int = Field(default=3, ge=1, le=MAX_DEPTH, description="hidden layers")
+    epochs: int = Field(default=150, ge=1, le=MAX_EPOCHS)
+    boundary_every: int = Field(default=5, ge=1, le=MAX_EPOCHS, description="epochs between heatmaps")
+
+
+class WeightDecayParams(_TrainParams):
+    """Demo 3: an L1/L2 penalty's effect on the decision boundary next to an unregularized twin."""
+
+    dataset: Dataset2D = "moons"
+    penalty: Literal["l2", "l1", "none"] = "l2"
+    lam: float = Field(default=0.003, ge=0.0, le=1.0, description="penalty coefficient lambda")
+    label_noise: float = Field(default=0.2, ge=0.0, le=0.5, description="fraction of train labels flipped")
+    width: int = Field(default=128, ge=1, le=MAX_WIDTH, description="hidden units per layer")
+    depth: int = Field(default=3, ge=1, le=MAX_DEPTH, description="hidden layers")
+    epochs: int = Field(default=150, ge=1, le=MAX_EPOCHS)
+    zero_tol: float = Field(default=0.01, gt=0.0, le=1.0, description="|w| below this counts as near zero")
+    boundary_every: int = Field(default=5, ge=1, le=MAX_EPOCHS, description="epochs between heatmaps")
+
+
+class EarlyStoppingParams(_TrainParams):
+    """Demo 4: early stopping's patience/min_delta, the best epoch and the restored model."""
+
+    dataset: Dataset = "moons"
+    label_noise: float = Field(default=0.2, ge=0.0, le=0.5, description="fraction of train labels flipped")
+    width: int = Field(default=128, ge=1, le=MAX_WIDTH, description="hidden units per layer")
+    depth: int = Field(default=3, ge=1, le=MAX_DEPTH, description="hidden layers")
+    epochs: int = Field(default=200, ge=1, le=MAX_EPOCHS, description="maximum epochs")
+    patience: int = Field(default=10, ge=0, le=MAX_EPOCHS)
+    min_delta: float = Field(default=0.0, ge=0.0, le=10.0)
+    continue_past_stop: bool = Field(
+        default=False, description="keep training past the stop to show what would have happened"
+    )
+
+
+PARAMS_BY_DEMO: dict[str, type[_Params]] = {
+    "overfit": OverfitParams,
+    "weight_decay": WeightDecayParams,
+    "early_stopping": EarlyStoppingParams,
+}
+
+
+class _OverfitJob(_Params):
+    demo: Literal["overfit"]
+    params: OverfitParams = Field(default_factory=OverfitParams)
+
+
+class _WeightDecayJob(_Params):
+    demo: Literal["weight_decay"]
+    params: WeightDecayParams = Field(default_factory=WeightDecayParams)
+
+
+class _EarlyStoppingJob(_Params):
+    demo: Literal["early_stopping"]
+    params: EarlyStoppingParams = Field(default_factory=EarlyStoppingParams)
+
+
+JobRequest = Annotated[Union[_OverfitJob, _WeightDecayJob, _EarlyStoppingJob], Field(discriminator="demo")]
+
+
+class JobCreated(BaseModel):
+    id: str
+    demo: str
+    params: dict[str, Any]
+    events: str  # URL of the event stream
+
+
+class JobStatus(BaseModel):
+    id: str
+    demo: str
+    state: Literal["running", "done", "error", "cancelled"]
+    events: int  # events emitted so far
+    error: str | None = None
+
+
+class DropoutMaskQuery(_Params):
+    """Demo 2: one real dropout mask over a small drawn network."""
+
+    p: float = Field(default=0.5, ge=0.0, lt=1.0, description="drop probability")
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
+    mode: Literal["train", "eval"] = "train"
+    scaling: Literal["inverted", "classic"] = Field(
+        default="inverted",
+        description="inverted: scale kept units by 1/(1-p) in training; classic: scale by (1-p) at inference",
+    )
+    layers: str = Field(
+        default="4,8,8,2",
+        pattern=r"^\d{1,2}(,\d{1,2}){1,5}$",
+        description="units per layer, comma-separated (2 to 6 layers of 1 to 16 units)",
+    )
+    samples: int = Field(default=2000, ge=2, le=20000, description="masks averaged for the expectation panel")
+
+    @field_validator("layers")
+    @classmethod
+    def _layer_sizes(cls, value: str) -> str:
+        sizes = [int(s) for s in value.split(",")]
+        if any(not 1 <= s <= MAX_DRAWN_UNITS for s in sizes):
+            raise ValueError(f"every layer needs 1 to {MAX_DRAWN_UNITS} units, got {value}")
+        return value
+
+    def sizes(self) -> list[int]:
+        return [int(s) for s in self.layers.split(",")]
+
+
+class MixQuery(_Params):
+    """Demo 5: two digits mixed by mixup or CutMix, and label-smoothed targets."""
+
+    method: Literal["mixup", "cutmix"] = "mixup"
+    alpha: float = Field(default=0.4, gt=0.0, le=10.0)
+    smoothing: float = Field(default=0.1, ge=0.0, lt=1.0)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
+
+
+class CodeRequest(_Params):
+    """``POST /api/code``: the "copy as code" snippet of a demo's settings."""
+
+    demo: Literal["overfit", "weight_decay", "early_stopping", "dropout", "mixup"]
+    params: dict[str, Any] = Field(default_factory=dict)
