@@ -467,6 +467,9 @@ def config_error(exc: ValidationError, root: type[BaseModel]) -> ConfigError:
         return ConfigError(f"Missing field `{name}`. Expected a value for it. Received: nothing{more}")
     info, _ = _field_info(root, loc)
     expected = _expected(info) if info is not None else first["msg"].lower()
+    if kind == "too_short":
+        n = first.get("ctx", {}).get("min_length", 1)
+        expected += f" with at least {n} item{'s' if n != 1 else ''}"
     return ConfigError(invalid_argument(name, expected, value) + more)
 
 

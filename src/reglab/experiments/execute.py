@@ -244,6 +244,7 @@ def _train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, di
         clip_grad_norm=reg.grad_clip,
         max_norm=reg.max_norm,
         progress=progress or None,
+        eval_loss_fn=F.cross_entropy if info.task == "classification" and teacher is None else None,
     )
     history = trainer.fit().to_dict()
     return model, history, splits

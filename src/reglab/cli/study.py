@@ -1,0 +1,163 @@
+"""``reglab study`` and ``reglab sweep``: build the config, call ``run_study``, render the result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from reglab.cli.app import app, console, report_error
+
+_CONFIG = typer.Option(None, "--config", "-c", help="TOML config file (see --print-config).")
+_OUT = typer.Option(None, "--out", "-o", help="Output directory. Defaults to reglab-out/<name>.")
+_NAME = typer.Option(None, "--name", help="Study name (the store keeps studies by name).")
+_DATASET = typer.Option(None, "--dataset", help="Dataset (data.name), e.g. mnist1d, digits.")
+_MODEL = typer.Option(None, "--model", help="Model (model.name), e.g. mlp, cnn1d, resnet.")
+_EPOCHS = typer.Option(None, "--epochs", help="Training epochs per run.")
+_SEEDS = typer.Option(None, "--seeds", help="Number of seeds per arm.")
+_BATCH = typer.Option(None, "--batch-size", help="Batch size.")
+_LR = typer.Option(None, "--lr", help="Learning rate (optimizer.lr).")
+_OPT = typer.Option(None, "--optimizer", help="adamw, adam or sgd.")
+_TRAIN = typer.Option(None, "--train-size", help="Training samples to keep (data.train_size).")
+_NOISE = typer.Option(None, "--label-noise", help="Fraction of training labels flipped.")
+_RUNNER = typer.Option(None, "--runner", help="auto, vectorized or processes.")
+_WORKERS = typer.Option(None, "--workers", help="Worker processes. Defaults to one per core.")
+_SET = typer.Option(None, "--set", help="Override any field: --set dropout=0.1 --set model.width=256.")
+_PRINT = typer.Option(False, "--print-config", help="Print the effective config as TOML and exit.")
+_RESUME = typer.Option(True, "--resume/--no-resume", help="Skip runs already in the store (default).")
+_QUIET = typer.Option(False, "--quiet", "-q", help="No live line per run.")
+
+
+def _overrides(**flags: Any) -> dict[str, Any]:
+    names = {
+        "out": "out", "name": "name", "dataset": "dataset", "model": "model", "epochs": "epochs",
+        "seeds": "seeds", "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer",
+        "train_size": "train_size", "label_noise": "label_noise", "runner": "runner", "workers": "workers",
+    }
+    return {names[k]: (str(v) if isinstance(v, Path) else v) for k, v in flags.items() if v is not None}
+
+
+def _run(config: Any, resume: bool, quiet: bool) -> None:
+    import os
+
+    from rich.console import Console
+
+    from reglab.experiments.study import run_study
+
+    out = Console(file=open(os.devnull, "w")) if quiet else console  # noqa: SIM115
+    summary = run_study(config, resume=resume, console=out)
+    if summary.planned == summary.skipped and summary.completed == 0 and not summary.failed:
+        console.print(f"All {summary.planned} runs of {escape(summary.name)} were already complete.")
+    if summary.report is not None:
+        table = getattr(summary.report, "table", None)
+        if table is not None:
+            console.print(table)
+        console.print(f"Report: {escape(str(summary.report.html_path))}")
+        console.print(f"        {escape(str(summary.report.markdown_path))}")
+    console.print(f"Store:  {escape(str(summary.store_path))}  ({summary.seconds:.1f} s)")
+    if summary.failed:
+        arm, seed, error = summary.failed[0]
+        n = len(summary.failed)
+        report_error(
+            f"{n} of {summary.planned} runs failed (first: {arm} seed {seed}: {error}). Their errors are "
+            "in the store; run the same command again to retry them."
+        )
+        raise typer.Exit(1)
+
+
+def _techniques_table() -> Table:
+    from reglab.experiments.techniques import TECHNIQUES
+
+    table = Table(title="study arms (--arms)")
+    table.add_column("name", style="bold")
+    table.add_column("starting value")
+    table.add_column("what it does")
+    for t in TECHNIQUES.values():
+        table.add_row(t.name, "" if t.default is None else repr(t.default), t.description)
+    return table
+
+
+@app.command("study")
+def study(
+    config: Path = _CONFIG,
+    out: Path = _OUT,
+    name: str = _NAME,
+    dataset: str = _DATASET,
+    model: str = _MODEL,
+    epochs: int = _EPOCHS,
+    seeds: int = _SEEDS,
+    batch_size: int = _BATCH,
+    lr: float = _LR,
+    optimizer: str = _OPT,
+    train_size: int = _TRAIN,
+    label_noise: float = _NOISE,
+    arms: str = typer.Option(None, "--arms", help="Comma-separated arms, e.g. baseline,dropout=0.5,stack; 'all'."),
+    runner: str = _RUNNER,
+    workers: int = _WORKERS,
+    sets: list[str] = _SET,
+    print_config: bool = _PRINT,
+    resume: bool = _RESUME,
+    quiet: bool = _QUIET,
+    list_techniques: bool = typer.Option(False, "--list-techniques", help="List the arms and exit."),
+) -> None:
+    """Compare regularization techniques: a baseline, each technique alone, and a stack, over seeds.
+
+    With no arguments: MNIST-1D, the MLP, 3 seeds, arms baseline, dropout, weight_decay,
+    early_stopping and stack; writes reglab-out/default/report.html and prints where.
+    """
+    from reglab.experiments.config import load_config, to_toml
+
+    if list_techniques:
+        console.print(_techniques_table())
+        return
+    flags = _overrides(out=out, name=name, dataset=dataset, model=model, epochs=epochs, seeds=seeds,
+                       batch_size=batch_size, lr=lr, optimizer=optimizer, train_size=train_size,
+                       label_noise=label_noise, runner=runner, workers=workers)
+    if arms is not None:
+        flags["arms"] = [a.strip() for a in arms.split(",")]
+    cfg = load_config("study", path=config, overrides=flags, sets=sets or ())
+    if print_config:
+        typer.echo(to_toml(cfg), nl=False)
+        return
+    _run(cfg, resume, quiet)
+
+
+@app.command("sweep")
+def sweep(
+    grid: list[str] = typer.Option(None, "--grid", help="field=v1,v2,...; repeat to cross fields."),
+    config: Path = _CONFIG,
+    out: Path = _OUT,
+    name: str = _NAME,
+    dataset: str = _DATASET,
+    model: str = _MODEL,
+    epochs: int = _EPOCHS,
+    seeds: int = _SEEDS,
+    batch_size: int = _BATCH,
+    lr: float = _LR,
+    optimizer: str = _OPT,
+    train_size: int = _TRAIN,
+    label_noise: float = _NOISE,
+    runner: str = _RUNNER,
+    workers: int = _WORKERS,
+    sets: list[str] = _SET,
+    print_config: bool = _PRINT,
+    resume: bool = _RESUME,
+    quiet: bool = _QUIET,
+) -> None:
+    """Train every combination of the grid values, for each seed, and report.
+
+    Example: reglab sweep --grid dropout=0,0.25,0.5,0.75 --grid weight_decay=0,1e-4,1e-2
+    """
+    from reglab.experiments.config import load_config, to_toml
+
+    flags = _overrides(out=out, name=name, dataset=dataset, model=model, epochs=epochs, seeds=seeds,
+                       batch_size=batch_size, lr=lr, optimizer=optimizer, train_size=train_size,
+                       label_noise=label_noise, runner=runner, workers=workers)
+    cfg = load_config("sweep", path=config, overrides=flags, sets=sets or (), grid=grid or ())
+    if print_config:
+        typer.echo(to_toml(cfg), nl=False)
+        return
+    _run(cfg, resume, quiet)
