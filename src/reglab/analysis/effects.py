@@ -101,14 +101,21 @@ def regularization_setting(reg: Mapping[str, Any]) -> str:
     """The non-default regularization fields as ``"dropout=0.2, weight_decay=0.05"``."""
     from reglab.experiments.spec import RegularizationSpec
 
+    from reglab.experiments.spec import DistillationSpec, EarlyStoppingSpec
+
     defaults = RegularizationSpec().model_dump(mode="json")
+    nested = {"early_stopping": (EarlyStoppingSpec().model_dump(mode="json"), "patience"),
+              "distillation": (DistillationSpec().model_dump(mode="json"), "temperature")}
     parts = []
     for name, value in reg.items():
         if name not in defaults or value == defaults[name]:
             continue
         if isinstance(value, Mapping):
-            inner = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                              for k, v in value.items() if not isinstance(v, Mapping))
+            inner_defaults, always = nested.get(name, ({}, None))
+            inner = ", ".join(
+                f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in value.items()
+                if not isinstance(v, Mapping) and (k == always or inner_defaults.get(k) != v))
             parts.append(f"{name}({inner})")
         else:
             parts.append(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}")

@@ -34,6 +34,7 @@ __all__ = [
     "Step",
     "Recommendation",
     "recommend",
+    "study_config",
     "family_of_model",
     "observed_verdict",
     "SMALL_DATA",
@@ -49,7 +50,10 @@ FAMILIES = ("mlp", "cnn", "transformer", "rnn")
 MODEL_FAMILY = {
     "mlp": "mlp", "cnn": "cnn", "cnn1d": "cnn", "cnn2d": "cnn", "resnet": "cnn",
     "transformer": "transformer", "vit": "transformer", "rnn": "rnn", "lstm": "rnn", "gru": "rnn",
+    "linear_head": "mlp", "autoencoder": "mlp",
 }
+#: The reglab reference model a study uses for each family (``cnn`` on images: ``cnn2d``).
+FAMILY_MODEL = {"mlp": "mlp", "cnn": "cnn1d", "transformer": "transformer", "rnn": "lstm"}
 
 #: Fewer training examples than this is "small data".
 SMALL_DATA = 10_000
@@ -99,10 +103,12 @@ class Step:
 
     def settings_text(self) -> str:
         if not self.settings:
-            return "-"
+            return "no setting (advice)"
         parts = []
         for k, v in self.settings.items():
-            if isinstance(v, dict):
+            if k == "epochs_factor":
+                parts.append(f"epochs x{v}")
+            elif isinstance(v, dict):
                 parts.append(f"{k}(" + ", ".join(f"{a}={b}" for a, b in v.items()) + ")")
             else:
                 parts.append(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}")
@@ -128,6 +134,15 @@ class Recommendation:
     @property
     def params_per_example(self) -> float:
         return self.n_params / self.n_train
+
+    def study_arms(self) -> list[str]:
+        """The arms of the study that validates the strategy: the baseline, each step that a
+        study can express alone, and the ``stack`` (dropout + weight decay + early stopping)
+        when overfitting is observed or expected."""
+        arms = ["baseline"] + [s.arm for s in self.steps if s.arm]
+        if self.verdict in ("overfitting", "mild overfitting", "unknown"):
+            arms.append("stack")
+        return list(dict.fromkeys(arms))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -274,7 +289,7 @@ def recommend(
     ))
     steps.append(Step(
         "early stopping",
-        {"early_stopping": {"monitor": "val_loss", "patience": patience, "restore_best": True}},
+        {"early_stopping": {"patience": patience}},
         (f"Stop when the validation loss has not improved for {patience} epochs and restore the "
          "best weights (Prechelt 1998): it removes late-epoch overfitting at no cost"
          + (", with a short patience because fine-tuning converges in few epochs." if ft_small
@@ -320,9 +335,9 @@ def recommend(
         arm=f"{aug_arm}={aug_value:g}",
     ))
     if verdict == "unknown":
-        lead = ("likely overfitting" if ratio >= LIKELY_OVERFIT_RATIO else
-                "overfitting possible")
-        summary = (f"No accuracies observed; with {size} {lead}. Start with weight decay "
+        lead = "likely" if ratio >= LIKELY_OVERFIT_RATIO else "possible"
+        summary = (f"No accuracies observed; with {size}, overfitting is {lead}. Start with "
+                   f"weight decay "
                    f"{wd:g} (AdamW) and early stopping, measure the train-val gap, then go down "
                    "the list.")
     else:
@@ -333,3 +348,58 @@ def recommend(
         summary += " Fine-tuning on small data: regularize more than usual."
     return Recommendation(family, n_train, num_classes, n_params, train_acc, val_acc,
                           fine_tuning, verdict, summary, steps, warnings)
+
+
+def study_config(
+    rec: Recommendation,
+    *,
+    base: Any = None,
+    dataset: str | None = None,
+    seeds: int = 3,
+    epochs: int | None = None,
+    name: str | None = None,
+) -> Any:
+    """The ``StudyConfig`` (``reglab study --config``) that tests ``rec`` step by step.
+
+    Args:
+        rec: the recommendation.
+        base: a ``RunSpec`` (e.g. a stored run) whose data, model, optimizer, batch size and
+            epochs the study reuses; its regularization is not copied (the arms add it).
+            Defaults to None: the dataset below with the family's reference model.
+        dataset: dataset name when there is no ``base``. Defaults to ``"mnist1d"``.
+        seeds: seeds per arm (>= 2 for intervals). Defaults to 3.
+        epochs: epochs per run. Defaults to the base's, else the study default; doubled when the
+            verdict is underfitting ("train longer").
+        name: the study name. Defaults to ``"recommend-<family>"``.
+    """
+    import json
+
+    from pydantic import ValidationError
+
+    from reglab.experiments.config import DEFAULT_EPOCHS, StudyConfig, config_error
+
+    check_int("seeds", seeds, low=1)
+    if epochs is not None:
+        check_int("epochs", epochs, low=1)
+    data: dict[str, Any] = {}
+    if base is not None:
+        spec = base.to_dict() if hasattr(base, "to_dict") else dict(base)
+        data.update(
+            epochs=spec["epochs"], batch_size=spec["batch_size"], data=spec["data"],
+            model=spec["model"], optimizer=spec["optimizer"],
+        )
+    else:
+        ds = dataset or "mnist1d"
+        model = FAMILY_MODEL[rec.family]
+        if rec.family == "cnn" and ds != "mnist1d":
+            model = "cnn2d"
+        data.update(data={"name": ds}, model={"name": model})
+    if epochs is not None:
+        data["epochs"] = epochs
+    if rec.verdict == "underfitting":
+        data["epochs"] = 2 * int(data.get("epochs", DEFAULT_EPOCHS))
+    data.update(name=name or f"recommend-{rec.family}", seeds=seeds, arms=rec.study_arms())
+    try:
+        return StudyConfig.model_validate({"kind": "study", **json.loads(json.dumps(data))})
+    except ValidationError as exc:
+        raise config_error(exc, StudyConfig) from None

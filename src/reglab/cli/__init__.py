@@ -14,5 +14,6 @@ from reglab.cli import info  # noqa: E402,F401
 from reglab.cli import study  # noqa: E402,F401
 from reglab.cli import datasets  # noqa: E402,F401
 from reglab.cli import lab  # noqa: E402,F401
+from reglab.cli import report  # noqa: E402,F401
 
 __all__ = ["app", "main"]

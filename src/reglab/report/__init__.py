@@ -52,22 +52,39 @@ def load_runs(source: Any, study: str | None = None) -> tuple[list[Any], str]:
             raise StoreError(f"Run store {str(path)!r} is not a file. Expected the runs.sqlite "
                              "file written by `reglab study` or `reglab sweep`. Received: a "
                              "directory")
+        if path.stat().st_size == 0:
+            raise StoreError(f"Run store {str(path)!r} is empty. Expected the runs.sqlite file "
+                             "written by `reglab study` or `reglab sweep`. Received: a 0-byte file")
         from reglab.experiments.store import RunStore
 
         store = RunStore(path)
         try:
-            runs = list(store.runs(study))
+            return _store_runs(store, study, str(path))
         finally:
-            close = getattr(store, "close", None)
-            if close is not None:
-                close()
-        return runs, str(path)
+            store.close()
     if hasattr(source, "runs") and callable(source.runs):
-        return list(source.runs(study)), str(getattr(source, "path", "run store"))
+        return _store_runs(source, study, str(getattr(source, "path", "run store")))
     if isinstance(source, Sequence):
         return list(source), "runs"
     raise StoreError(f"Cannot read runs from {type(source).__name__}. Expected a RunStore, a store "
                      f"path or a list of runs. Received: {source!r}")
+
+
+def _store_runs(store: Any, study: str | None, label: str) -> tuple[list[Any], str]:
+    """The runs of one study of ``store``; ``study=None`` is fine when it holds one study."""
+    names = list(store.study_names()) if hasattr(store, "study_names") else None
+    if names is not None:
+        from reglab._validate import format_choices
+        from reglab.errors import invalid_argument
+
+        if study is None and len(names) > 1:
+            raise ValueError(invalid_argument(
+                "study", f"one of {format_choices(names)} (the store {label!r} holds "
+                f"{len(names)} studies)", None, shown="no --study"))
+        if study is not None and study not in names:
+            expected = f"one of {format_choices(names)}" if names else "a study in the store"
+            raise ValueError(invalid_argument("study", expected, study))
+    return list(store.runs(study)), label
 
 
 def _write(path: Path, data: str | bytes) -> None:

@@ -1,0 +1,193 @@
+"""diagnose() on scripted curves: each verdict, its exact sentence, the thresholds, bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from reglab.analysis import Diagnosis, diagnose
+from reglab.analysis import diagnosis as dg
+
+
+def hist(train_loss, val_loss, train_acc=None, val_acc=None):
+    h = {"epoch": list(range(1, len(val_loss) + 1)), "train_loss": train_loss, "val_loss": val_loss}
+    if train_acc is not None:
+        h["train_acc"], h["val_acc"] = train_acc, val_acc
+    return h
+
+
+OVERFIT = hist(
+    train_loss=[2.0, 1.5, 1.0, 0.7, 0.5, 0.3, 0.2, 0.1, 0.05, 0.02],
+    val_loss=[1.0, 0.8, 0.6, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8],
+    train_acc=[0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0, 1.0, 1.0],
+    val_acc=[0.45, 0.55, 0.62, 0.7, 0.69, 0.68, 0.67, 0.66, 0.65, 0.64],
+)
+GOOD = hist(
+    train_loss=[1.2, 0.8, 0.6, 0.5, 0.45, 0.42, 0.40, 0.39, 0.38, 0.38],
+    val_loss=[1.0, 0.7, 0.5, 0.45, 0.42, 0.41, 0.40, 0.41, 0.41, 0.42],
+    train_acc=[0.6, 0.7, 0.8, 0.85, 0.88, 0.89, 0.90, 0.91, 0.92, 0.92],
+    val_acc=[0.6, 0.7, 0.79, 0.84, 0.87, 0.88, 0.89, 0.89, 0.90, 0.90],
+)
+UNDER = hist(
+    train_loss=[2.3, 2.2, 2.1, 2.0, 1.95, 1.9, 1.87, 1.85, 1.82, 1.8],
+    val_loss=[2.3, 2.21, 2.12, 2.02, 1.97, 1.92, 1.89, 1.87, 1.84, 1.82],
+    train_acc=[0.1, 0.15, 0.2, 0.25, 0.28, 0.3, 0.32, 0.33, 0.34, 0.35],
+    val_acc=[0.1, 0.15, 0.2, 0.24, 0.27, 0.29, 0.31, 0.32, 0.33, 0.34],
+)
+
+
+def test_overfitting_sentence_and_numbers():
+    d = diagnose(OVERFIT, num_classes=10)
+    assert d.verdict == "overfitting" and d.rule == "val_loss_rise"
+    assert d.sentence == (
+        "Overfitting: validation loss bottomed at 0.500 in epoch 4 and rose 60% by epoch 10 "
+        "while the train-val accuracy gap grew from 0.10 to 0.36; stop near epoch 4 or "
+        "regularize more."
+    )
+    assert d.best_epoch == 4 and d.last_epoch == 10
+    assert d.gap_best == pytest.approx(0.10) and d.gap_end == pytest.approx(0.36)
+    assert d.gap_growth == pytest.approx(0.26) and d.val_loss_rise == pytest.approx(0.6)
+    assert d.val_acc_best == 0.7 and d.gap_kind == "accuracy"
+
+
+def test_good_fit_sentence():
+    d = diagnose(GOOD, num_classes=10)
+    assert d.verdict == "good fit" and d.rule == "none"
+    assert d.sentence == (
+        "Good fit: validation loss reached its minimum 0.400 in epoch 7 and ended at 0.420 (+5%) "
+        "in epoch 10; the train-val accuracy gap is 0.02 at the end (0.01 at the best epoch)."
+    )
+
+
+def test_underfitting_sentence_uses_chance_loss():
+    d = diagnose(UNDER, num_classes=10)
+    assert d.verdict == "underfitting" and d.rule == "high_train_loss"
+    assert d.chance_loss == pytest.approx(math.log(10))
+    assert d.sentence == (
+        "Underfitting: training loss ended at 1.800 (78% of the chance level ln 10 = 2.303) and "
+        "training accuracy 0.350 with a train-val accuracy gap of 0.01 in epoch 10; reduce "
+        "regularization, train longer or use a larger model."
+    )
+
+
+def test_underfitting_without_num_classes_uses_train_accuracy():
+    d = diagnose(UNDER)
+    assert d.verdict == "underfitting" and d.rule == "low_train_acc"
+    assert d.sentence == (
+        "Underfitting: training accuracy ended at 0.350 (below 0.70) with a train-val accuracy "
+        "gap of 0.01 in epoch 10; reduce regularization, train longer or use a larger model."
+    )
+
+
+def test_rise_threshold_is_strict():
+    """A val-loss rise just below 10% is not overfitting; just above it is."""
+    base = dict(OVERFIT)
+    at = [1.0, 0.8, 0.6, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5 * (1 + dg.OVERFIT_VAL_RISE) - 1e-6]
+    above = at[:-1] + [0.5 * (1 + dg.OVERFIT_VAL_RISE) + 1e-6]
+    # keep the final gap under the large-gap rule so only the rise rule can fire
+    accs = dict(train_acc=[0.5, 0.6, 0.7, 0.8, 0.85, 0.86, 0.87, 0.88, 0.89, 0.9],
+                val_acc=[0.45, 0.55, 0.62, 0.75, 0.76, 0.76, 0.76, 0.76, 0.76, 0.76])
+    d_at = diagnose({**base, "val_loss": at, **accs}, num_classes=10)
+    d_above = diagnose({**base, "val_loss": above, **accs}, num_classes=10)
+    assert d_at.verdict == "good fit"
+    assert d_above.verdict == "overfitting" and d_above.rule == "val_loss_rise"
+
+
+def test_rise_without_gap_growth_is_not_overfitting():
+    h = dict(GOOD, val_loss=[1.0, 0.7, 0.5, 0.45, 0.42, 0.41, 0.40, 0.45, 0.48, 0.50])
+    d = diagnose(h)
+    assert d.val_loss_rise == pytest.approx(0.25)
+    assert d.verdict == "good fit"  # gap grew 0.01 only: no overfitting by rule 2
+
+
+def test_large_gap_without_loss_rise_is_overfitting():
+    h = hist(
+        train_loss=[1.0, 0.5, 0.2, 0.1, 0.05],
+        val_loss=[1.1, 0.95, 0.9, 0.9, 0.92],
+        train_acc=[0.6, 0.8, 0.95, 0.99, 1.0],
+        val_acc=[0.55, 0.62, 0.66, 0.66, 0.66],
+    )
+    d = diagnose(h)
+    assert d.verdict == "overfitting" and d.rule == "large_gap"
+    assert d.sentence == (
+        "Overfitting: training accuracy reached 1.000 but validation accuracy only 0.660 in "
+        "epoch 5 (gap 0.34, at least 0.20); validation loss stayed within 10% of its minimum "
+        "0.900 (epoch 3); regularize more."
+    )
+
+
+def test_regression_history_uses_loss_gap():
+    over = hist(train_loss=[1.0, 0.5, 0.3, 0.1, 0.05], val_loss=[1.1, 0.7, 0.6, 0.7, 0.9])
+    d = diagnose(over)
+    assert d.verdict == "overfitting" and d.gap_kind == "loss"
+    assert d.sentence == (
+        "Overfitting: validation loss bottomed at 0.600 in epoch 3 and rose 50% by epoch 5 while "
+        "the val-train loss gap grew from 0.30 to 0.85; stop near epoch 3 or regularize more."
+    )
+    slow = hist(train_loss=[1.0, 0.9, 0.8, 0.75, 0.7], val_loss=[1.05, 0.95, 0.85, 0.8, 0.75])
+    d = diagnose(slow)
+    assert d.verdict == "underfitting" and d.rule == "slow_train_loss"
+    assert d.sentence == (
+        "Underfitting: training loss fell only 30% (from 1.000 to 0.700) by epoch 5 with a "
+        "val-train loss gap of 0.050; reduce regularization, train longer or use a larger model."
+    )
+
+
+def test_diverged_run_is_underfitting():
+    h = hist(train_loss=[1.0, 0.8, float("nan"), float("nan")],
+             val_loss=[1.0, 0.9, float("nan"), float("nan")],
+             train_acc=[0.3, 0.4, 0.1, 0.1], val_acc=[0.3, 0.4, 0.1, 0.1])
+    d = diagnose(h)
+    assert d.verdict == "underfitting" and d.rule == "diverged" and d.best_epoch == 2
+    assert d.sentence == ("Underfitting: training diverged (non-finite loss from epoch 3); lower "
+                          "the learning rate or clip gradients.")
+    assert d.to_dict()["final_val_loss"] is None
+
+
+def test_best_epoch_is_first_minimum_and_uses_epoch_numbers():
+    h = dict(GOOD, epoch=[11, 12, 13, 14, 15, 16, 17, 18, 19, 20],
+             val_loss=[1.0, 0.7, 0.5, 0.4, 0.42, 0.41, 0.40, 0.41, 0.41, 0.42])
+    assert diagnose(h).best_epoch == 14
+
+
+def test_to_dict_is_json_and_round_trips():
+    d = diagnose(OVERFIT, num_classes=10)
+    data = json.loads(json.dumps(d.to_dict()))
+    assert Diagnosis.from_dict(data) == d
+
+
+def test_history_without_validation_is_rejected():
+    with pytest.raises(ValueError) as exc:
+        diagnose({"train_loss": [1.0, 0.5], "val_loss": [None, None]})
+    assert str(exc.value) == (
+        "Invalid value for argument `history`. Expected per-epoch 'val_loss' values (train with "
+        "a validation split). Received: history['val_loss']=[None, None]"
+    )
+
+
+def test_length_mismatch_is_rejected():
+    with pytest.raises(ValueError) as exc:
+        diagnose({"train_loss": [1.0], "val_loss": [1.0, 0.5]})
+    assert str(exc.value) == (
+        "Invalid value for argument `history`. Expected 2 values under 'train_loss' (one per "
+        "epoch, like 'val_loss'). Received: len(history['train_loss'])=1"
+    )
+
+
+def test_num_classes_must_be_at_least_two():
+    with pytest.raises(ValueError) as exc:
+        diagnose(GOOD, num_classes=1)
+    assert str(exc.value) == (
+        "Invalid value for argument `num_classes`. Expected an integer >= 2. Received: num_classes=1"
+    )
+
+
+def test_non_mapping_is_rejected():
+    with pytest.raises(ValueError) as exc:
+        diagnose([1, 2, 3])
+    assert str(exc.value) == (
+        "Invalid value for argument `history`. Expected a mapping like History.to_dict(). "
+        "Received: history of type list"
+    )

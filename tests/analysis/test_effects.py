@@ -1,0 +1,121 @@
+"""summarize_arms / find_sweeps on hand-made runs with known numbers."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import pytest
+
+from reglab.analysis import diff_ci, find_sweeps, mean_ci, summarize_arms
+from reglab.analysis.effects import regularization_setting
+from reglab.errors import ReglabError
+from reglab.experiments.spec import RunSpec
+
+
+def run(arm, seed, test_acc, train_acc=1.0, val_acc=0.66, verdict="overfitting", **reg):
+    spec = RunSpec.from_dict({"arm": arm, "seed": seed, "regularization": reg})
+    return SimpleNamespace(
+        key=spec.key(), spec=spec, status="done", history={},
+        final={"test_acc": test_acc, "train_acc": train_acc, "val_acc": val_acc},
+        diagnosis={"verdict": verdict, "sentence": "..."},
+    )
+
+
+RUNS = [
+    run("dropout", 0, 0.70, 0.95, 0.70, "good fit", dropout=0.2),
+    run("baseline", 1, 0.67, 1.0, 0.67),
+    run("baseline", 0, 0.66, 1.0, 0.65),
+    run("baseline", 2, 0.65, 1.0, 0.64),
+    run("dropout", 1, 0.71, 0.96, 0.71, "good fit", dropout=0.2),
+    run("dropout", 2, 0.69, 0.94, 0.68, "overfitting", dropout=0.2),
+]
+
+
+def test_arms_mean_ci_and_welch_effect():
+    base, drop = summarize_arms(RUNS)
+    assert base.arm == "baseline" and base.is_baseline and base.effect is None
+    assert base.seeds == [0, 1, 2] and base.n == 3
+    assert base.test_acc == pytest.approx(mean_ci([0.66, 0.67, 0.65]))
+    assert base.gap == pytest.approx(mean_ci([0.35, 0.33, 0.36]))
+    assert drop.setting == "dropout=0.2"
+    assert drop.effect == pytest.approx(diff_ci([0.70, 0.71, 0.69], [0.66, 0.67, 0.65]))
+    assert drop.effect[0] == pytest.approx(0.04)
+    assert drop.effect_excludes_zero is True
+    assert drop.verdicts == {"underfitting": 0, "good fit": 2, "overfitting": 1}
+    assert drop.verdict_text() == "2 good fit, 1 overfitting"
+
+
+def test_reference_is_the_unregularized_arm_when_no_baseline_name():
+    runs = [run("plain", s, 0.6 + 0.01 * s) for s in range(2)] + [
+        run("wd", s, 0.65 + 0.01 * s, weight_decay=0.1) for s in range(2)]
+    plain, wd = summarize_arms(runs)
+    assert plain.is_baseline and wd.effect == pytest.approx((0.05, *diff_ci([0.65, 0.66], [0.6, 0.61])[1:]))
+
+
+def test_no_reference_means_no_effects():
+    runs = [run("a", 0, 0.6, dropout=0.1), run("b", 0, 0.7, dropout=0.2)]
+    a, b = summarize_arms(runs)
+    assert a.effect is None and b.effect is None and not a.is_baseline
+
+
+def test_single_seed_effect_interval_is_undefined():
+    a, b = summarize_arms([run("baseline", 0, 0.6), run("dropout", 0, 0.7, dropout=0.2)])
+    assert math.isnan(a.test_acc[1]) and math.isnan(b.effect[1])
+    assert b.effect[0] == pytest.approx(0.1) and b.effect_excludes_zero is None
+
+
+def test_unfinished_runs_are_left_out_and_none_is_an_error():
+    failed = SimpleNamespace(key="x", spec=RunSpec(), status="failed", history={}, final={},
+                             diagnosis=None)
+    (base,) = summarize_arms(RUNS[1:4] + [failed])
+    assert base.n == 3
+    with pytest.raises(ReglabError) as exc:
+        summarize_arms([failed])
+    assert str(exc.value) == ("No completed runs to summarise. Expected at least one run with a "
+                              "final test accuracy. Received: 0 completed runs")
+
+
+def test_diagnosis_is_computed_when_missing():
+    r = run("baseline", 0, 0.6)
+    r.diagnosis = None
+    r.history = {"train_loss": [1.0, 0.5], "val_loss": [1.0, 0.5], "train_acc": [0.5, 0.6],
+                 "val_acc": [0.5, 0.59]}
+    (s,) = summarize_arms([r])
+    assert s.runs[0].diagnosis["verdict"] == "underfitting"  # train acc 0.6 < 0.70, gap 0.01
+
+
+def test_spec_dicts_are_accepted():
+    r = {"key": "k", "spec": RunSpec(arm="baseline").to_dict(), "final": {"test_acc": 0.5},
+         "history": {}, "diagnosis": None}
+    (s,) = summarize_arms([r])
+    assert s.arm == "baseline" and s.test_acc[0] == 0.5 and math.isnan(s.gap[0])
+
+
+def test_regularization_setting_text():
+    reg = RunSpec.from_dict({"regularization": {"dropout": 0.2, "weight_decay": 0.05,
+                                                "early_stopping": {"patience": 20}}})
+    assert regularization_setting(reg.regularization.model_dump(mode="json")) == (
+        "dropout=0.2, weight_decay=0.05, early_stopping(patience=20)"
+    )
+    es = RunSpec.from_dict({"regularization": {"early_stopping": {"monitor": "val_acc",
+                                                                  "mode": "max"}}})
+    assert regularization_setting(es.regularization.model_dump(mode="json")) == (
+        "early_stopping(monitor=val_acc, mode=max, patience=10)")
+    assert regularization_setting(RunSpec().regularization.model_dump(mode="json")) == "none"
+
+
+def test_find_sweeps_groups_one_varying_field():
+    runs = [run("baseline", 0, 0.6)]
+    for wd in (0.1, 0.001, 0.01):
+        runs.append(run(f"wd={wd}", 0, 0.6, weight_decay=wd))
+    runs += [run("d", 0, 0.6, dropout=0.3), run("d+wd", 0, 0.6, dropout=0.3, weight_decay=0.1)]
+    sweeps = {s.field: s for s in find_sweeps(summarize_arms(runs))}
+    assert set(sweeps) == {"dropout", "weight_decay"}
+    wd = sweeps["weight_decay"]
+    assert [v for v, _ in wd.points] == [0.0, 0.001, 0.01, 0.1]
+    assert [s.arm for _, s in wd.points] == ["baseline", "wd=0.001", "wd=0.01", "wd=0.1"]
+    assert wd.log_scale and not sweeps["dropout"].log_scale
+    # dropout varies with all else equal in {baseline, d} and in {wd=0.1, d+wd}: the first
+    # largest group wins
+    assert [s.arm for _, s in sweeps["dropout"].points] == ["baseline", "d"]
