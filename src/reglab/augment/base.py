@@ -1,0 +1,30 @@
+"""The shape every batch transform shares: configurable, callable on ``(x, y)``."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from reglab.registry import Configurable
+
+__all__ = ["BatchTransform"]
+
+
+class BatchTransform(Configurable, ABC):
+    """Base of the batch transforms: ``transform(x, y, generator=None) -> (x_out, y_out)``.
+
+    Applied by the training loop to each training batch (never at evaluation). Each ``__init__``
+    argument is stored under its own name, so ``get_config()``/``from_config()`` round-trip and the
+    repr shows the configuration.
+    """
+
+    @abstractmethod
+    def __call__(self, x: Tensor, y: Any, generator: torch.Generator | None = None) -> tuple[Tensor, Any]:
+        """Transform one training batch."""
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
