@@ -1,0 +1,377 @@
+"""The training loop of a stacked ensemble: K members, one batched step, per-member everything.
+
+:func:`fit_stacked` trains the members of a :class:`~reglab.experiments.vectorized.StackedMLP`
+the way :class:`reglab.training.Trainer` trains one model, member by member identical in
+semantics:
+
+* data order: each member shuffles with its own ``torch.Generator`` (one ``randperm`` per epoch,
+  as ``reglab.data.TensorLoader`` does), so member k sees exactly the batches a single run with
+  that generator sees;
+* dropout: each member draws its masks from its own generator, in layer order;
+* loss: per-member mean cross-entropy with the member's label smoothing (Szegedy et al. 2016),
+  plus ``l1 * sum|w|`` and ``l2 * sum w^2`` over the member's weights (not biases);
+* gradient: each member's gradient is that of its own loss (the members share no parameters, so
+  the gradient of the sum is the stack of the members' gradients); its total norm is recorded
+  before clipping, clipping is per member;
+* update: :class:`~reglab.experiments.vectorized.optim.StackedOptimizer` with per-member lr and
+  decoupled weight decay; max-norm renormalisation (Srivastava et al. 2014) per member and unit;
+* early stopping: each member has its own stopper; a stopped member is frozen (no update, no
+  metrics) and, with ``restore_best``, ends with the weights of its best epoch, while the others
+  continue.
+
+Histories are ``reglab.training.History`` objects, one per member.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from reglab.experiments.vectorized.optim import StackedOptimizer
+from reglab.experiments.vectorized.stacked_mlp import StackedMLP
+
+__all__ = ["MemberHyper", "fit_stacked", "evaluate_stacked"]
+
+
+@dataclass(frozen=True)
+class MemberHyper:
+    """One member's hyperparameters (the dropout rate lives in the compiled stack).
+
+    Defaults: no weight decay, no penalties, no smoothing, no noise, no max-norm, no clipping.
+    """
+
+    lr: float
+    weight_decay: float = 0.0
+    l1: float = 0.0
+    l2: float = 0.0
+    label_smoothing: float = 0.0
+    input_noise: float = 0.0
+    max_norm: float | None = None
+    grad_clip: float | None = None
+
+
+def _member_ce(logits: torch.Tensor, target: torch.Tensor, smoothing: torch.Tensor | None) -> torch.Tensor:
+    """Per-member mean cross-entropy ``(K,)`` of logits ``(K, B, C)`` and targets ``(K, B)``.
+
+    With ``smoothing`` (K,), ``F.cross_entropy(..., label_smoothing=eps_k)`` of each member:
+    ``(1 - eps) * nll + eps * mean_c(-log p_c)``.
+    """
+    logp = torch.log_softmax(logits, dim=-1)
+    nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)  # (K, B)
+    if smoothing is not None:
+        uniform = -logp.mean(dim=-1)  # (K, B)
+        eps = smoothing.view(-1, 1)
+        nll = (1 - eps) * nll + eps * uniform
+    return nll.mean(dim=1)
+
+
+@torch.no_grad()
+def evaluate_stacked(
+    stack: StackedMLP, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 4096
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-member ``(loss, acc)`` ``(K,)`` tensors on shared data, eval mode, plain cross-entropy."""
+    k = stack.num_members
+    loss_sum = torch.zeros(k, dtype=torch.float64)
+    correct = torch.zeros(k, dtype=torch.float64)
+    n = len(x)
+    flat = x.reshape(n, -1)
+    for start in range(0, n, batch_size):
+        xb, yb = flat[start : start + batch_size], y[start : start + batch_size]
+        logits = stack.forward(xb, training=False)  # (K, b, C)
+        target = yb.unsqueeze(0).expand(k, -1)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), reduction="none")
+        loss_sum += loss.view(k, -1).sum(1).double()
+        correct += (logits.argmax(-1) == target).sum(1).double()
+    return loss_sum / n, correct / n
+
+
+def _grad_norms(params: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Per-member total L2 norm of the gradients, ``(K,)``."""
+    sq = None
+    for p in params:
+        if p.grad is None:
+            continue
+        s = p.grad.pow(2).flatten(1).sum(1)
+        sq = s if sq is None else sq + s
+    assert sq is not None
+    return sq.sqrt()
+
+
+def _column(values: Sequence[float], ref: torch.Tensor) -> torch.Tensor:
+    return torch.tensor(values, dtype=ref.dtype, device=ref.device)
+
+
+@dataclass
+class _Member:
+    """Run state of one member (what ``Trainer`` keeps per run)."""
+
+    history: Any
+    stopper: Any
+    epochs: int
+    active: bool = True
+    current_epoch: int = 0
+    stop_reason: str = ""
+    restored_epoch: int | None = None
+    best_epoch: int | None = None
+
+
+def fit_stacked(
+    stack: StackedMLP,
+    hypers: Sequence[MemberHyper],
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    x_val: torch.Tensor | None,
+    y_val: torch.Tensor | None,
+    *,
+    epochs: int | Sequence[int],
+    batch_size: int,
+    order_generators: Sequence[torch.Generator],
+    mask_generators: Sequence[torch.Generator],
+    optimizer: str = "adamw",
+    momentum: float = 0.9,
+    masks: str = "exact",
+    stoppers: Sequence[Any] | None = None,
+    on_epoch_end: Callable[[int, list[dict[str, Any]]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Train every member of ``stack``; return one ``History.to_dict()`` per member.
+
+    Member k follows ``reglab.training.Trainer`` step for step: shuffle with
+    ``order_generators[k]`` (one ``randperm`` per epoch), forward with dropout masks from
+    ``mask_generators[k]``, loss (+ penalties), backward, total gradient norm (logged, before
+    clipping), clipping by norm, optimizer step, max-norm; then validation, early stopping.
+
+    Args:
+        stack: the K members (trained in place; ends with each member's final weights).
+        hypers: one :class:`MemberHyper` per member.
+        x_train, y_train: shared training data ``(N, ...)`` and int64 labels ``(N,)``.
+        x_val, y_val: shared validation data, or None.
+        epochs: epochs for every member, or one count per member (a member that reaches its
+            count stops with "Completed all N epochs.").
+        batch_size: samples per step (the last batch of an epoch may be smaller).
+        order_generators: member k's data-order generator.
+        mask_generators: member k's dropout and input-noise generator (``Trainer`` seeds the
+            global RNG with the run's seed: pass ``torch.Generator().manual_seed(seed)``).
+        optimizer: ``"adamw"``, ``"adam"`` or ``"sgd"``. Defaults to ``"adamw"``.
+        momentum: SGD momentum. Defaults to 0.9.
+        masks: ``"exact"`` (member k draws its dropout masks exactly as
+            ``reglab.functional.dropout`` does with ``mask_generators[k]``) or ``"fast"`` (a
+            cheaper draw of the same law; see :meth:`StackedMLP.forward`). Defaults to
+            ``"exact"``.
+        stoppers: per member a ``reglab.training.EarlyStopping`` (fresh or reset) or None.
+            Defaults to None for all.
+        on_epoch_end: called with ``(epoch, rows)`` after each epoch (progress display).
+
+    Returns:
+        Per member, a dict with the keys of ``History.to_dict()``; ``seconds`` is the shared
+        epoch's wall time divided by the members trained in it (the amortized cost per run).
+    """
+    from reglab.training.early_stopping import monitored_value
+    from reglab.training.history import History
+
+    k_all = stack.num_members
+    if len(hypers) != k_all or len(order_generators) != k_all or len(mask_generators) != k_all:
+        raise ValueError(f"hypers and generators need one entry per member ({k_all})")
+    per_epochs = [epochs] * k_all if isinstance(epochs, int) else list(epochs)
+    stoppers = list(stoppers) if stoppers is not None else [None] * k_all
+    members = [_Member(History(), stoppers[k], per_epochs[k]) for k in range(k_all)]
+    for st in stoppers:
+        if st is not None:
+            st.reset()
+    params = stack.parameters()
+    decayed = stack.decayed()
+    weights = [p for p, d in zip(params, decayed) if d]
+    ref = params[0]
+    device = ref.device
+    opt = StackedOptimizer(
+        params,
+        decayed,
+        name=optimizer,
+        lr=[h.lr for h in hypers],
+        weight_decay=[h.weight_decay for h in hypers],
+        momentum=momentum,
+    )
+    smoothing = (
+        _column([h.label_smoothing for h in hypers], ref) if any(h.label_smoothing > 0 for h in hypers) else None
+    )
+    l1 = _column([h.l1 for h in hypers], ref) if any(h.l1 > 0 for h in hypers) else None
+    l2 = _column([h.l2 for h in hypers], ref) if any(h.l2 > 0 for h in hypers) else None
+    noise = [h.input_noise for h in hypers]
+    clip = [h.grad_clip for h in hypers]
+    max_norm = [h.max_norm for h in hypers]
+    clip_limit = _column([c if c is not None else math.inf for c in clip], ref)
+    n = len(x_train)
+    x_flat = x_train.reshape(n, -1)
+    best = stack.snapshot() if any(st is not None and st.restore_best for st in stoppers) else None
+    last_good = stack.snapshot()
+
+    def active_list() -> list[bool]:
+        return [m.active for m in members]
+
+    def stop(k: int, reason: str) -> None:
+        members[k].active = False
+        members[k].stop_reason = reason
+        opt.reset_member(k)  # a frozen member must not move (even with non-finite moments)
+
+    for epoch in range(1, max(per_epochs) + 1):
+        for k, m in enumerate(members):
+            if m.active and epoch > m.epochs:
+                stop(k, f"Completed all {m.epochs} epochs.")
+        active = active_list()
+        if not any(active):
+            break
+        for k in range(k_all):
+            if active[k]:
+                members[k].current_epoch = epoch
+        with torch.no_grad():
+            for snap, p in zip(last_good, params):
+                snap.copy_(p)
+        frozen = None if all(active) else torch.tensor([not a for a in active], device=device)
+        started = time.perf_counter()
+        order = torch.stack(
+            [torch.randperm(n, generator=order_generators[k]) if active[k] else torch.arange(n) for k in range(k_all)]
+        ).to(device)  # (K, N)
+        losses: list[torch.Tensor] = []
+        norms: list[torch.Tensor] = []
+        sizes: list[int] = []
+        correct = torch.zeros(k_all, dtype=torch.float64, device=device)
+        for start in range(0, n, batch_size):
+            idx = order[:, start : start + batch_size]  # (K, b)
+            xb = x_flat[idx]  # (K, b, F)
+            yb = y_train[idx]  # (K, b)
+            if any(s > 0 and active[k] for k, s in enumerate(noise)):
+                xb = xb.clone()
+                for k, s in enumerate(noise):
+                    if s > 0 and active[k]:  # as reglab.functional.gaussian_noise draws it
+                        xb[k] = torch.empty_like(xb[k]).normal_(0.0, s, generator=mask_generators[k]).add_(xb[k])
+            logits = stack.forward(xb, training=True, generators=mask_generators, masks=masks)  # (K, b, C)
+            data_loss = _member_ce(logits, yb, smoothing)  # (K,)
+            objective = data_loss
+            if l1 is not None:
+                objective = objective + l1 * sum(w.abs().flatten(1).sum(1) for w in weights)
+            if l2 is not None:
+                objective = objective + l2 * sum(w.square().flatten(1).sum(1) for w in weights)
+            opt.zero_grad()
+            objective.sum().backward()  # members share no parameter: each gets its own gradient
+            with torch.no_grad():
+                if frozen is not None:
+                    for p in params:
+                        p.grad.masked_fill_(frozen.view(-1, *([1] * (p.dim() - 1))), 0.0)
+                norm = _grad_norms(params)  # (K,) before clipping
+                if any(c is not None for c in clip):
+                    coef = (clip_limit / (norm + 1e-6)).clamp(max=1.0)
+                    torch._foreach_mul_([p.grad for p in params], [coef.view(-1, *([1] * (p.dim() - 1))) for p in params])
+                opt.step(None if frozen is None else active)
+                if any(c is not None for c in max_norm):
+                    _renorm_(weights, max_norm, active)
+                losses.append(data_loss.detach())
+                norms.append(norm)
+                sizes.append(idx.shape[1])
+                correct += (logits.detach().argmax(-1) == yb).sum(1)
+        # One sync for the epoch, reduced as Trainer reduces a run's batches.
+        loss_t = torch.stack(losses).float()  # (steps, K)
+        size_t = torch.tensor(sizes, dtype=torch.float32, device=device).view(-1, 1)
+        norm_t = torch.stack(norms).float()
+        train_loss = ((loss_t * size_t).sum(0) / size_t.sum()).tolist()
+        train_acc = (correct / n).tolist()
+        norm_mean, norm_max = norm_t.mean(0).tolist(), norm_t.max(0).values.tolist()
+        finite = torch.isfinite(loss_t)
+        all_finite = finite.all(0).tolist()
+        if x_val is not None and y_val is not None:
+            vl_t, va_t = evaluate_stacked(stack, x_val, y_val)
+            val_loss, val_acc = vl_t.tolist(), va_t.tolist()
+        else:
+            val_loss = val_acc = None
+        seconds = (time.perf_counter() - started) / sum(active)
+        rows: list[dict[str, Any]] = []
+        restore_last = torch.zeros(k_all, dtype=torch.bool)
+        for k, m in enumerate(members):
+            if not active[k]:
+                continue
+            vl = None if val_loss is None else val_loss[k]
+            if not all_finite[k] or (vl is not None and not math.isfinite(vl)):
+                if not all_finite[k]:
+                    bad = int((~finite[:, k]).nonzero()[0, 0])
+                    what = (
+                        f"the training loss became {float(loss_t[bad, k])} at batch {bad + 1} of {len(losses)}"
+                    )
+                else:
+                    what = f"the validation loss became {vl}"
+                restore_last[k] = True
+                m.restored_epoch = epoch - 1
+                stop(k, f"Stopped at epoch {epoch}: {what} (diverged).")
+                continue
+            row = {
+                "epoch": epoch,
+                "train_loss": train_loss[k],
+                "train_acc": train_acc[k],
+                "val_loss": vl,
+                "val_acc": None if val_acc is None else val_acc[k],
+                "gap": None if vl is None else vl - train_loss[k],
+                "lr": hypers[k].lr,
+                "grad_norm_mean": norm_mean[k],
+                "grad_norm_max": norm_max[k],
+                "seconds": seconds,
+            }
+            m.history.append(row)
+            rows.append(row)
+            st = m.stopper
+            if st is not None:
+                should_stop, reason = st.evaluate(monitored_value(st.monitor, row), epoch)
+                if best is not None and st.restore_best and st.best_epoch == epoch:
+                    with torch.no_grad():
+                        for snap, p in zip(best, params):
+                            snap[k] = p[k]
+                if should_stop:
+                    st.stopped_epoch = epoch
+                    stop(k, reason)
+        if bool(restore_last.any()):
+            stack.restore(last_good, restore_last.to(device))
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, rows)
+    for k, m in enumerate(members):
+        if m.active:
+            m.active = False
+            m.stop_reason = f"Completed all {m.epochs} epochs."
+    # on_fit_end: early stopping restores its best weights however the member ended.
+    restore_best = torch.zeros(k_all, dtype=torch.bool)
+    for k, m in enumerate(members):
+        st = m.stopper
+        if st is not None and st.best_epoch is not None:
+            m.best_epoch = st.best_epoch
+            if st.restore_best and best is not None:
+                restore_best[k] = True
+                m.restored_epoch = st.best_epoch
+    if bool(restore_best.any()) and best is not None:
+        stack.restore(best, restore_best.to(device))
+    return [_finish(m) for m in members]
+
+
+def _renorm_(weights: Sequence[torch.Tensor], max_norm: Sequence[float | None], active: Sequence[bool]) -> None:
+    """Per member and unit, scale incoming weights whose L2 norm exceeds ``c`` back to ``c``.
+
+    The stacked weight is ``(K, in, out)``; a unit's incoming weights are ``w[k, :, j]``, a row of
+    the member's ``nn.Linear.weight``, as ``Tensor.renorm_(2, 0, c)`` treats them.
+    """
+    for w in weights:
+        for k, c in enumerate(max_norm):
+            if c is not None and active[k]:
+                w[k].renorm_(2, 1, c)
+
+
+def _finish(m: _Member) -> dict[str, Any]:
+    """The member's History as ``Trainer._finish`` completes it."""
+    reason = m.stop_reason.rstrip(".")
+    if m.restored_epoch is not None:
+        which = "the initial weights" if m.restored_epoch == 0 else f"the weights of epoch {m.restored_epoch}"
+        reason += f"; restored {which}"
+    history = m.history
+    history.stop_reason = reason + "."
+    history.stopped_epoch = m.current_epoch
+    history.best_epoch = m.best_epoch if m.best_epoch is not None else history.best_val_epoch()
+    return history.to_dict()
