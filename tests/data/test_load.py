@@ -242,3 +242,16 @@ def test_info_round_trips_to_plain_values() -> None:
     assert d["input_shape"] == [13] and d["n_flipped"] == 5 and d["train_size"] == 50
     assert DatasetInfo(**{**d, "input_shape": tuple(d["input_shape"]), "mean": tuple(d["mean"]),
                           "std": tuple(d["std"]), "class_names": tuple(d["class_names"])}) == info
+
+
+def test_registry_metadata_matches_what_loads() -> None:
+    from reglab.data import sources
+
+    for src in sources():
+        if src.needs != "nothing":
+            continue
+        s = load(src.name, val_fraction=0.0)
+        assert s.info.input_shape == src.input_shape, src.name
+        assert s.info.num_classes == src.num_classes, src.name
+        assert src.size == f"{s.info.n_train} / {s.info.n_test}", src.name
+        assert s.info.task == src.task
