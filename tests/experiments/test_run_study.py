@@ -1,0 +1,175 @@
+"""run_study: plan -> run -> store -> report; interruption and resume end with exactly the plan."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from reglab.experiments import study as study_mod
+from reglab.experiments.config import load_config, to_toml
+from reglab.experiments.execute import run_one
+from reglab.experiments.plan import plan
+from reglab.experiments.runners.local import iter_local
+from reglab.experiments.store import RunStore
+
+TINY = {"epochs": 2, "seeds": 2, "train_size": 200, "batch_size": 50, "runner": "processes", "workers": 1}
+
+
+def _config(tmp_path: Path, **extra):
+    overrides = {**TINY, "out": str(tmp_path / "out"), **extra}
+    arms = overrides.pop("arms", ["baseline", "dropout", "early_stopping"])
+    return load_config("study", overrides={**overrides, "arms": arms})
+
+
+def _assert_exactly_planned(store_path: Path, config) -> None:
+    with RunStore(store_path) as store:
+        runs = store.runs(config.name, status=None)
+    planned = [s.key() for s in plan(config)]
+    assert [r.key for r in runs] == planned  # plan order, each key once
+    assert all(r.status == "completed" for r in runs)
+
+
+def test_study_runs_stores_diagnoses_and_reports(tmp_path):
+    config = _config(tmp_path, workers=2)  # two spawned worker processes
+    summary = study_mod.run_study(config, report=True)
+    assert (summary.planned, summary.skipped, summary.completed, summary.failed) == (6, 0, 6, [])
+    assert summary.runner == "processes"
+    assert summary.report.html_path == tmp_path / "out" / "report.html"
+    assert summary.report.html_path.exists() and summary.report.markdown_path.exists()
+    _assert_exactly_planned(summary.store_path, config)
+    from reglab.analysis import diagnose
+
+    with RunStore(summary.store_path) as store:
+        runs = store.runs(config.name)
+    for run in runs:
+        assert run.diagnosis == diagnose(run.history, num_classes=10).to_dict()
+        assert run.history["epoch"] == [1, 2]
+        assert set(run.final) >= {"test_acc", "test_loss", "train_acc", "train_loss", "val_acc", "val_loss",
+                                  "best_epoch", "gap", "n_params", "num_classes", "n_train", "weight_hist"}
+        assert run.final["n_train"] == 200 and run.final["n_params"] == 15210
+    # the stored numbers are those of the spec run anywhere else (same seed, same numbers)
+    again = run_one(runs[1].spec)
+    assert again.history["val_loss"] == runs[1].history["val_loss"]
+    assert again.final["test_acc"] == runs[1].final["test_acc"]
+    # running the same command again trains nothing
+    second = study_mod.run_study(config, report=False)
+    assert (second.planned, second.skipped, second.completed) == (6, 6, 0)
+
+
+def test_interrupted_study_resumes_with_exactly_the_plan(tmp_path, monkeypatch):
+    config = _config(tmp_path)
+    trained: list[str] = []
+
+    def interrupting(specs, **kwargs):
+        for i, outcome in enumerate(iter_local(specs, **kwargs)):
+            trained.append(outcome.spec.key())
+            yield outcome
+            if i == 2:  # Ctrl-C after three runs were handed over
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(study_mod, "iter_local", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        study_mod.run_study(config, report=False)
+    store_path = tmp_path / "out" / "runs.sqlite"
+    with RunStore(store_path) as store:
+        assert store.counts(config.name) == {"planned": 3, "completed": 3, "failed": 0}
+    first_three = list(trained)
+
+    def counting(specs, **kwargs):
+        for outcome in iter_local(specs, **kwargs):
+            trained.append(outcome.spec.key())
+            yield outcome
+
+    monkeypatch.setattr(study_mod, "iter_local", counting)
+    summary = study_mod.run_study(config, report=False)
+    assert (summary.skipped, summary.completed) == (3, 3)
+    assert len(trained) == 6 and len(set(trained)) == 6  # no run trained twice
+    assert trained[:3] == first_three
+    _assert_exactly_planned(store_path, config)
+
+
+def test_failed_run_is_stored_and_retried(tmp_path, monkeypatch):
+    config = _config(tmp_path, seeds=1, arms=["baseline", "dropout"])
+    import reglab.experiments.execute as execute
+
+    real = execute.run_one
+
+    def flaky(spec, **kwargs):
+        if spec.arm == "dropout":
+            raise RuntimeError("simulated failure")
+        return real(spec, **kwargs)
+
+    monkeypatch.setattr(execute, "run_one", flaky)
+    summary = study_mod.run_study(config, report=False)
+    assert summary.failed == [("dropout", 0, "RuntimeError: simulated failure")]
+    with RunStore(summary.store_path) as store:
+        assert store.counts(config.name) == {"planned": 0, "completed": 1, "failed": 1}
+        assert store.runs(config.name, status="failed")[0].error == "RuntimeError: simulated failure"
+    monkeypatch.setattr(execute, "run_one", real)
+    again = study_mod.run_study(config, report=False)
+    assert (again.skipped, again.completed, again.failed) == (1, 1, [])
+    _assert_exactly_planned(summary.store_path, config)
+
+
+@pytest.mark.slow
+def test_killed_process_resumes_with_exactly_the_plan(tmp_path):
+    """SIGKILL the study process after some runs are stored, then resume: exactly the plan."""
+    config = _config(tmp_path, epochs=6, seeds=3)
+    store_path = tmp_path / "out" / "runs.sqlite"
+    toml = tmp_path / "study.toml"
+    toml.write_text(to_toml(config))
+    script = (
+        "import torch; torch.set_num_threads(1)\n"
+        "from reglab.experiments.config import load_config\n"
+        "from reglab.experiments.study import run_study\n"
+        f"cfg = load_config('study', path={str(toml)!r})\n"
+        "run_study(cfg, report=False)\n"
+    )
+    env = {**os.environ, "REGLAB_PROGRESS": "0"}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    done = 0
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if store_path.exists():
+                with RunStore(store_path) as store:
+                    done = store.counts(config.name)["completed"]
+                if done >= 2:
+                    break
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
+    with RunStore(store_path) as store:
+        killed_at = store.counts(config.name)["completed"]
+    assert 2 <= killed_at < 9
+    summary = study_mod.run_study(config, report=False)
+    assert summary.skipped == killed_at and summary.completed == 9 - killed_at
+    _assert_exactly_planned(store_path, config)
+
+
+def test_choose_runner_reasons(monkeypatch):
+    specs = plan(load_config("study", overrides={"seeds": 1}))
+    assert study_mod.choose_runner(specs, "processes") == (
+        "processes", "worker processes were requested (--runner processes)")
+    monkeypatch.setattr(study_mod, "_vectorized_api", lambda: (lambda s: (False, "arms differ in model"), None))
+    assert study_mod.choose_runner(specs, "auto") == ("processes", "not vectorized: arms differ in model")
+    from reglab.errors import ConfigError
+
+    with pytest.raises(ConfigError) as exc:
+        study_mod.choose_runner(specs, "vectorized")
+    assert str(exc.value) == (
+        "Invalid value for argument `runner`. Expected a runner that can train these runs. "
+        "Received: runner='vectorized' (arms differ in model)"
+    )
+    monkeypatch.setattr(study_mod, "_vectorized_api", lambda: (lambda s: (True, ""), None))
+    assert study_mod.choose_runner(specs, "auto") == (
+        "vectorized", "the arms share one architecture: trained as one batched model")
