@@ -19,6 +19,7 @@ References:
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import time
@@ -31,6 +32,7 @@ from torch import nn
 
 from reglab._validate import check_int, check_positive
 from reglab.errors import CheckpointError, invalid_argument
+from reglab.retrofit import set_dropout_rate
 from reglab.training.callbacks import Callback
 from reglab.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from reglab.training.history import History
@@ -41,15 +43,19 @@ from reglab.training.schedules import RegularizationSchedule
 __all__ = ["Trainer"]
 
 
-def _set_dropout_rate(model: nn.Module, p: float) -> None:
+def _has_state(callback: Callback) -> bool:
+    return type(callback).state_dict is not Callback.state_dict
+
+
+def _takes_generator(fn: Any) -> bool:
+    """Whether ``fn`` accepts a ``generator`` keyword (reglab's batch transforms do)."""
+    if fn is None:
+        return False
     try:
-        from reglab.retrofit import set_dropout_rate
-    except ImportError:  # reglab.retrofit not built yet: torch's dropout modules only
-        for module in model.modules():
-            if isinstance(module, nn.modules.dropout._DropoutNd):
-                module.p = p
-        return
-    set_dropout_rate(model, p)
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return "generator" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 class Trainer:
@@ -68,9 +74,11 @@ class Trainer:
         epochs: number of epochs, >= 1. Defaults to 10.
         device: where the model and batches live. Defaults to ``"cpu"``.
         seed: seeds the global torch RNG (dropout, shuffling without a generator) at the start
-            of ``fit`` and the Trainer's own ``generator`` (gradient noise), >= 0. Defaults to 0.
-        batch_transform: ``(x, y) -> (x, y_soft)`` applied to training batches (mixup, CutMix).
-            Defaults to None.
+            of ``fit`` and the Trainer's own ``generator`` (gradient noise, batch transforms),
+            >= 0. Defaults to 0.
+        batch_transform: ``(x, y) -> (x, y_soft)`` applied to training batches (mixup, CutMix,
+            e.g. ``reglab.augment.MixupCutmix``); called with ``generator=`` the Trainer's
+            generator when it accepts one. Defaults to None.
         penalties: callables ``penalty(model) -> scalar tensor`` added to the loss, e.g.
             ``Penalty("l1", 1e-4)``. Defaults to ().
         teacher: a model or a list of models (ensemble) for knowledge distillation (Hinton,
@@ -172,6 +180,7 @@ class Trainer:
         self.val_loader = val_loader
         self.callbacks: list[Callback] = sorted(callbacks, key=lambda cb: cb.order)
         self.batch_transform = batch_transform
+        self._transform_takes_generator = _takes_generator(batch_transform)
         self.penalties = penalties
         self.teachers = [t.to(self.device).eval() for t in teachers]
         self.teacher_is_list = teacher is not None and not isinstance(teacher, nn.Module)
@@ -257,11 +266,13 @@ class Trainer:
 
     def _load(self, path: str | os.PathLike[str]) -> None:
         state = load_checkpoint(path, self.model)
-        names = [entry["name"] for entry in state["callbacks"]]
-        mine = [type(cb).__name__ for cb in self.callbacks]
+        # Stateless callbacks (loggers, LambdaCallback) may differ between the runs.
+        saved = [entry for entry in state["callbacks"] if entry["state"]]
+        stateful = [cb for cb in self.callbacks if _has_state(cb)]
+        names, mine = [entry["name"] for entry in saved], [type(cb).__name__ for cb in stateful]
         if names != mine:
             raise CheckpointError(
-                f"The checkpoint's callbacks do not match this Trainer's: expected {mine}, found {names}."
+                f"The checkpoint's stateful callbacks do not match this Trainer's: expected {mine}, found {names}."
             )
         try:
             self.optimizer.load_state_dict(state["optimizer"])
@@ -275,7 +286,7 @@ class Trainer:
             )
         if self.lr_scheduler is not None:
             self.lr_scheduler.load_state_dict(state["lr_scheduler"])
-        for cb, entry in zip(self.callbacks, state["callbacks"]):
+        for cb, entry in zip(stateful, saved):
             cb.load_state_dict(entry["state"])
         set_rng_state(state["rng"], self._generators())
         self.history = History.from_dict(state["history"])
@@ -352,7 +363,7 @@ class Trainer:
             value = sched.value(epoch)
             self.schedule_values[sched.target] = value
             if sched.target == "dropout":
-                _set_dropout_rate(self.model, value)
+                set_dropout_rate(self.model, value)
             elif sched.target == "batch_transform":
                 self.transform_enabled = self.batch_transform is not None and value == 1.0
             else:
@@ -425,7 +436,7 @@ class Trainer:
             if classification is None:
                 classification = not torch.is_floating_point(y)
             if transform is not None:
-                x, y = transform(x, y)
+                x, y = transform(x, y, generator=self.generator) if self._transform_takes_generator else transform(x, y)
             out = model(x)
             if teachers:
                 with torch.no_grad():
