@@ -80,3 +80,14 @@ def test_split_loaders_shuffle_only_training() -> None:
     assert not torch.equal(first, torch.cat([b[0] for b in other]))
     empty = load("wine", val_fraction=0.0).loaders(16)[1]
     assert len(empty) == 0 and list(empty) == []
+
+
+def test_splits_built_by_hand_default_to_no_flips() -> None:
+    from reglab.data import DatasetInfo, Splits
+
+    x, y = _data(6)
+    info = DatasetInfo("custom", "classification", (3,), 10, 6, 0, 6)
+    s = Splits(x, y, x[:0], y[:0], x, y, info)
+    assert s.flipped.tolist() == [False] * 6 and s.y_train_clean is s.y_train
+    moved = s.to("cpu")
+    assert torch.equal(moved.x_train, x) and moved.info is info

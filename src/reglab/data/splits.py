@@ -69,7 +69,8 @@ class Splits:
 
     Inputs are float32 with shape ``(N, *info.input_shape)``; labels int64 (classification) or
     float32 (regression). ``flipped`` marks the training samples whose label was flipped by
-    ``label_noise``; ``y_train_clean`` keeps their original labels.
+    ``label_noise``; ``y_train_clean`` keeps their original labels (both default to "none
+    flipped" when a ``Splits`` is built by hand from tensors).
     """
 
     x_train: torch.Tensor
@@ -79,8 +80,14 @@ class Splits:
     x_test: torch.Tensor
     y_test: torch.Tensor
     info: DatasetInfo
-    flipped: torch.Tensor
-    y_train_clean: torch.Tensor
+    flipped: torch.Tensor | None = None
+    y_train_clean: torch.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        if self.flipped is None:
+            self.flipped = torch.zeros(len(self.y_train), dtype=torch.bool, device=self.y_train.device)
+        if self.y_train_clean is None:
+            self.y_train_clean = self.y_train
 
     def loaders(
         self, batch_size: int, *, seed: int = 0, shuffle: bool = True, drop_last: bool = False
