@@ -50,14 +50,14 @@ def _run(config: Any, resume: bool, quiet: bool) -> None:
     out = Console(file=open(os.devnull, "w")) if quiet else console  # noqa: SIM115
     summary = run_study(config, resume=resume, console=out)
     if summary.planned == summary.skipped and summary.completed == 0 and not summary.failed:
-        console.print(f"All {summary.planned} runs of {escape(summary.name)} were already complete.")
+        console.print(f"All {summary.planned} runs of {escape(summary.name)} were already complete.", soft_wrap=True)
     if summary.report is not None:
         table = getattr(summary.report, "table", None)
         if table is not None:
             console.print(table)
-        console.print(f"Report: {escape(str(summary.report.html_path))}")
-        console.print(f"        {escape(str(summary.report.markdown_path))}")
-    console.print(f"Store:  {escape(str(summary.store_path))}  ({summary.seconds:.1f} s)")
+        console.print(f"Report: {escape(str(summary.report.html_path))}", soft_wrap=True)
+        console.print(f"        {escape(str(summary.report.markdown_path))}", soft_wrap=True)
+    console.print(f"Store:  {escape(str(summary.store_path))}  ({summary.seconds:.1f} s)", soft_wrap=True)
     if summary.failed:
         arm, seed, error = summary.failed[0]
         n = len(summary.failed)

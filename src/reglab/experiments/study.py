@@ -208,6 +208,7 @@ def run_study(
         raise StoreError(f"Cannot use the output directory {str(out_dir)!r}: it is a file. "
                          "Expected a directory (or a path that does not exist yet).")
     store_path = out_dir / STORE_NAME
+    _preflight(specs)  # bad dataset/model options fail here, before the store is touched
     with RunStore(store_path) as store:
         kind = "sweep" if isinstance(config, SweepConfig) else "study"
         store.plan_study(config.name, kind, config.model_dump(mode="json"), specs, replace=not resume)
@@ -217,8 +218,6 @@ def run_study(
             pending = pending[:max_runs]
         summary = StudySummary(config.name, kind, out_dir, store_path, planned=len(specs),
                                skipped=len(specs) - len([s for s in specs if s.key() not in done]))
-        if pending:
-            _preflight(pending)
         name, reason = choose_runner(pending, runner or config.runner)
         summary.runner, summary.runner_reason = name, reason
         if pending:
@@ -232,7 +231,8 @@ def run_study(
                 outcomes = iter_local(pending, workers=n_workers, device=device, preload=cached_splits())
             console.print(
                 f"[bold]{kind} {escape(config.name)}[/bold]: {len(specs)} runs planned, "
-                f"{summary.skipped} already done, {len(pending)} to train ({escape(name)}: {escape(reason)})"
+                f"{summary.skipped} already done, {len(pending)} to train ({escape(name)}: {escape(reason)})",
+                soft_wrap=True,
             )
             _consume(outcomes, store, config.name, summary, console, len(specs), progress)
         if report and store.counts(config.name)["completed"]:
@@ -274,7 +274,7 @@ def _consume(outcomes: Iterator[Outcome], store: RunStore, study: str, summary: 
                     summary.failed.append((outcome.spec.arm, outcome.spec.seed, outcome.error or ""))
                 done += 1
                 bar.update(task, completed=done)
-                console.print(format_outcome(outcome, done, total, diagnosis), highlight=False)
+                console.print(format_outcome(outcome, done, total, diagnosis), highlight=False, soft_wrap=True)
     finally:
         close = getattr(outcomes, "close", None)
         if close is not None:
