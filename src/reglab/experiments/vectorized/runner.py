@@ -98,7 +98,8 @@ def supports(specs: Sequence[RunSpec]) -> tuple[bool, str]:
     try:
         from reglab.experiments.execute import build_model
 
-        compile_stack([build_model(specs[0].model, info, dropout=specs[0].regularization.dropout)])
+        with torch.random.fork_rng(devices=[]):  # building initialises weights: keep the global RNG
+            compile_stack([build_model(specs[0].model, info, dropout=specs[0].regularization.dropout)])
     except ConfigError as exc:
         return False, f"model {specs[0].model.name!r} with options {dict(specs[0].model.options)!r}: {exc}"
     n = len(specs)

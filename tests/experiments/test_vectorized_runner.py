@@ -1,0 +1,132 @@
+"""``supports`` / ``run_vectorized``: the study runner's batched path against ``run_one``."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from reglab.errors import ConfigError
+from reglab.experiments.execute import run_one
+from reglab.experiments.spec import (
+    DataSpec,
+    DistillationSpec,
+    EarlyStoppingSpec,
+    ModelSpec,
+    OptimizerSpec,
+    RegularizationSpec,
+    RunSpec,
+)
+from reglab.experiments.vectorized import run_vectorized, supports
+
+DATA = DataSpec(name="blobs", train_size=120, options={"n_samples": 600})
+MODEL = ModelSpec(name="mlp", options={"width": 24})
+
+
+def _spec(arm="baseline", seed=0, epochs=3, **reg) -> RunSpec:
+    return RunSpec(
+        arm=arm,
+        seed=seed,
+        epochs=epochs,
+        batch_size=32,
+        data=DATA,
+        model=MODEL,
+        regularization=RegularizationSpec(**reg),
+    )
+
+
+def test_supports_accepts_arms_sharing_an_architecture():
+    specs = [_spec(), _spec("dropout", dropout=0.3), _spec("wd", seed=1, weight_decay=0.1)]
+    assert supports(specs) == (True, "3 runs share model 'mlp': trained as one batched model")
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"regularization": RegularizationSpec(mixup_alpha=0.2)}, "mixup_alpha=0.2 is not supported by the vectorized runner"),
+        ({"regularization": RegularizationSpec(cutmix_alpha=1.0)}, "cutmix_alpha=1.0 is not supported by the vectorized runner"),
+        (
+            {"regularization": RegularizationSpec(distillation=DistillationSpec())},
+            "distillation (teacher 'mlp') is not supported by the vectorized runner",
+        ),
+        (
+            {"model": ModelSpec(name="cnn1d")},
+            "model 'cnn1d' is not supported by the vectorized runner (it trains 'mlp')",
+        ),
+        (
+            {"model": ModelSpec(name="mlp", options={"norm": "batch"})},
+            "model option norm='batch' is not supported by the vectorized runner",
+        ),
+        (
+            {"batch_size": 64},
+            "runs 0 and 1 differ in batch_size (32 vs 64); the vectorized runner needs one shared batch_size",
+        ),
+        (
+            {"optimizer": OptimizerSpec(name="sgd")},
+            "runs 0 and 1 differ in optimizer ('adamw' vs 'sgd'); the vectorized runner needs one shared optimizer",
+        ),
+    ],
+)
+def test_supports_names_the_field_it_cannot_batch(change, reason):
+    other = _spec().model_copy(update=change)
+    assert supports([_spec(), other]) == (False, reason)
+
+
+def test_supports_refuses_regression_and_other_data():
+    reg = DataSpec(name="diabetes")
+    assert supports([_spec().model_copy(update={"data": reg})]) == (
+        False,
+        "dataset 'diabetes' is a regression task; the vectorized runner trains classifiers",
+    )
+    other = _spec().model_copy(update={"data": DataSpec(name="blobs", train_size=100)})
+    ok, reason = supports([_spec(), other])
+    assert not ok
+    assert reason.startswith("runs 0 and 1 differ in data spec (DataSpec(name='blobs'")
+    assert supports([]) == (False, "no run to train")
+
+
+def test_run_vectorized_refuses_what_supports_refuses():
+    with pytest.raises(ConfigError) as exc:
+        run_vectorized([_spec(mixup_alpha=0.2)])
+    assert str(exc.value) == (
+        "Cannot train these runs vectorized: mixup_alpha=0.2 is not supported by the vectorized runner."
+    )
+    with pytest.raises(ValueError) as exc:
+        run_vectorized([_spec()], masks="approx")
+    assert str(exc.value) == (
+        "Invalid value for argument `masks`. Expected one of 'exact', 'fast'. Received: masks='approx'"
+    )
+
+
+def test_run_vectorized_reproduces_run_one_for_every_member():
+    specs = [
+        _spec("baseline", seed=0),
+        _spec("dropout", seed=0, dropout=0.3),
+        _spec("weight_decay", seed=1, weight_decay=0.1),
+        _spec("stack", seed=2, dropout=0.2, weight_decay=0.05, label_smoothing=0.1, epochs=4,
+              early_stopping=EarlyStoppingSpec(patience=1)),
+    ]
+    results = run_vectorized(specs)
+    assert [r.spec for r in results] == specs
+    for spec, result in zip(specs, results):
+        single = run_one(spec)
+        assert set(result.final) == set(single.final)
+        assert set(result.history) == set(single.history)
+        for key in ("epoch", "best_epoch", "stopped_epoch", "stop_reason", "lr"):
+            assert result.history[key] == single.history[key], (spec.arm, key)
+        for key in ("train_loss", "val_loss", "train_acc", "val_acc", "grad_norm_mean"):
+            assert result.history[key] == pytest.approx(single.history[key], rel=1e-5, abs=1e-6), (spec.arm, key)
+        for key in ("test_acc", "train_acc", "val_acc", "gap", "test_gap", "best_epoch", "stopped_epoch",
+                    "n_params", "num_classes", "n_train"):
+            assert result.final[key] == pytest.approx(single.final[key], abs=1e-6), (spec.arm, key)
+        for key in ("test_loss", "train_loss", "val_loss"):
+            assert result.final[key] == pytest.approx(single.final[key], rel=1e-5), (spec.arm, key)
+        assert result.final["weight_hist"]["counts"] == single.final["weight_hist"]["counts"]
+        assert result.seconds > 0
+
+
+def test_run_vectorized_leaves_the_global_rng_alone():
+    torch.manual_seed(1234)
+    expected = torch.rand(3)
+    torch.manual_seed(1234)
+    run_vectorized([_spec(epochs=1, dropout=0.2)], masks="fast")
+    assert torch.equal(torch.rand(3), expected)
