@@ -162,13 +162,13 @@ def family_of_model(name: str) -> str:
 
 def observed_verdict(train_acc: float, val_acc: float, num_classes: int) -> str:
     """Verdict from final accuracies alone (see the ``OBSERVED_*`` constants)."""
-    gap = train_acc - val_acc
+    gap = round(train_acc - val_acc, 9)  # 1.0 - 0.9 is a 10-point gap, not 0.0999...
     if gap >= OBSERVED_OVERFIT_GAP:
         return "overfitting"
     if gap >= OBSERVED_MILD_GAP:
         return "mild overfitting"
     chance = 1.0 / num_classes
-    skill = (train_acc - chance) / (1.0 - chance)
+    skill = round((train_acc - chance) / (1.0 - chance), 9)
     if skill < OBSERVED_UNDERFIT_SKILL:
         return "underfitting"
     return "good fit"

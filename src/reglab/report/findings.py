@@ -18,6 +18,11 @@ def _acc(s: ArmSummary) -> str:
     return f"{100 * m:.1f}% (95% CI {100 * low:.1f} to {100 * high:.1f}, {seeds})"
 
 
+def _name(s: ArmSummary) -> str:
+    """The arm, with its setting when the name does not already say it."""
+    return s.arm if s.setting in (s.arm, "none") else f"{s.arm} ({s.setting})"
+
+
 def findings(summaries: Sequence[ArmSummary]) -> str:
     """One paragraph naming the best arm, its effect vs the baseline and whether the effect's
     95% interval excludes zero, followed by the baseline's typical diagnosis."""
@@ -28,7 +33,7 @@ def findings(summaries: Sequence[ArmSummary]) -> str:
     parts: list[str] = []
     if base is None:
         best = max(summaries, key=lambda s: s.test_acc[0])
-        parts.append(f"The best arm is {best.arm} ({best.setting}) with test accuracy "
+        parts.append(f"The best arm is {_name(best)} with test accuracy "
                      f"{_acc(best)}. There is no baseline arm (named 'baseline' or without "
                      "regularization), so no effects were computed.")
     elif not others:
@@ -37,12 +42,12 @@ def findings(summaries: Sequence[ArmSummary]) -> str:
         best = max(others, key=lambda s: s.test_acc[0])
         d, low, high = best.effect if best.effect is not None else (math.nan,) * 3
         if d > 0:
-            parts.append(f"The best arm is {best.arm} ({best.setting}): test accuracy "
+            parts.append(f"The best arm is {_name(best)}: test accuracy "
                          f"{_acc(best)}, {100 * d:+.1f} points over the baseline's "
                          f"{100 * base.test_acc[0]:.1f}%.")
         else:
-            parts.append(f"No arm beat the baseline ({_acc(base)}); the closest is {best.arm} "
-                         f"({best.setting}) at {100 * best.test_acc[0]:.1f}%, "
+            parts.append(f"No arm beat the baseline ({_acc(base)}); the closest is {_name(best)} "
+                         f"at {100 * best.test_acc[0]:.1f}%, "
                          f"{100 * d:+.1f} points.")
         if math.isnan(low):
             parts.append("With a single seed on either side the interval of the difference is "

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from reglab.analysis.effects import ArmSummary
 from reglab.report.figures import FigureSpec
-from reglab.report.table import html_table
+from reglab.report.table import CAPTION, html_table
 
 __all__ = ["render_html"]
 
@@ -47,9 +47,7 @@ def render_html(
         f'<p class="findings" id="findings">{esc(found)}</p>',
         "<h2>Summary</h2>",
         html_table(summaries),
-        '<p class="muted">Test accuracy and gap: mean ± half-width of the 95% Student t interval '
-        "over seeds. Effect: difference of mean test accuracy to the baseline with Welch's 95% "
-        "interval (points).</p>",
+        f'<p class="muted">{esc(CAPTION)}</p>',
     ]
     if figures:
         parts.append("<h2>Figures</h2>")

@@ -15,18 +15,22 @@ from typing import Any
 
 from reglab.analysis.effects import ArmSummary
 
-__all__ = ["COLUMNS", "table_rows", "rich_table", "markdown_table", "html_table", "fmt_mean_ci",
+__all__ = ["COLUMNS", "CAPTION", "table_rows", "rich_table", "markdown_table", "html_table", "fmt_mean_ci",
            "fmt_effect"]
 
 COLUMNS = (
     "Arm",
     "Setting",
     "Seeds",
-    "Test acc % (95% CI)",
-    "Gap, points (95% CI)",
-    "Effect vs baseline, points (95% CI)",
+    "Test acc %",
+    "Gap, pts",
+    "Effect vs baseline, pts",
     "Verdicts",
 )
+#: What the ± and the brackets mean; printed under every rendering of the table.
+CAPTION = ("Test acc and train-val gap: mean ± half-width of the 95% Student t interval over "
+           "seeds. Effect: difference of mean test accuracy to the baseline [Welch 95% interval]; "
+           "pts = percentage points.")
 
 
 def fmt_mean_ci(stat: tuple[float, float, float], scale: float = 100.0, digits: int = 1) -> str:
@@ -65,15 +69,24 @@ def rich_table(summaries: Sequence[ArmSummary], title: str = "Summary") -> Any:
     excludes zero are green (better) or red (worse)."""
     from rich.table import Table
 
-    table = Table(title=title)
+    from rich.markup import escape
+
+    rows = table_rows(summaries)
+    # The setting column only when it says more than the arm names (a sweep's "dropout=0.1").
+    show_setting = any(row[1] not in (row[0], "none") for row in rows)
+    table = Table(title=title, caption=CAPTION)
     for i, col in enumerate(COLUMNS):
+        if i == 1 and not show_setting:
+            continue
         table.add_column(col, justify="right" if 2 <= i <= 5 else "left",
-                         style="bold" if i == 0 else None)
-    for s, row in zip(summaries, table_rows(summaries)):
-        cells = list(row)
+                         style="bold" if i == 0 else None, no_wrap=2 <= i <= 5)
+    for s, row in zip(summaries, rows):
+        cells = [escape(c) for c in row]
         if s.effect_excludes_zero:
             color = "green" if s.effect[0] > 0 else "red"
             cells[5] = f"[{color}]{cells[5]}[/{color}]"
+        if not show_setting:
+            del cells[1]
         table.add_row(*cells)
     return table
 

@@ -1,0 +1,68 @@
+"""The summary table: exact cell strings, the rich Table the terminal shows, formatting rules."""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Console
+
+from reglab.analysis import summarize_arms
+from reglab.report.table import CAPTION, COLUMNS, fmt_mean_ci, markdown_table, rich_table, table_rows
+
+
+def test_rows_for_the_scripted_study(study_runs):
+    rows = table_rows(summarize_arms(study_runs))
+    assert rows == [
+        ["baseline", "none", "3", "66.0 ± 2.5", "41.9 ± 0.2", "reference", "3 overfitting"],
+        ["dropout=0.1", "dropout=0.1", "3", "68.0 ± 2.5", "41.9 ± 0.2", "+2.0 [-0.3, +4.3]",
+         "3 overfitting"],
+        ["dropout=0.3", "dropout=0.3", "3", "70.5 ± 1.2", "1.9 ± 0.2", "+4.5 [+2.4, +6.6]",
+         "3 good fit"],
+        ["weight_decay=0.01", "weight_decay=0.01", "3", "66.8 ± 1.0", "41.9 ± 0.2",
+         "+0.8 [-1.3, +2.9]", "3 overfitting"],
+        ["weight_decay=0.1", "weight_decay=0.1", "3", "69.4 ± 1.0", "1.9 ± 0.2",
+         "+3.4 [+1.3, +5.5]", "3 good fit"],
+        ["l1=0.0001", "l1=0.0001", "3", "66.1 ± 0.9", "41.9 ± 0.2", "+0.1 [-2.1, +2.3]",
+         "3 overfitting"],
+    ]
+
+
+def test_rich_table_holds_the_same_cells_and_colors_significant_effects(study_runs):
+    summaries = summarize_arms(study_runs)
+    table = rich_table(summaries, title="demo")
+    # every setting equals its arm name here, so the Setting column is left out
+    assert [c.header for c in table.columns] == [c for c in COLUMNS if c != "Setting"]
+    assert table.title == "demo" and table.row_count == 6 and table.caption == CAPTION
+    effects = list(table.columns[4].cells)
+    assert effects == ["reference", "+2.0 [-0.3, +4.3]", "[green]+4.5 [+2.4, +6.6][/green]",
+                       "+0.8 [-1.3, +2.9]", "[green]+3.4 [+1.3, +5.5][/green]",
+                       "+0.1 [-2.1, +2.3]"]
+    console = Console(width=200, record=True, color_system=None)
+    console.print(table)
+    text = console.export_text()
+    lines = [line for line in text.splitlines() if "dropout=0.3" in line]
+    assert len(lines) == 1
+    cells = [c.strip() for c in lines[0].strip("│ ").split("│")]
+    assert cells == ["dropout=0.3", "3", "70.5 ± 1.2", "1.9 ± 0.2", "+4.5 [+2.4, +6.6]",
+                     "3 good fit"]
+    lines = [line for line in text.splitlines() if "l1=0.0001" in line]
+    assert [c.strip() for c in lines[0].strip("│ ").split("│")][4] == "+0.1 [-2.1, +2.3]"
+
+
+def test_rich_table_shows_settings_that_differ_from_arm_names(scripted):
+    runs = [scripted.make_run("baseline", 0, 0.6), scripted.make_run("dropout", 0, 0.7, dropout=0.2)]
+    table = rich_table(summarize_arms(runs))
+    assert [c.header for c in table.columns] == list(COLUMNS)
+    assert list(table.columns[1].cells) == ["none", "dropout=0.2"]
+
+
+def test_markdown_table_escapes_pipes_and_aligns_numbers(study_runs):
+    md = markdown_table(summarize_arms(study_runs)[:1])
+    assert md.splitlines()[1] == "|---|---|---:|---:|---:|---:|---|"
+    assert md.splitlines()[2] == "| baseline | none | 3 | 66.0 ± 2.5 | 41.9 ± 0.2 | reference | 3 overfitting |"
+
+
+def test_fmt_mean_ci_edge_cases():
+    assert fmt_mean_ci((0.5, math.nan, math.nan)) == "50.0 (no CI, 1 seed)"
+    assert fmt_mean_ci((math.nan, math.nan, math.nan)) == "n/a"
+    assert fmt_mean_ci((0.5, 0.5, 0.5)) == "50.0 ± 0.0"
