@@ -13,6 +13,8 @@ On hard (integer) labels :func:`label_smoothing_cross_entropy` is exactly
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -103,12 +105,21 @@ def label_smoothing_cross_entropy(
         smoothing = _checks.probability("smoothing", smoothing)
     if reduction not in _checks.REDUCTIONS:
         _checks.reduction(reduction)
-    if type(logits) is not Tensor or not logits.is_floating_point():
-        _checks.floating("logits", logits)
+    if type(target) is Tensor and target.dtype is torch.int64:
+        # Hot path: PyTorch's fused op, which validates shapes itself; a failure is translated
+        # into reglab's message below when we can say what was wrong.
+        try:
+            return F.cross_entropy(
+                logits, target, ignore_index=ignore_index, reduction=reduction, label_smoothing=smoothing
+            )
+        except (RuntimeError, ValueError, TypeError, IndexError):
+            _check_hard(logits, target)
+            raise
     if not isinstance(target, Tensor):
         raise ValueError(
             invalid_argument("target", "a torch.Tensor", target, shown=f"target of type {type(target).__name__}")
         )
+    _checks.floating("logits", logits)
     if target.is_floating_point():
         _check_soft_shape(logits, target, "target")
         dim = _checks.class_dim(logits)
@@ -117,17 +128,23 @@ def label_smoothing_cross_entropy(
         if smoothing > 0.0:
             loss = (1.0 - smoothing) * loss - smoothing * log_probs.mean(dim)
         return _checks.reduce(loss, reduction)
-    if target.dtype != torch.long:
-        if target.dtype == torch.bool or target.is_complex():
-            raise ValueError(
-                invalid_argument(
-                    "target",
-                    "integer class indices or a floating-point distribution",
-                    None,
-                    shown=f"target.dtype={target.dtype}",
-                )
+    if target.dtype == torch.bool or target.is_complex():
+        raise ValueError(
+            invalid_argument(
+                "target",
+                "integer class indices or a floating-point distribution",
+                None,
+                shown=f"target.dtype={target.dtype}",
             )
-        target = target.long()
+        )
+    target = target.long()  # other integer dtypes
+    _check_hard(logits, target)
+    return F.cross_entropy(logits, target, ignore_index=ignore_index, reduction=reduction, label_smoothing=smoothing)
+
+
+def _check_hard(logits: Any, target: Tensor) -> None:
+    """Raise reglab's message for bad logits or a class-index target of the wrong shape."""
+    _checks.floating("logits", logits)
     expected = logits.shape[:1] + logits.shape[2:] if logits.dim() > 1 else torch.Size([])
     if target.shape != expected:
         raise ValueError(
@@ -139,7 +156,6 @@ def label_smoothing_cross_entropy(
                 shown=f"target.shape={tuple(target.shape)}",
             )
         )
-    return F.cross_entropy(logits, target, ignore_index=ignore_index, reduction=reduction, label_smoothing=smoothing)
 
 
 @register("label_smoothing")
