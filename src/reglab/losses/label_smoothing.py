@@ -42,9 +42,8 @@ def _check_soft_shape(logits: Tensor, soft_target: Tensor, name: str) -> None:
 def soft_target_cross_entropy(logits: Tensor, soft_target: Tensor, reduction: str = "mean") -> Tensor:
     """Cross-entropy against a target distribution: ``-sum_c q_c log softmax(logits)_c``.
 
-    The loss of mixup/CutMix training and of distillation's soft term (as in timm's
-    ``SoftTargetCrossEntropy``). Equal to ``F.cross_entropy(logits, soft_target)`` with
-    probability targets.
+    The loss of mixup/CutMix training (timm's ``SoftTargetCrossEntropy``). Equal to
+    ``F.cross_entropy(logits, soft_target)`` with probability targets.
 
     Args:
         logits: ``(N, C)``, ``(N, C, d1, ...)`` or unbatched ``(C,)`` unnormalised scores.
