@@ -83,12 +83,15 @@ def rows(device: str) -> list[tuple[str, str, Callable[[torch.Tensor], Any], Cal
     for size in SIZES:
         out.append(("Dropout(0.5) vs nn.Dropout", size, RN.Dropout(0.5).train(), nn.Dropout(0.5).train()))
     out.append(
-        ("SpatialDropout(0.5) vs F.dropout2d", "64x64x32x32", RN.SpatialDropout(0.5).train(),
-         lambda x: F.dropout2d(x, 0.5, True))
+        ("SpatialDropout(0.5) vs nn.Dropout2d", "64x64x32x32", RN.SpatialDropout(0.5).train(),
+         nn.Dropout2d(0.5).train())
     )
     for size in SIZES:
-        out.append(("AlphaDropout(0.2) vs F.alpha_dropout", size, RN.AlphaDropout(0.2).train(),
-                    lambda x: F.alpha_dropout(x, 0.2, True)))
+        out.append(("AlphaDropout(0.2) vs nn.AlphaDropout", size, RN.AlphaDropout(0.2).train(),
+                    nn.AlphaDropout(0.2).train()))
+    for size in SIZES:
+        out.append(("dropout vs F.dropout (functions)", size,
+                    lambda x: RF.dropout(x, 0.5, training=True), lambda x: F.dropout(x, 0.5, True)))
     for size in SIZES:
         out.append(("dropout(generator) vs F.dropout", size,
                     lambda x: RF.dropout(x, 0.5, training=True, generator=gen), lambda x: F.dropout(x, 0.5, True)))

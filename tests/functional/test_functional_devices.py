@@ -91,11 +91,12 @@ def test_cuda_modules_and_gradient_noise():
     layer = RN.DropConnect(64, 32, 0.5).cuda()
     noisy = RN.WeightNoise(torch.nn.Linear(64, 32), 0.1).cuda()
     x = torch.randn(8, 64, device="cuda")
-    for module in (layer, noisy, RN.DropBlock2d(0.2, 3).cuda()):
-        inp = x.view(8, 1, 8, 8) if isinstance(module, RN.DropBlock2d) else x
-        out = module(inp)
+    for module in (layer, noisy):
+        out = module(x)
         out.sum().backward()
         assert out.device.type == "cuda"
-    assert layer.weight.grad.device.type == "cuda"
+        assert module.get_parameter("weight" if module is layer else "module.weight").grad.device.type == "cuda"
+    blocks = RN.DropBlock2d(0.2, 3)(x.view(8, 1, 8, 8))
+    assert blocks.device.type == "cuda"
     sigma = RF.add_gradient_noise_(layer.parameters(), 0, generator=torch.Generator("cuda").manual_seed(1))
     assert sigma == pytest.approx(0.1)
