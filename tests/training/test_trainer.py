@@ -214,18 +214,6 @@ def test_penalty_gradient_moves_weights_not_biases(penalty, expected):
     assert torch.equal(model.bias, b0)
 
 
-def test_penalty_value_and_repr():
-    model = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2), nn.Linear(2, 2))
-    weights = [model[0].weight, model[2].weight]
-    l1 = sum(w.abs().sum() for w in weights)
-    l2 = sum(w.square().sum() for w in weights)
-    assert torch.allclose(Penalty("l1", 0.5)(model), 0.5 * l1)
-    assert torch.allclose(Penalty("l2", 0.5)(model), 0.5 * l2)
-    assert torch.allclose(Penalty("elastic_net", 2.0, l1_ratio=0.3)(model), 2.0 * (0.3 * l1 + 0.7 * l2))
-    assert repr(Penalty("elastic_net", 2.0, l1_ratio=0.3)) == "Penalty(kind='elastic_net', coefficient=2.0, l1_ratio=0.3)"
-    assert repr(Penalty("l1", 0.5)) == "Penalty(kind='l1', coefficient=0.5)"
-
-
 def test_batch_transform_gets_training_batches_only_and_soft_targets_work(loaders):
     train, val = loaders
     calls = []
@@ -419,20 +407,6 @@ def test_bad_positional_arguments(loaders):
     with pytest.raises(ValueError) as exc:
         Trainer(model, None, None, train)
     assert str(exc.value) == "Invalid value for argument `optimizer`. Expected a torch.optim.Optimizer. Received: optimizer=None"
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"kind": "l3", "coefficient": 0.1}, "Invalid value for argument `kind`. Expected one of 'l1', 'l2', 'elastic_net'. Received: kind='l3'"),
-        ({"kind": "l1", "coefficient": -0.1}, "Invalid value for argument `coefficient`. Expected a number in [0, inf). Received: coefficient=-0.1"),
-        ({"kind": "elastic_net", "coefficient": 0.1, "l1_ratio": 1.5}, "Invalid value for argument `l1_ratio`. Expected a number in [0, 1]. Received: l1_ratio=1.5"),
-    ],
-)
-def test_bad_penalty_arguments(kwargs, message):
-    with pytest.raises(ValueError) as exc:
-        Penalty(**kwargs)
-    assert str(exc.value) == message
 
 
 def test_bad_gradient_noise_arguments():

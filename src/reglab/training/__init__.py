@@ -14,7 +14,8 @@ from reglab.training.callbacks import Callback, LambdaCallback
 from reglab.training.checkpoint import ModelCheckpoint, load_checkpoint, save_checkpoint
 from reglab.training.early_stopping import EarlyStopping
 from reglab.training.history import METRICS, History
-from reglab.training.hooks import GradientNoise, Penalty
+from reglab.penalties import Penalty
+from reglab.training.hooks import GradientNoise
 from reglab.training.schedules import (
     ConstantSchedule,
     LinearSchedule,

@@ -1,8 +1,8 @@
-"""Regularization hooks the Trainer applies inside its loop: penalties, gradient noise, max-norm.
+"""Regularization hooks the Trainer applies inside its loop: gradient noise and max-norm.
+
+(Penalties added to the loss are ``reglab.penalties.Penalty`` objects, called with the model.)
 
 References:
-    Tibshirani. "Regression Shrinkage and Selection via the Lasso". JRSS-B 58(1), 1996 — L1.
-    Zou, Hastie. "Regularization and Variable Selection via the Elastic Net". JRSS-B 67(2), 2005.
     Neelakantan et al. "Adding Gradient Noise Improves Learning for Very Deep Networks".
     arXiv:1511.06807, 2015 — annealed gradient noise.
     Srivastava, Hinton, Krizhevsky, Sutskever, Salakhutdinov. "Dropout: A Simple Way to Prevent
@@ -18,59 +18,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from reglab._validate import check_choice, check_non_negative, check_positive, check_probability
+from reglab._validate import check_non_negative, check_positive
 from reglab.errors import invalid_argument
 
-__all__ = ["Penalty", "GradientNoise", "max_norm_weights", "apply_max_norm_"]
-
-PENALTY_KINDS = ("l1", "l2", "elastic_net")
-
-
-def _penalized_parameters(model: nn.Module) -> list[torch.Tensor]:
-    """The weights a penalty acts on: trainable parameters with ``dim >= 2`` (no biases, no norms)."""
-    return [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
-
-
-class Penalty:
-    """A weight penalty added to the training loss: ``coefficient * penalty(weights)``.
-
-    ``kind="l1"`` is ``sum |w|``, ``"l2"`` is ``sum w^2`` (no 1/2; coupled L2, not decoupled weight
-    decay), ``"elastic_net"`` is ``l1_ratio * sum |w| + (1 - l1_ratio) * sum w^2`` (Zou & Hastie
-    2005). The weights are ``reglab.penalties.decay_parameters(model)``: biases and normalization
-    parameters are not penalized.
-
-    Args:
-        kind: ``"l1"``, ``"l2"`` or ``"elastic_net"``.
-        coefficient: strength, >= 0.
-        l1_ratio: share of the L1 term for ``"elastic_net"``, in [0, 1]. Defaults to 0.5.
-    """
-
-    def __init__(self, kind: str, coefficient: float, *, l1_ratio: float = 0.5) -> None:
-        self.kind = check_choice("kind", kind, PENALTY_KINDS)
-        self.coefficient = check_non_negative("coefficient", coefficient)
-        self.l1_ratio = check_probability("l1_ratio", l1_ratio)
-        self._cache: tuple[int, list[torch.Tensor]] | None = None
-
-    def parameters(self, model: nn.Module) -> list[torch.Tensor]:
-        if self._cache is None or self._cache[0] != id(model):
-            self._cache = (id(model), _penalized_parameters(model))
-        return self._cache[1]
-
-    def __call__(self, model: nn.Module) -> torch.Tensor:
-        params = self.parameters(model)
-        if self.kind == "l1":
-            value = sum(p.abs().sum() for p in params)
-        elif self.kind == "l2":
-            value = sum(p.square().sum() for p in params)
-        else:
-            value = sum(
-                self.l1_ratio * p.abs().sum() + (1.0 - self.l1_ratio) * p.square().sum() for p in params
-            )
-        return self.coefficient * value
-
-    def __repr__(self) -> str:
-        extra = f", l1_ratio={self.l1_ratio}" if self.kind == "elastic_net" else ""
-        return f"Penalty(kind={self.kind!r}, coefficient={self.coefficient}{extra})"
+__all__ = ["GradientNoise", "max_norm_weights", "apply_max_norm_"]
 
 
 class GradientNoise:
@@ -107,16 +58,20 @@ class GradientNoise:
         return f"GradientNoise(eta={self.eta}, gamma={self.gamma})"
 
 
-_MAX_NORM_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Bilinear)
+def max_norm_weights(model: nn.Module) -> list[torch.Tensor]:
+    """The weights a max-norm constraint acts on: ``reglab.penalties.constrained_weights``
+    (``nn.Linear`` and ``nn.Conv1d/2d/3d`` weights; units along dim 0)."""
+    from reglab.penalties import constrained_weights
+
+    return constrained_weights(model)
 
 
-def max_norm_weights(model: nn.Module) -> list[nn.Module]:
-    """The modules whose weights a max-norm constraint acts on: every Linear/Conv layer."""
-    return [m for m in model.modules() if isinstance(m, _MAX_NORM_TYPES) and m.weight is not None]
+def apply_max_norm_(weights: Iterable[torch.Tensor], max_norm: float) -> None:
+    """Rescale each unit's incoming weights (dim 0) to L2 norm <= ``max_norm``, in place.
 
-
-def apply_max_norm_(modules: Iterable[nn.Module], max_norm: float) -> None:
-    """Rescale each unit's incoming weights (dim 0 of ``weight``) to L2 norm <= ``max_norm``."""
+    ``torch.renorm`` per weight: the same constraint as ``reglab.penalties.max_norm_`` without
+    its count of rescaled units, so the training step never waits for the device.
+    """
     with torch.no_grad():
-        for module in modules:
-            module.weight.renorm_(2, 0, max_norm)
+        for weight in weights:
+            weight.renorm_(2, 0, max_norm)

@@ -58,6 +58,16 @@ def _takes_generator(fn: Any) -> bool:
     return "generator" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
+def _step_norms(norms: list[torch.Tensor], counts: list[int], like: torch.Tensor) -> torch.Tensor:
+    """The total L2 gradient norm of each step from the flat per-parameter norms."""
+    if not norms:
+        return like.new_zeros(len(counts))
+    flat = torch.stack(norms).float()
+    if len(set(counts)) == 1:
+        return torch.linalg.vector_norm(flat.view(len(counts), counts[0]), dim=1)
+    return torch.stack([torch.linalg.vector_norm(chunk) for chunk in flat.split(counts)])
+
+
 class Trainer:
     """Train a model for a number of epochs with regularization hooks and callbacks.
 
@@ -80,7 +90,7 @@ class Trainer:
             e.g. ``reglab.augment.MixupCutmix``); called with ``generator=`` the Trainer's
             generator when it accepts one. Defaults to None.
         penalties: callables ``penalty(model) -> scalar tensor`` added to the loss, e.g.
-            ``Penalty("l1", 1e-4)``. Defaults to ().
+            ``reglab.penalties.Penalty("l1", 1e-4)`` (also exported here). Defaults to ().
         teacher: a model or a list of models (ensemble) for knowledge distillation (Hinton,
             Vinyals, Dean 2015, arXiv:1503.02531); run in eval mode under ``no_grad``.
             Defaults to None.
@@ -206,7 +216,7 @@ class Trainer:
         self.lr_scheduler = lr_scheduler
         self.generator = torch.Generator(device=self.device).manual_seed(self.seed)
         self._params = [p for group in optimizer.param_groups for p in group["params"] if p.requires_grad]
-        self._max_norm_modules = max_norm_weights(self.model) if self.max_norm is not None else []
+        self._max_norm_weights = max_norm_weights(self.model) if self.max_norm is not None else []
         self._reset_run_state()
 
     # -- run state -----------------------------------------------------------------------------
@@ -424,7 +434,8 @@ class Trainer:
         batch_cbs = [cb for cb in self.callbacks if getattr(cb.on_batch_end, "__func__", None) is not Callback.on_batch_end]
         report_fn = self.eval_loss_fn if teachers else None
         losses: list[torch.Tensor] = []
-        norms: list[torch.Tensor] = []
+        norms: list[torch.Tensor] = []  # per-parameter gradient norms of every step, flat
+        counts: list[int] = []  # how many of them each step has
         sizes: list[int] = []
         preds: list[torch.Tensor] = []
         targets: list[torch.Tensor] = []
@@ -451,28 +462,31 @@ class Trainer:
             optimizer.zero_grad(set_to_none=True)
             objective.backward()
             if self.clip_grad_norm is not None:
-                norm = torch.nn.utils.clip_grad_norm_(params, self.clip_grad_norm)
+                parts = [torch.nn.utils.clip_grad_norm_(params, self.clip_grad_norm)]
             else:
-                norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
+                # Per-parameter norms only (one fused kernel); the total is taken once per epoch.
+                parts = torch._foreach_norm([p.grad for p in params if p.grad is not None])
                 if self.clip_grad_value is not None:
                     torch.nn.utils.clip_grad_value_(params, self.clip_grad_value)
             if self.gradient_noise is not None:
                 self.gradient_noise.apply_(params, self.global_step, self.generator)
             optimizer.step()
-            if self._max_norm_modules:
-                apply_max_norm_(self._max_norm_modules, self.max_norm)  # type: ignore[arg-type]
+            if self._max_norm_weights:
+                apply_max_norm_(self._max_norm_weights, self.max_norm)  # type: ignore[arg-type]
             self.global_step += 1
             if report_fn is not None:
                 with torch.no_grad():
                     loss = report_fn(out, y)
             loss = loss.detach()
             losses.append(loss)
-            norms.append(norm)
+            norms.extend(parts)
+            counts.append(len(parts))
             sizes.append(x.shape[0])
             if classification:
                 preds.append(out.detach().argmax(1))
                 targets.append(y.argmax(1) if torch.is_floating_point(y) else y)
             if batch_cbs:
+                norm = torch.linalg.vector_norm(torch.stack(parts)) if parts else loss.new_zeros(())
                 logs = {"loss": loss, "grad_norm": norm, "batch_size": x.shape[0], "step": self.global_step}
                 for cb in batch_cbs:
                     cb.on_batch_end(self, batch, logs)
@@ -483,7 +497,7 @@ class Trainer:
         # One device sync for the whole epoch.
         loss_t = torch.stack(losses).float()
         weights = torch.tensor(sizes, dtype=torch.float32, device=loss_t.device)
-        norm_t = torch.stack(norms).float()
+        norm_t = _step_norms(norms, counts, loss_t)
         finite = torch.isfinite(loss_t)
         if classification:
             hits = torch.cat(preds) == torch.cat(targets)
