@@ -16,7 +16,7 @@ from torch import nn
 from reglab._validate import check_choice, check_probability
 from reglab.errors import invalid_argument
 from reglab.functional.dropout import DROPOUT_MODES
-from reglab.nn import AlphaDropout, DropConnect, Dropout, GaussianDropout
+from reglab.nn import AlphaDropout, Dropout, GaussianDropout
 from reglab.nn.stochastic import DROPOUT_FAMILY
 
 __all__ = ["DropoutAfter", "dropout_modules", "set_dropout_rate", "insert_dropout"]
