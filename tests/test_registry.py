@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from torch import nn
@@ -83,3 +85,9 @@ def test_unknown_name_lists_the_known_ones():
     known = ", ".join(repr(n) for n in reglab.available())
     assert str(exc.value) == f"Invalid value for argument `name`. Expected one of {known}. Received: name='dropuot'"
     assert "'dropout'" in known and "'drop_path'" in known
+
+
+@pytest.mark.parametrize("name", sorted(set(NN_KWARGS) - {"weight_noise"}))
+def test_configs_are_plain_json_values(name):
+    config = reglab.get(name, **NN_KWARGS[name]).get_config()
+    assert json.loads(json.dumps(config)) == config

@@ -118,3 +118,11 @@ def test_drop_block_errors(shape, kwargs, message, training):
     with pytest.raises(ValueError) as exc:
         RF.drop_block(torch.ones(shape), training=training, **kwargs)
     assert str(exc.value) == message
+
+
+def test_drop_block_rejects_non_bool_per_channel():
+    with pytest.raises(ValueError) as exc:
+        RF.drop_block(torch.ones(1, 1, 4, 4), 0.1, 3, "no", training=False)
+    assert str(exc.value) == (
+        "Invalid value for argument `per_channel`. Expected one of True, False. Received: per_channel='no'"
+    )

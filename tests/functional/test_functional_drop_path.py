@@ -171,3 +171,11 @@ def test_drop_connect_same_seed_and_bad_p():
     with pytest.raises(ValueError) as exc:
         RF.drop_connect_linear(x, w, None, 1.01, training=False)
     assert str(exc.value) == "Invalid value for argument `p`. Expected a number in [0, 1]. Received: p=1.01"
+
+
+def test_drop_path_rejects_non_bool_scale_by_keep():
+    with pytest.raises(ValueError) as exc:
+        RF.drop_path(torch.ones(3), 0.5, scale_by_keep="yes", training=False)
+    assert str(exc.value) == (
+        "Invalid value for argument `scale_by_keep`. Expected one of True, False. Received: scale_by_keep='yes'"
+    )

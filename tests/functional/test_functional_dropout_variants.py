@@ -179,3 +179,11 @@ def test_locked_dropout_wrong_ndim():
         "Invalid value for argument `input`. Expected a tensor with 3 dimensions. "
         "Received: input.ndim=2 (shape (4, 5))"
     )
+
+
+def test_locked_dropout_rejects_non_bool_batch_first():
+    with pytest.raises(ValueError) as exc:
+        RF.locked_dropout(torch.ones(2, 3, 4), 0.5, "yes", training=False)
+    assert str(exc.value) == (
+        "Invalid value for argument `batch_first`. Expected one of True, False. Received: batch_first='yes'"
+    )

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from reglab._validate import check_int, check_ndim
 from reglab.errors import invalid_argument
-from reglab.functional._checks import probability
+from reglab.functional._checks import choice, probability
 
 __all__ = ["drop_block", "drop_block_gamma"]
 
@@ -60,6 +60,7 @@ def drop_block(
     p = probability("p", p)
     if type(block_size) is not int or block_size < 1:
         check_int("block_size", block_size, low=1)
+    choice("per_channel", per_channel, (True, False))
     check_ndim("input", input, (4,))
     n, c, h, w = input.shape
     if block_size > min(h, w):

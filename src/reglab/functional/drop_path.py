@@ -48,6 +48,7 @@ def drop_path(
     """
     p = probability("p", p)
     mode = choice("mode", mode, DROP_PATH_MODES)
+    choice("scale_by_keep", scale_by_keep, (True, False))
     if input.dim() < 1:
         raise ValueError(
             invalid_argument(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from reglab._validate import check_ndim
-from reglab.functional._checks import probability
+from reglab.functional._checks import choice, probability
 
 __all__ = ["locked_dropout"]
 
@@ -39,6 +39,7 @@ def locked_dropout(
         generator: draws the mask. Defaults to None (the global RNG).
     """
     p = probability("p", p)
+    choice("batch_first", batch_first, (True, False))
     check_ndim("input", input, (3,))
     if not training or p == 0.0:
         return input
