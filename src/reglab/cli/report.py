@@ -28,8 +28,9 @@ def report(
     result = build_report(store, out_dir, study=study, baseline=baseline, title=title)
     console.print(result.table)
     console.print(escape(result.findings))
-    console.print(f"Report: {escape(str(result.html_path))}  ({len(result.figure_ids)} figures)")
-    console.print(f"        {escape(str(result.markdown_path))}")
+    console.print(f"Report: {escape(str(result.html_path))}  ({len(result.figure_ids)} figures)",
+                  soft_wrap=True)
+    console.print(f"        {escape(str(result.markdown_path))}", soft_wrap=True)
 
 
 def _from_store(path: Path, arm: str | None, study: str | None) -> tuple[dict[str, Any], Any]:
@@ -37,7 +38,7 @@ def _from_store(path: Path, arm: str | None, study: str | None) -> tuple[dict[st
     from reglab.analysis.effects import as_run_views
     from reglab.report import load_runs
 
-    runs, _ = load_runs(path, study)
+    runs, _, _ = load_runs(path, study)
     views = as_run_views(runs)
     arms = list(dict.fromkeys(v.arm for v in views))
     if not arms:

@@ -36,8 +36,10 @@ class Report:
     findings: str
 
 
-def load_runs(source: Any, study: str | None = None) -> tuple[list[Any], str]:
-    """The runs of ``source`` (a RunStore, a store path, or a sequence of runs) and a label.
+def load_runs(source: Any, study: str | None = None) -> tuple[list[Any], str, str | None]:
+    """The runs of ``source`` (a RunStore, a store path, or a sequence of runs), a label for
+    messages (the store's path) and the study's name (the only one of the store when ``study``
+    is None; None when unknown).
 
     Raises:
         StoreError: the path does not exist or is not a file (a missing store is never created).
@@ -65,12 +67,12 @@ def load_runs(source: Any, study: str | None = None) -> tuple[list[Any], str]:
     if hasattr(source, "runs") and callable(source.runs):
         return _store_runs(source, study, str(getattr(source, "path", "run store")))
     if isinstance(source, Sequence):
-        return list(source), "runs"
+        return list(source), "runs", study
     raise StoreError(f"Cannot read runs from {type(source).__name__}. Expected a RunStore, a store "
                      f"path or a list of runs. Received: {source!r}")
 
 
-def _store_runs(store: Any, study: str | None, label: str) -> tuple[list[Any], str]:
+def _store_runs(store: Any, study: str | None, label: str) -> tuple[list[Any], str, str | None]:
     """The runs of one study of ``store``; ``study=None`` is fine when it holds one study."""
     names = list(store.study_names()) if hasattr(store, "study_names") else None
     if names is not None:
@@ -84,7 +86,9 @@ def _store_runs(store: Any, study: str | None, label: str) -> tuple[list[Any], s
         if study is not None and study not in names:
             expected = f"one of {format_choices(names)}" if names else "a study in the store"
             raise ValueError(invalid_argument("study", expected, study))
-    return list(store.runs(study)), label
+        if study is None and len(names) == 1:
+            return list(store.runs(names[0])), label, names[0]
+    return list(store.runs(study)), label, study
 
 
 def _write(path: Path, data: str | bytes) -> None:
@@ -138,7 +142,7 @@ def build_report(
     from reglab.report.markdown import render_markdown
     from reglab.report.table import rich_table
 
-    runs, label = load_runs(source, study)
+    runs, label, study_name = load_runs(source, study)
     views = as_run_views(runs)
     if not views:
         which = f" for study {study!r}" if study else ""
@@ -146,7 +150,7 @@ def build_report(
                          f"one completed run. Received: {len(runs)} runs, none completed")
     summaries = summarize_arms(views, baseline=baseline, confidence=confidence)
     if title is None:
-        title = f"reglab report: {study or Path(label).stem}"
+        title = f"reglab report: {study_name or Path(label).stem}"
     figures = build_figures(summaries)
     found = findings(summaries)
     notes = _notes(summaries, [f.id for f in figures])

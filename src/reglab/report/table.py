@@ -24,13 +24,13 @@ COLUMNS = (
     "Seeds",
     "Test acc %",
     "Gap, pts",
-    "Effect vs baseline, pts",
+    "Effect, pts",
     "Verdicts",
 )
 #: What the ± and the brackets mean; printed under every rendering of the table.
 CAPTION = ("Test acc and train-val gap: mean ± half-width of the 95% Student t interval over "
-           "seeds. Effect: difference of mean test accuracy to the baseline [Welch 95% interval]; "
-           "pts = percentage points.")
+           "seeds. Effect: mean test accuracy minus the baseline's [Welch 95% interval]; pts = "
+           "percentage points.")
 
 
 def fmt_mean_ci(stat: tuple[float, float, float], scale: float = 100.0, digits: int = 1) -> str:
@@ -79,7 +79,8 @@ def rich_table(summaries: Sequence[ArmSummary], title: str = "Summary") -> Any:
         if i == 1 and not show_setting:
             continue
         table.add_column(col, justify="right" if 2 <= i <= 5 else "left",
-                         style="bold" if i == 0 else None, no_wrap=2 <= i <= 5)
+                         style="bold" if i == 0 else None, no_wrap=2 <= i <= 4,
+                         overflow="fold", min_width=8 if i == 0 else None)
     for s, row in zip(summaries, rows):
         cells = [escape(c) for c in row]
         if s.effect_excludes_zero:
