@@ -48,6 +48,8 @@ def is_stochastic(module: nn.Module) -> bool:
     ``DropBlock2d``, ``GaussianNoise``, ``WeightNoise``) and for torch's ``nn.Dropout``,
     ``nn.Dropout1d/2d/3d``, ``nn.AlphaDropout`` and ``nn.FeatureAlphaDropout``. Containers are
     not inspected: use ``any(is_stochastic(m) for m in model.modules())`` for a whole model.
-    MC dropout (Gal & Ghahramani 2016) puts exactly these modules in training mode at test time.
+    MC dropout (Gal & Ghahramani 2016) puts exactly these modules in training mode at test time;
+    set ``module.training = True`` rather than calling ``module.train()``, which would also switch
+    the module wrapped by a ``WeightNoise`` (a BatchNorm inside it, say) to training mode.
     """
     return isinstance(module, STOCHASTIC_TYPES)
