@@ -73,6 +73,8 @@ class LiveServer:
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("the lab's uvicorn server did not start within 30 s")
             time.sleep(0.02)
+        if not self.app.state.warmed.wait(60):  # imports done, so the first job starts at once
+            raise RuntimeError("the lab's warm-up did not finish within 60 s")
         return self
 
     def stop(self) -> None:

@@ -15,7 +15,8 @@ from reglab.lab.schemas import GRID_SIZE
 
 
 def test_health(client):
-    assert client.get("/api/health").json() == {"status": "ok", "version": "0.1.0", "jobs_running": 0, "max_jobs": 4}
+    assert client.get("/api/health").json() == {
+        "status": "ok", "version": "0.1.0", "jobs_running": 0, "max_jobs": 4, "warm": False}
 
 
 def test_limits(client):

@@ -109,11 +109,16 @@ def create_app(limits: LabLimits | None = None, *, warm: bool = True) -> FastAPI
             Defaults to True.
     """
     manager = JobManager(limits)
+    warmed = threading.Event()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if warm:
-            threading.Thread(target=warm_up, name="reglab-lab-warmup", daemon=True).start()
+            def run() -> None:
+                warm_up()
+                warmed.set()
+
+            threading.Thread(target=run, name="reglab-lab-warmup", daemon=True).start()
         yield
         manager.cancel_all()
 
@@ -124,6 +129,7 @@ def create_app(limits: LabLimits | None = None, *, warm: bool = True) -> FastAPI
         lifespan=lifespan,
     )
     app.state.jobs = manager
+    app.state.warmed = warmed
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -157,7 +163,7 @@ def create_app(limits: LabLimits | None = None, *, warm: bool = True) -> FastAPI
     @app.get("/api/health", tags=["service"])
     async def health() -> dict[str, Any]:
         return {"status": "ok", "version": _version(), "jobs_running": manager.running,
-                "max_jobs": manager.limits.max_jobs}
+                "max_jobs": manager.limits.max_jobs, "warm": warmed.is_set()}
 
     @app.get("/api/limits", tags=["service"])
     async def get_limits() -> dict[str, Any]:

@@ -29,8 +29,8 @@ function resetCharts() {
     { x: [], y: [], name: `train ${what} past the stop`, mode: "lines", line: { color: COLORS.train, dash: "dot" }, opacity: 0.5 },
     { x: [], y: [], name: `val ${what} past the stop`, mode: "lines", line: { color: COLORS.val, dash: "dot" }, opacity: 0.5 },
   ];
-  const layout = (title) => ({ title: { text: title }, margin: { l: 45, r: 10, t: 35, b: 35 },
-    xaxis: { title: { text: "epoch" } }, legend: { orientation: "h", y: -0.2 } });
+  const layout = (title) => ({ title: { text: title }, margin: { l: 45, r: 10, t: 35, b: 70 },
+    xaxis: { title: { text: "epoch" } }, legend: { orientation: "h", y: -0.3 } });
   Plotly.newPlot("loss-chart", traces("loss"), layout("Loss per epoch"), PLOT_CONFIG);
   Plotly.newPlot("acc-chart", traces("acc"), layout("Accuracy per epoch"), PLOT_CONFIG);
   for (const id of ["epoch", "stopped", "best", "restored", "last"]) document.getElementById(id).textContent = "–";
@@ -39,7 +39,7 @@ function resetCharts() {
 
 const batcher = new Batcher((items) => {
   for (const [past, group] of [[false, items.filter((e) => !stopEpoch || e.epoch <= stopEpoch)],
-                               [true, items.filter((e) => stopEpoch && e.epoch >= stopEpoch)]]) {
+                               [true, items.filter((e) => continuing && stopEpoch && e.epoch >= stopEpoch)]]) {
     if (!group.length) continue;
     const x = group.map((e) => e.epoch);
     const idx = past ? [2, 3] : [0, 1];

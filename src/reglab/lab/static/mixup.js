@@ -31,7 +31,7 @@ function targetChart(div, title, rows) {
   const classes = rows[0].map((_, c) => String(c));
   Plotly.react(div, [{
     type: "heatmap", z: rows, x: classes, y: rows.map((_, i) => `sample ${i + 1}`), zmin: 0, zmax: 1,
-    colorscale: "Blues", text: rows.map((r) => r.map((v) => v.toFixed(2))), texttemplate: "%{text}", showscale: false,
+    colorscale: [[0, "#ffffff"], [1, "#2b6cb0"]], text: rows.map((r) => r.map((v) => v.toFixed(2))), texttemplate: "%{text}", showscale: false, textfont: { size: 10 },
   }], { title: { text: title }, margin: { l: 70, r: 10, t: 35, b: 35 }, xaxis: { title: { text: "class" } },
         yaxis: { autorange: "reversed" } }, PLOT_CONFIG);
 }

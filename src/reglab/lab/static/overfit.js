@@ -14,9 +14,9 @@ function lossLayout(best) {
     ? [{ type: "line", x0: best, x1: best, yref: "paper", y0: 0, y1: 1, line: { color: COLORS.best, width: 2, dash: "dot" } }]
     : [];
   return {
-    title: { text: "Loss per epoch" }, margin: { l: 45, r: 10, t: 35, b: 35 },
+    title: { text: "Loss per epoch" }, margin: { l: 45, r: 10, t: 35, b: 70 },
     xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: "cross-entropy" } },
-    legend: { orientation: "h", y: -0.2 }, shapes,
+    legend: { orientation: "h", y: -0.3 }, shapes,
   };
 }
 
@@ -30,8 +30,8 @@ function resetCharts() {
     { x: [], y: [], name: "train acc", mode: "lines", line: { color: COLORS.train } },
     { x: [], y: [], name: "val acc", mode: "lines", line: { color: COLORS.val } },
   ], {
-    title: { text: "Accuracy per epoch" }, margin: { l: 45, r: 10, t: 35, b: 35 },
-    xaxis: { title: { text: "epoch" } }, yaxis: { range: [0, 1.02] }, legend: { orientation: "h", y: -0.2 },
+    title: { text: "Accuracy per epoch" }, margin: { l: 45, r: 10, t: 35, b: 70 },
+    xaxis: { title: { text: "epoch" } }, yaxis: { range: [0, 1.02] }, legend: { orientation: "h", y: -0.3 },
   }, PLOT_CONFIG);
   for (const id of ["verdict", "epoch", "best", "gap", "valacc"]) document.getElementById(id).textContent = "–";
   document.getElementById("verdict").className = "verdict";

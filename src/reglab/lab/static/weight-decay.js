@@ -19,12 +19,12 @@ function resetCharts() {
   Plotly.newPlot("loss-chart", [
     line(`val loss (${label(params)})`, COLORS.reg), line("val loss (none)", COLORS.base),
     line(`train loss (${label(params)})`, COLORS.reg, "dot"), line("train loss (none)", COLORS.base, "dot"),
-  ], { title: { text: "Loss per epoch (data loss, without the penalty)" }, margin: { l: 45, r: 10, t: 35, b: 35 },
-       xaxis: { title: { text: "epoch" } }, legend: { orientation: "h", y: -0.2 } }, PLOT_CONFIG);
+  ], { title: { text: "Loss per epoch (data loss, without the penalty)" }, margin: { l: 45, r: 10, t: 35, b: 70 },
+       xaxis: { title: { text: "epoch" } }, legend: { orientation: "h", y: -0.3 } }, PLOT_CONFIG);
   Plotly.newPlot("norm-chart", [
     line(`weight norm (${label(params)})`, COLORS.reg), line("weight norm (none)", COLORS.base),
-  ], { title: { text: "L2 norm of the weight matrices" }, margin: { l: 45, r: 10, t: 35, b: 35 },
-       xaxis: { title: { text: "epoch" } }, legend: { orientation: "h", y: -0.2 } }, PLOT_CONFIG);
+  ], { title: { text: "L2 norm of the weight matrices" }, margin: { l: 45, r: 10, t: 35, b: 70 },
+       xaxis: { title: { text: "epoch" } }, legend: { orientation: "h", y: -0.3 } }, PLOT_CONFIG);
   Plotly.newPlot("boundary-reg", [], { ...HEATMAP_LAYOUT, title: { text: label(params) } }, PLOT_CONFIG);
   Plotly.newPlot("boundary-base", [], { ...HEATMAP_LAYOUT, title: { text: "no penalty" } }, PLOT_CONFIG);
   for (const id of ["epoch", "norms", "zeros", "accs"]) document.getElementById(id).textContent = "–";

@@ -1,0 +1,136 @@
+"""Every demo page in real headless Chromium: loads without console errors, a control moves, the
+live chart or heatmap fills with streamed points; a screenshot of each lands in test-artifacts/lab/."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def set_control(page, selector: str, value: str) -> None:
+    """Move a control the way a user does: set its value, fire input and change."""
+    page.eval_on_selector(
+        selector,
+        "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true}));"
+        " el.dispatchEvent(new Event('change', {bubbles: true})); }",
+        value,
+    )
+
+
+def trace_len(page, div: str, index: int) -> int:
+    return page.evaluate(f"document.getElementById('{div}').data[{index}].x.length")
+
+
+def test_home(probe, live_server):
+    page = probe.page
+    page.goto(live_server.url + "/")
+    page.wait_for_function("document.getElementById('health').textContent.includes('training slots')")
+    assert page.locator(".card").count() == 5
+    assert page.locator(".card h2").all_inner_texts() == [
+        "1. Overfitting in action", "2. Dropout", "3. Weight decay (L1 / L2)", "4. Early stopping",
+        "5. Mixup, CutMix, label smoothing",
+    ]
+    probe.screenshot("home")
+    assert probe.errors == []
+
+
+def test_overfit_page_streams_curves_and_boundary(probe, live_server):
+    page = probe.page
+    page.goto(live_server.url + "/overfit?dataset=moons&train_size=150&epochs=20&width=64&depth=2")
+    page.wait_for_function("document.getElementById('code').textContent.includes('train_size=150')")
+    set_control(page, "#label_noise", "0.3")  # a control is moved: URL and snippet follow
+    page.wait_for_function("document.getElementById('code').textContent.includes('label_noise=0.3')")
+    assert "label_noise=0.3" in page.url and "train_size=150" in page.url
+    page.click("#train")
+    page.wait_for_function("document.body.dataset.state === 'done' && document.body.dataset.epochs === '20'")
+    assert trace_len(page, "loss-chart", 0) == 20 and trace_len(page, "loss-chart", 1) == 20
+    assert trace_len(page, "acc-chart", 1) == 20
+    heat = page.evaluate("document.getElementById('boundary').data[0]")
+    assert heat["type"] == "heatmap" and len(heat["z"]) == 50 and len(heat["z"][0]) == 50
+    assert page.inner_text("#verdict") in ("underfitting", "good fit", "overfitting")
+    assert page.inner_text("#best") == page.evaluate(
+        "String(1 + (d => d.indexOf(Math.min(...d)))(document.getElementById('loss-chart').data[1].y))")
+    probe.screenshot("overfit")
+    assert probe.errors == []
+
+
+def test_dropout_page_draws_real_masks(probe, live_server):
+    page = probe.page
+    page.goto(live_server.url + "/dropout?p=0.5&seed=3")
+    page.wait_for_function("document.body.dataset.masks === '1'")
+    set_control(page, "#p", "0.3")
+    page.wait_for_function("document.body.dataset.masks === '2'")
+    api = httpx.get(live_server.url + "/api/dropout/mask", params={"p": 0.3, "seed": 3}).json()
+    assert page.locator("circle.unit.dropped").count() == api["dropped"]
+    assert page.locator("circle.unit").count() == 4 + 8 + 8 + 2
+    assert "p=0.3" in page.url
+    panel = page.evaluate("document.getElementById('expectation').data.map(t => t.y)")
+    assert panel == [api["panel"]["activation"], api["panel"]["train_mean"], api["panel"]["inference"]]
+    page.click("#animate")  # a new mask each step
+    page.wait_for_function("Number(document.body.dataset.masks) >= 5")
+    page.click("#animate")
+    probe.screenshot("dropout")
+    page.select_option("#mode", "eval")
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('Inference')")
+    assert page.locator("circle.unit.dropped").count() == 0
+    assert probe.errors == []
+
+
+def test_weight_decay_page_streams_both_boundaries(probe, live_server):
+    page = probe.page
+    page.goto(live_server.url + "/weight-decay?epochs=20&width=32&depth=2")
+    page.select_option("#penalty", "l1")
+    page.select_option("#lam", "0.01")
+    page.wait_for_function("document.getElementById('code').textContent.includes('l1_penalty')")
+    page.click("#train")
+    page.wait_for_function("document.body.dataset.state === 'done' && document.body.dataset.epochs === '20'")
+    for div in ("boundary-reg", "boundary-base"):
+        heat = page.evaluate(f"document.getElementById('{div}').data[0]")
+        assert heat["type"] == "heatmap" and len(heat["z"]) == 50
+    assert page.evaluate("document.getElementById('boundary-reg').layout.title.text") == "L1, λ=0.01: epoch 20"
+    assert trace_len(page, "loss-chart", 0) == 20 and trace_len(page, "loss-chart", 1) == 20
+    assert trace_len(page, "norm-chart", 0) == 20
+    reg, base = (int(v) for v in page.inner_text("#zeros").split(" of ")[0].split(" / "))
+    assert reg > base
+    probe.screenshot("weight-decay")
+    assert probe.errors == []
+
+
+def test_early_stopping_page_stops_and_continues(probe, live_server):
+    page = probe.page
+    page.goto(live_server.url + "/early-stopping?epochs=80&train_size=100&label_noise=0.3&width=32")
+    set_control(page, "#patience", "4")
+    page.wait_for_function("document.getElementById('code').textContent.includes('patience=4')")
+    page.click("#train")
+    page.wait_for_function("document.body.dataset.state === 'done'")
+    stopped = int(page.inner_text("#stopped"))
+    best = int(page.inner_text("#best"))
+    assert stopped == best + 4
+    assert trace_len(page, "loss-chart", 1) == stopped
+    assert trace_len(page, "loss-chart", 3) == 0
+    assert page.inner_text("#restored") != "–"
+    page.click("#continue")
+    page.wait_for_function("document.body.dataset.state === 'done' && document.body.dataset.epochs === '80'")
+    assert int(page.inner_text("#stopped")) == stopped  # the same seed stops at the same epoch
+    assert trace_len(page, "loss-chart", 1) == stopped
+    assert trace_len(page, "loss-chart", 3) == 80 - stopped + 1  # dotted: what would have happened
+    probe.screenshot("early-stopping")
+    assert probe.errors == []
+
+
+def test_mixup_page_shows_mixed_digits_and_soft_targets(probe, live_server):
+    page = probe.page
+    page.goto(live_server.url + "/mixup?alpha=1&seed=2")
+    page.wait_for_function("document.body.dataset.samples === '1'")
+    page.select_option("#method", "cutmix")
+    page.wait_for_function("document.body.dataset.samples === '2'")
+    assert "method=cutmix" in page.url
+    assert page.locator(".digits canvas").count() == 12
+    api = httpx.get(live_server.url + "/api/mix/sample", params={"method": "cutmix", "alpha": 1, "seed": 2}).json()
+    assert page.evaluate("document.getElementById('soft-chart').data[0].z") == api["soft_targets"]
+    assert page.evaluate("document.getElementById('smooth-chart').data[0].z") == api["smoothed_targets"]
+    assert "from reglab.augment import cutmix" in page.inner_text("#code")
+    probe.screenshot("mixup")
+    assert probe.errors == []
