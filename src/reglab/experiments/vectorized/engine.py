@@ -59,16 +59,17 @@ class MemberHyper:
 def _member_ce(logits: torch.Tensor, target: torch.Tensor, smoothing: torch.Tensor | None) -> torch.Tensor:
     """Per-member mean cross-entropy ``(K,)`` of logits ``(K, B, C)`` and targets ``(K, B)``.
 
-    With ``smoothing`` (K,), ``F.cross_entropy(..., label_smoothing=eps_k)`` of each member:
-    ``(1 - eps) * nll + eps * mean_c(-log p_c)``.
+    With ``smoothing`` (K,), each member's ``F.cross_entropy(..., label_smoothing=eps_k)``
+    (Szegedy et al. 2016): ``(1 - eps) * nll + eps * mean_c(-log p_c)``.
     """
+    k, b, c = logits.shape
+    if smoothing is None:
+        return F.cross_entropy(logits.reshape(k * b, c), target.reshape(k * b), reduction="none").view(k, b).mean(1)
     logp = torch.log_softmax(logits, dim=-1)
     nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)  # (K, B)
-    if smoothing is not None:
-        uniform = -logp.mean(dim=-1)  # (K, B)
-        eps = smoothing.view(-1, 1)
-        nll = (1 - eps) * nll + eps * uniform
-    return nll.mean(dim=1)
+    uniform = -logp.mean(dim=-1)  # (K, B)
+    eps = smoothing.view(-1, 1)
+    return ((1 - eps) * nll + eps * uniform).mean(dim=1)
 
 
 @torch.no_grad()
@@ -92,15 +93,10 @@ def evaluate_stacked(
 
 
 def _grad_norms(params: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Per-member total L2 norm of the gradients, ``(K,)``."""
-    sq = None
-    for p in params:
-        if p.grad is None:
-            continue
-        s = p.grad.pow(2).flatten(1).sum(1)
-        sq = s if sq is None else sq + s
-    assert sq is not None
-    return sq.sqrt()
+    """Per-member total L2 norm of the gradients, ``(K,)`` (``torch.nn.utils.get_total_norm``
+    of each member's gradients: the norm of the per-tensor norms)."""
+    norms = [torch.linalg.vector_norm(p.grad.flatten(1), dim=1) for p in params if p.grad is not None]
+    return torch.linalg.vector_norm(torch.stack(norms), dim=0)
 
 
 def _column(values: Sequence[float], ref: torch.Tensor) -> torch.Tensor:

@@ -223,14 +223,12 @@ class StackedMLP:
                 else:
                     mask[k].fill_(1.0)
             return mask.mul_(scale)
-        per_member = h[0].numel()
-        bits = torch.empty((h.shape[0], (per_member + 1) // 2), dtype=torch.int64, device=h.device)
+        u = torch.empty(h.shape, dtype=torch.int32, device=h.device)
         for k, r in enumerate(rate):
             if r > 0:
-                bits[k].random_(generator=generators[k])
+                u[k].random_(generator=generators[k])  # uniform on [0, 2^31)
             else:
-                bits[k].zero_()  # always below the threshold: kept, scale 1
-        u = bits.view(torch.int32)[:, :per_member].reshape(h.shape) & 0x7FFFFFFF  # uniform on [0, 2^31)
+                u[k].zero_()  # always below the threshold: kept, scale 1
         return torch.where(u < thr, scale, torch.zeros((), dtype=h.dtype, device=h.device))
 
     def forward(
@@ -249,8 +247,8 @@ class StackedMLP:
         * ``masks="exact"``: ``torch.empty(B, H).bernoulli_(1 - p, generator=g)``, the draw
           :func:`reglab.functional.dropout` makes, so member k reproduces a single run that
           uses the same generator bit for bit;
-        * ``masks="fast"``: 31 random bits per unit (``int64.random_`` viewed as two int32),
-          kept when below ``round((1 - p) * 2**31)``: the same Bernoulli(1 - p) law up to
+        * ``masks="fast"``: 31 random bits per unit (``int32.random_``, uniform on
+          ``[0, 2**31)``), kept when below ``round((1 - p) * 2**31)``: the same Bernoulli(1 - p) law up to
           ``2**-31`` (finer than ``torch.rand``'s 24 bits), about 5x cheaper on CPU, but a
           different random stream than a single run.
 

@@ -1,0 +1,194 @@
+"""Vectorized sweep vs sequential runs: an 8-member dropout-rate sweep of the MNIST-1D MLP.
+
+The sweep is 8 run specs (dropout 0.0, 0.1, ..., 0.7; MLP 40-100-100-10; AdamW lr 1e-2; batch
+100; fixed epochs; one seed). Measured in the same invocation, single-threaded
+(``torch.set_num_threads(1)``), rounds interleaved so every method sees the same machine load,
+median over rounds:
+
+* ``sequential``: ``reglab.experiments.run_one(spec)`` for each spec in turn, i.e. reglab's
+  ``Trainer`` (the same path ``reglab study --runner processes`` takes in one worker);
+* ``vectorized exact``: ``run_vectorized(specs)``: member k draws the masks ``run_one`` draws, so
+  its results equal the sequential run's (the script checks the test accuracies);
+* ``vectorized fast``: ``run_vectorized(specs, masks="fast")``: same Bernoulli law, cheaper draw.
+
+Both sides include building the models, training, the per-epoch validation and the final
+train/val/test evaluation of every run (what a study pays per run); the dataset is loaded once
+beforehand (cached per process on both paths).
+
+Peak memory: ``tracemalloc`` does not see torch's CPU allocator, so each method runs once more in
+its own fresh subprocess, which resets the kernel's peak-RSS mark after imports, data loading and a
+one-run warm-up
+(``/proc/self/clear_refs``) and reads ``VmHWM`` after training: the peak resident set during the
+training alone, which counts every tensor torch allocates through ``malloc``. The RSS before
+training is printed beside it; the difference is what the training added.
+
+    .venv/bin/python benchmarks/vectorized_sweep.py                 # 10 epochs, 3 rounds
+    .venv/bin/python benchmarks/vectorized_sweep.py --epochs 3 --rounds 1   # smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+import torch
+
+RATES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+METHODS = ("sequential", "vectorized exact", "vectorized fast")
+
+
+def _specs(epochs: int, device: str) -> list[Any]:
+    from reglab.experiments.spec import DataSpec, ModelSpec, OptimizerSpec, RegularizationSpec, RunSpec
+
+    return [
+        RunSpec(
+            arm=f"dropout={p}",
+            seed=0,
+            epochs=epochs,
+            batch_size=100,
+            data=DataSpec(name="mnist1d"),
+            model=ModelSpec(name="mlp", options={"width": 100, "depth": 2}),
+            optimizer=OptimizerSpec(name="adamw", lr=1e-2),
+            regularization=RegularizationSpec(dropout=p),
+        )
+        for p in RATES
+    ]
+
+
+def _run(method: str, specs: list[Any], device: str) -> list[Any]:
+    from reglab.experiments.execute import run_one
+    from reglab.experiments.vectorized import run_vectorized
+
+    if method == "sequential":
+        return [run_one(spec, device=device) for spec in specs]
+    return run_vectorized(specs, device=device, masks="exact" if method.endswith("exact") else "fast")
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _timed(method: str, specs: list[Any], device: str) -> tuple[float, list[Any]]:
+    _sync(device)
+    start = time.perf_counter()
+    results = _run(method, specs, device)
+    _sync(device)
+    return time.perf_counter() - start, results
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise KeyError(field)
+
+
+def _memory_child(method: str, epochs: int, device: str) -> None:
+    """Run one method once in this fresh process; print its memory as JSON.
+
+    Before training (imports done, data loaded) the kernel's peak-RSS mark is reset (``5`` to
+    ``/proc/self/clear_refs``, Linux >= 4.0), so ``VmHWM`` afterwards is the peak during training
+    alone; without that file, ``getrusage().ru_maxrss`` (the whole process's peak) is reported.
+    """
+    torch.set_num_threads(1)
+    from reglab.experiments.execute import load_splits
+
+    specs = _specs(epochs, device)
+    load_splits(specs[0].data)
+    _run(method, [specs[0].model_copy(update={"epochs": 1})], device)  # imports every module it uses
+
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        method_name = "VmHWM after resetting the mark"
+    except OSError:
+        method_name = "ru_maxrss (whole process)"
+    before = _status_kib("VmRSS") if os.path.exists("/proc/self/status") else 0
+    _run(method, specs, device)
+    if method_name.startswith("VmHWM"):
+        peak = _status_kib("VmHWM")
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cuda_peak = torch.cuda.max_memory_allocated() if device.startswith("cuda") else None
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"before_kib": before, "peak_kib": peak, "maxrss_kib": maxrss, "how": method_name,
+                      "cuda_peak_bytes": cuda_peak}))
+
+
+def _memory(method: str, epochs: int, device: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--memory-child", method, "--epochs", str(epochs), "--device", device],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    parser.add_argument("--memory-child", choices=METHODS, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    if args.memory_child:
+        _memory_child(args.memory_child, args.epochs, args.device)
+        return
+
+    from reglab.experiments.execute import load_splits
+
+    specs = _specs(args.epochs, args.device)
+    info = load_splits(specs[0].data).info
+    print(
+        f"MNIST-1D MLP 40-100-100-10, {len(specs)} members (dropout {', '.join(str(p) for p in RATES)}), "
+        f"{args.epochs} epochs x {-(-info.n_train // 100)} steps of batch 100, AdamW lr 1e-2, "
+        f"device {args.device}, torch threads {torch.get_num_threads()}, {args.rounds} interleaved rounds"
+    )
+    _run("vectorized fast", [s.model_copy(update={"epochs": 1}) for s in specs], args.device)  # warm-up
+    _run("sequential", [s.model_copy(update={"epochs": 1}) for s in specs[:2]], args.device)
+    times: dict[str, list[float]] = {m: [] for m in METHODS}
+    last: dict[str, list[Any]] = {}
+    for _ in range(args.rounds):
+        for method in METHODS:
+            seconds, last[method] = _timed(method, specs, args.device)
+            times[method].append(seconds)
+    med = {m: statistics.median(v) for m, v in times.items()}
+    print(f"\n{'method':<18} {'median s':>9} {'per run s':>10} {'speed-up':>9}   rounds")
+    for m in METHODS:
+        rounds = ", ".join(f"{t:.2f}" for t in times[m])
+        print(f"{m:<18} {med[m]:9.2f} {med[m] / len(specs):10.3f} {med['sequential'] / med[m]:8.2f}x   [{rounds}]")
+
+    acc = {m: [r.final["test_acc"] for r in last[m]] for m in METHODS}
+    diff = max(abs(a - b) for a, b in zip(acc["sequential"], acc["vectorized exact"]))
+    print(f"\nmax |test_acc(sequential) - test_acc(vectorized exact)| over the members: {diff:.4f}")
+    print("test acc by dropout rate (sequential / exact / fast):")
+    for p, a, b, c in zip(RATES, acc["sequential"], acc["vectorized exact"], acc["vectorized fast"]):
+        print(f"  p={p:.1f}: {a:.3f} / {b:.3f} / {c:.3f}")
+
+    if not args.no_memory:
+        print("\npeak memory, one fresh subprocess per method (RSS before training = after imports and data):")
+        for m in METHODS:
+            mem = _memory(m, args.epochs, args.device)
+            line = (
+                f"  {m:<18} peak RSS during training {mem['peak_kib'] / 1024:7.1f} MiB "
+                f"(before {mem['before_kib'] / 1024:7.1f} MiB, +{(mem['peak_kib'] - mem['before_kib']) / 1024:5.1f} MiB;"
+                f" {mem['how']}; whole-process ru_maxrss {mem['maxrss_kib'] / 1024:.1f} MiB)"
+            )
+            if mem["cuda_peak_bytes"] is not None:
+                line += f", CUDA peak allocated {mem['cuda_peak_bytes'] / 2**20:.1f} MiB"
+            print(line)
+
+if __name__ == "__main__":
+    main()
