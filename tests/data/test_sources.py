@@ -139,3 +139,15 @@ def test_mnist5k_from_a_cached_copy(tmp_path, monkeypatch) -> None:
     for xi, yi in zip(s.x_test, s.y_test):  # each test image is a stored image with its own label
         matches = [j for j in range(50) if torch.equal(images[j], xi)]
         assert len(matches) == 1 and y[matches[0]] == int(yi)
+
+
+def test_unwritable_cache_still_loads(tmp_path, monkeypatch) -> None:
+    import mnist1d.data
+
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache directory should be")
+    monkeypatch.setenv("REGLAB_CACHE", str(blocker))
+    rng = np.random.default_rng(0)
+    monkeypatch.setattr(mnist1d.data, "make_dataset", lambda args: {
+        "x": rng.normal(size=(6, 40)), "y": np.arange(6), "x_test": rng.normal(size=(2, 40)), "y_test": np.arange(2)})
+    assert load("mnist1d", val_fraction=0.0).info.n_train == 6

