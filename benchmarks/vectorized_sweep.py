@@ -16,10 +16,9 @@ train/val/test evaluation of every run (what a study pays per run); the dataset 
 beforehand (cached per process on both paths).
 
 Peak memory: ``tracemalloc`` does not see torch's CPU allocator, so each method runs once more in
-its own fresh subprocess, which resets the kernel's peak-RSS mark after imports, data loading and a
-one-run warm-up
-(``/proc/self/clear_refs``) and reads ``VmHWM`` after training: the peak resident set during the
-training alone, which counts every tensor torch allocates through ``malloc``. The RSS before
+its own fresh subprocess, which resets the kernel's peak-RSS mark (``/proc/self/clear_refs``) after
+imports, data loading and a one-run warm-up, and reads ``VmHWM`` after training: the peak resident
+set during the training alone, which counts every tensor torch allocates through ``malloc``. The RSS before
 training is printed beside it; the difference is what the training added.
 
     .venv/bin/python benchmarks/vectorized_sweep.py                 # 10 epochs, 3 rounds

@@ -130,3 +130,18 @@ def test_run_vectorized_leaves_the_global_rng_alone():
     torch.manual_seed(1234)
     run_vectorized([_spec(epochs=1, dropout=0.2)], masks="fast")
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_progress_prints_one_line_per_epoch_with_member_means(capsys):
+    specs = [_spec(seed=0, epochs=2), _spec(seed=1, epochs=2, dropout=0.4)]
+    results = run_vectorized(specs, progress=True, masks="fast")
+    lines = capsys.readouterr().err.strip().splitlines()
+    expected = []
+    for e in range(2):
+        tl = sum(r.history["train_loss"][e] for r in results) / 2
+        ta = sum(r.history["train_acc"][e] for r in results) / 2
+        va = sum(r.history["val_acc"][e] for r in results) / 2
+        expected.append(
+            f"epoch {e + 1}: 2/2 members training, train_loss {tl:.4f} train_acc {ta:.3f} val_acc {va:.3f}"
+        )
+    assert lines == expected

@@ -78,8 +78,8 @@ def evaluate_stacked(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-member ``(loss, acc)`` ``(K,)`` tensors on shared data, eval mode, plain cross-entropy."""
     k = stack.num_members
-    loss_sum = torch.zeros(k, dtype=torch.float64)
-    correct = torch.zeros(k, dtype=torch.float64)
+    loss_sum = torch.zeros(k, dtype=torch.float64, device=x.device)
+    correct = torch.zeros(k, dtype=torch.float64, device=x.device)
     n = len(x)
     flat = x.reshape(n, -1)
     for start in range(0, n, batch_size):
