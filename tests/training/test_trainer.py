@@ -122,6 +122,19 @@ def test_lr_is_logged_per_epoch_and_scheduler_steps(loaders):
     assert history.lr == [0.1, 0.1, 0.05, 0.05, 0.025]
 
 
+def test_reduce_lr_on_plateau_gets_the_validation_loss():
+    train, _ = make_loaders(n=32)
+    x, y = next(iter(train))
+    values = iter([1.0, 0.5, 0.75, 0.875, 0.25])
+    model = make_model()
+    opt = sgd(model, 0.1)
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=0)
+    history = Trainer(model, opt, None, train, [(x, y)], epochs=5, lr_scheduler=plateau,
+                      eval_loss_fn=lambda out, target: torch.tensor(next(values))).fit()
+    assert history.val_loss == [1.0, 0.5, 0.75, 0.875, 0.25]
+    assert history.lr == [0.1, 0.1, 0.1, 0.05, 0.025]
+
+
 def test_clip_grad_norm_bounds_the_norm_and_logs_the_unclipped_one(loaders):
     train, _ = loaders
     model = make_model()

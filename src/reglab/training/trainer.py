@@ -9,7 +9,8 @@ device sync per epoch. Validation runs in eval mode under ``torch.no_grad()``.
 How training ends is always one full sentence in ``History.stop_reason``: all epochs completed, a
 callback stopped it (early stopping), the loss diverged (NaN/inf: the weights are rolled back to
 the last finite epoch) or ``KeyboardInterrupt`` (rolled back to the last completed epoch, then
-re-raised). Callbacks' ``on_fit_end`` runs on each of these, so ``EarlyStopping`` restores its
+re-raised). Divergence is detected at the end of the epoch from the per-step losses (no per-step
+device sync), naming the first non-finite batch; the diverged epoch is not recorded. Callbacks' ``on_fit_end`` runs on each of these, so ``EarlyStopping`` restores its
 best weights on every exit.
 
 References:
@@ -264,7 +265,9 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "lr_scheduler": None if self.lr_scheduler is None else self.lr_scheduler.state_dict(),
             "rng": rng_state(self._generators()),
-            "callbacks": [{"name": type(cb).__name__, "state": cb.state_dict()} for cb in self.callbacks],
+            "callbacks": [
+                {"name": type(cb).__name__, "stateful": _has_state(cb), "state": cb.state_dict()} for cb in self.callbacks
+            ],
             "history": self.history.to_dict(),
             "should_stop": self.should_stop,
             "stop_reason": self.stop_reason,
@@ -277,7 +280,7 @@ class Trainer:
     def _load(self, path: str | os.PathLike[str]) -> None:
         state = load_checkpoint(path, self.model)
         # Stateless callbacks (loggers, LambdaCallback) may differ between the runs.
-        saved = [entry for entry in state["callbacks"] if entry["state"]]
+        saved = [entry for entry in state["callbacks"] if entry["stateful"]]
         stateful = [cb for cb in self.callbacks if _has_state(cb)]
         names, mine = [entry["name"] for entry in saved], [type(cb).__name__ for cb in stateful]
         if names != mine:
