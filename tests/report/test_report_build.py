@@ -116,8 +116,8 @@ def test_markdown_table_and_diagnoses(built):
 
 def test_html_table_marks_significant_effects(built):
     _, html, _ = built
-    assert '<td class="better">+4.5 [+2.4, +6.6]</td>' in html
-    assert "<td>+2.0 [-0.3, +4.3]</td>" in html  # dropout=0.1: interval includes zero
+    assert '<td class="num better">+4.5 [+2.4, +6.6]</td>' in html
+    assert '<td class="num">+2.0 [-0.3, +4.3]</td>' in html  # dropout=0.1: includes zero
 
 
 def test_single_seed_report_says_no_ci(tmp_path, scripted):
@@ -126,7 +126,8 @@ def test_single_seed_report_says_no_ci(tmp_path, scripted):
     report = build_report(runs, tmp_path, title="one seed")
     assert report.figure_ids == ["fig-learning-curves", "fig-gap"]
     html = report.html_path.read_text()
-    assert "<td>66.0 (no CI, 1 seed)</td>" in html and "<td>+5.0 (no CI, 1 seed)</td>" in html
+    assert '<td class="num">66.0 (no CI, 1 seed)</td>' in html
+    assert '<td class="num">+5.0 (no CI, 1 seed)</td>' in html
     assert report.findings.startswith(
         "The best arm is stack (dropout=0.2, weight_decay=0.05): test accuracy 71.0% (1 seed, no "
         "CI), +5.0 points over the baseline's 66.0%. With a single seed on either side the "

@@ -10,6 +10,9 @@ one rule.
 The *gap* is ``train_acc - val_acc`` (accuracy points as a fraction, 0.34 = 34 points) for
 classification histories and ``val_loss - train_loss`` for regression histories (no accuracy).
 The *best epoch* is the epoch of the lowest validation loss (first one on ties), numbered from 1.
+The history's training metrics are running averages over each epoch's batches with the
+regularizers active (``History`` in ``reglab.training``), so for dropout/noise/mixing runs the
+per-epoch gap understates the gap of the final weights in eval mode (``final["gap"]``).
 
 Rules, checked in this order:
 

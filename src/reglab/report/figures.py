@@ -153,7 +153,10 @@ def gap_curves(summaries: Sequence[ArmSummary]) -> FigureSpec | None:
         alt="Train-validation accuracy gap over epochs, one line per arm: "
             + ", ".join(s.arm for s in summaries),
         caption="Training minus validation accuracy in points, mean over seeds; a gap that keeps "
-                "growing is the signature of overfitting.",
+                "growing is the signature of overfitting. Training accuracy here is the running "
+                "accuracy logged during each epoch (dropout, noise and mixing active), so it "
+                "reads lower for those arms than the table's gap, which evaluates the final "
+                "weights in eval mode.",
         png=_png(fig),
     )
 

@@ -18,7 +18,7 @@ padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:.9em;margin:1em 0}
 th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}
-th{background:#f4f4f4}td.better{color:#137a13;font-weight:600}td.worse{color:#b01c1c;font-weight:600}
+th{background:#f4f4f4}.num{text-align:right;white-space:nowrap}td.better{color:#137a13;font-weight:600}td.worse{color:#b01c1c;font-weight:600}
 figure{margin:1.5em 0}figure img{max-width:100%;border:1px solid #eee}
 figcaption{font-size:.9em;color:#555}.findings{background:#f7f9fc;border-left:4px solid #4a78c2;
 padding:.6em 1em}.muted{color:#666;font-size:.9em}

@@ -80,7 +80,8 @@ def rich_table(summaries: Sequence[ArmSummary], title: str = "Summary") -> Any:
             continue
         table.add_column(col, justify="right" if 2 <= i <= 5 else "left",
                          style="bold" if i == 0 else None, no_wrap=2 <= i <= 4,
-                         overflow="fold", min_width=8 if i == 0 else None)
+                         overflow="fold" if i <= 1 else "ellipsis",
+                         min_width={0: 8, 5: 9, 6: 8}.get(i))
     for s, row in zip(summaries, rows):
         cells = [escape(c) for c in row]
         if s.effect_excludes_zero:
@@ -105,14 +106,16 @@ def markdown_table(summaries: Sequence[ArmSummary]) -> str:
 
 
 def html_table(summaries: Sequence[ArmSummary]) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
+    head = "".join(f'<th{" class=num" if 2 <= i <= 5 else ""}>{html.escape(c)}</th>'
+                   for i, c in enumerate(COLUMNS))
     body = []
     for s, row in zip(summaries, table_rows(summaries)):
-        cls = ""
+        classes = {i: ["num"] for i in range(2, 6)}
         if s.effect_excludes_zero:
-            cls = ' class="better"' if s.effect[0] > 0 else ' class="worse"'
+            classes[5].append("better" if s.effect[0] > 0 else "worse")
         cells = "".join(
-            f"<td{cls if i == 5 else ''}>{html.escape(c)}</td>" for i, c in enumerate(row))
+            (f'<td class="{" ".join(classes[i])}">' if i in classes else "<td>")
+            + f"{html.escape(c)}</td>" for i, c in enumerate(row))
         body.append(f"<tr>{cells}</tr>")
     return (f'<table id="summary-table"><thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table>")
