@@ -255,3 +255,12 @@ def test_registry_metadata_matches_what_loads() -> None:
         assert s.info.num_classes == src.num_classes, src.name
         assert src.size == f"{s.info.n_train} / {s.info.n_test}", src.name
         assert s.info.task == src.task
+
+
+def test_val_fraction_that_leaves_no_training_sample() -> None:
+    with pytest.raises(ValueError) as exc:
+        load("xor", n_samples=10, val_fraction=0.95)  # 8 in the pool, round(7.6) = 8 held out
+    assert str(exc.value) == (
+        "Invalid value for argument `val_fraction`. Expected a fraction that leaves training samples "
+        "('xor' has 8 in its training pool). Received: val_fraction=0.95"
+    )

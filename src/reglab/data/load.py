@@ -129,14 +129,20 @@ def load(
     else:
         val_idx, rest_idx = random_take(n_pool, n_val, rng_val)
 
+    if len(rest_idx) == 0:
+        raise ValueError(
+            invalid_argument(
+                "val_fraction",
+                f"a fraction that leaves training samples ({name!r} has {n_pool} in its training pool)",
+                val_fraction,
+            )
+        )
+
     # 3. training subset
     rng_sub = np.random.default_rng([seed, 1])
     if train_size is not None:
         if per_class:
-            smallest = int(np.bincount(y_pool[rest_idx]).min()) if len(rest_idx) else 0
-            num_present = len(np.unique(y_pool))
-            if np.unique(y_pool[rest_idx]).size < num_present:
-                smallest = 0
+            smallest = int(np.bincount(y_pool[rest_idx], minlength=len(raw.class_names)).min())
             if train_size > smallest:
                 raise ValueError(
                     invalid_argument(
