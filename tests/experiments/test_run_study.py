@@ -171,3 +171,27 @@ def test_choose_runner_reasons(monkeypatch):
     monkeypatch.setattr(study_mod, "_vectorized_api", lambda: (lambda s: (True, ""), None))
     assert study_mod.choose_runner(specs, "auto") == (
         "vectorized", "the arms share one architecture: trained as one batched model")
+
+
+def test_vectorized_chunks_balance_workers():
+    specs = plan(load_config("study"))  # 15 runs, seeds outermost
+    chunks = study_mod.vectorized_chunks(specs, workers=2)
+    assert [len(c) for c in chunks] == [8, 7]
+    assert [s for c in chunks for s in c] == specs  # contiguous, plan order, nothing lost
+    assert [len(c) for c in study_mod.vectorized_chunks(specs, workers=4, max_size=3)] == [3, 3, 3, 3, 3]
+    assert [len(c) for c in study_mod.vectorized_chunks(specs, workers=1, max_size=4)] == [4, 4, 4, 3]
+    assert study_mod.vectorized_chunks([], workers=2) == []
+
+
+def test_auto_runner_vectorizes_and_matches_run_one(tmp_path):
+    config = _config(tmp_path, runner="auto", seeds=1, arms=["baseline", "dropout", "weight_decay"])
+    summary = study_mod.run_study(config, report=False)
+    assert summary.runner == "vectorized"
+    assert summary.runner_reason == "3 runs share model 'mlp': trained as one batched model"
+    _assert_exactly_planned(summary.store_path, config)
+    with RunStore(summary.store_path) as store:
+        runs = store.runs(config.name)
+    for run in runs:
+        alone = run_one(run.spec)
+        assert run.history["val_loss"] == pytest.approx(alone.history["val_loss"], rel=1e-4)
+        assert run.final["test_loss"] == pytest.approx(alone.final["test_loss"], rel=1e-4)

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from reglab.errors import ConfigError
-from reglab.experiments.config import load_config
+from reglab.experiments.config import DEFAULT_EPOCHS, load_config
 from reglab.experiments.plan import grid_arm_name, plan
 from reglab.experiments.techniques import ALL_ARMS, TECHNIQUES
 
@@ -20,12 +20,13 @@ def test_default_study_plan():
     assert by_arm["baseline"] == type(by_arm["baseline"])()  # all defaults: no regularization
     assert by_arm["dropout"].dropout == 0.2 and by_arm["dropout"].weight_decay == 0.0
     assert by_arm["weight_decay"].weight_decay == 0.1 and by_arm["weight_decay"].dropout == 0.0
-    assert by_arm["early_stopping"].early_stopping.patience == 10
+    assert by_arm["early_stopping"].early_stopping.patience == 20
+    assert (by_arm["early_stopping"].early_stopping.monitor, by_arm["early_stopping"].early_stopping.mode) == ("val_acc", "max")
     assert by_arm["early_stopping"].early_stopping.restore_best is True
     stack = by_arm["stack"]
     assert (stack.dropout, stack.weight_decay, stack.early_stopping.patience, stack.drop_path) == (0.2, 0.05, 20, 0.0)
     assert len({s.key() for s in specs}) == 15
-    assert all(s.epochs == 60 and s.batch_size == 100 and s.data.name == "mnist1d" for s in specs)
+    assert all(s.epochs == DEFAULT_EPOCHS and s.batch_size == 100 and s.data.name == "mnist1d" for s in specs)
 
 
 def test_arm_values_and_base_regularization():

@@ -75,9 +75,11 @@ __all__ = [
     "to_toml",
 ]
 
-#: Epochs of the default study: MNIST-1D's MLP overfits by then (train acc ~100%) while dropout
-#: and weight decay beat the baseline, and 15 runs finish in minutes on two cores.
-DEFAULT_EPOCHS = 60
+#: Epochs of the default study. Measured (3 seeds, 2 shared cores): at 100 epochs the MLP's
+#: baseline overfits (train 100%, test 62.5%) while dropout 0.2 gains +3.9 points [95% CI +1.8,
+#: +6.0] and the stack +4.6 [+2.0, +7.2]; at 60 epochs dropout gained only +2.2 [-0.8, +5.2].
+#: 15 vectorized runs of 100 epochs took 2.6 minutes on a machine loaded 3x over its 2 cores.
+DEFAULT_EPOCHS = 100
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 

@@ -32,9 +32,11 @@ from reglab.experiments.runners.local import Outcome, default_workers, iter_loca
 from reglab.experiments.spec import RunSpec
 from reglab.experiments.store import RunStore
 
-__all__ = ["StudySummary", "run_study", "choose_runner", "STORE_NAME", "format_outcome"]
+__all__ = ["StudySummary", "run_study", "choose_runner", "vectorized_chunks", "STORE_NAME", "format_outcome"]
 
 STORE_NAME = "runs.sqlite"
+#: Most runs trained as one batched model in one vectorized job.
+VECTORIZED_CHUNK = 64
 RunnerName = Literal["auto", "vectorized", "processes"]
 
 
@@ -123,17 +125,22 @@ def _preflight(specs: Sequence[RunSpec]) -> None:
                 ) from None
 
 
-def _iter_vectorized(specs: Sequence[RunSpec], device: str, run_vectorized: Callable[..., Any]) -> Iterator[Outcome]:
-    """Vectorized chunks, one per seed, so results are stored (and resumable) seed by seed."""
-    by_seed: dict[int, list[RunSpec]] = {}
-    for spec in specs:
-        by_seed.setdefault(spec.seed, []).append(spec)
-    for chunk in by_seed.values():
-        start = time.perf_counter()
-        results = run_vectorized(chunk, device=device, progress=False)
-        seconds = (time.perf_counter() - start) / max(len(chunk), 1)
-        for result in results:
-            yield Outcome(result.spec, result=result, seconds=seconds)
+def vectorized_chunks(specs: Sequence[RunSpec], workers: int, max_size: int = 64) -> list[list[RunSpec]]:
+    """Split specs (plan order, seeds outermost) into contiguous chunks for the vectorized runner:
+    at least one per worker so every core trains (a batched step costs about the same for 5 or 15
+    members: small models are per-op-overhead bound), at most ``max_size`` runs each; sizes differ
+    by at most one."""
+    specs = list(specs)
+    if not specs:
+        return []
+    n = max(min(workers, len(specs)), -(-len(specs) // max_size))
+    base, extra = divmod(len(specs), n)
+    chunks, start = [], 0
+    for i in range(n):
+        size = base + (1 if i < extra else 0)
+        chunks.append(specs[start:start + size])
+        start += size
+    return chunks
 
 
 def _pct(value: Any) -> str:
@@ -221,14 +228,12 @@ def run_study(
         name, reason = choose_runner(pending, runner or config.runner)
         summary.runner, summary.runner_reason = name, reason
         if pending:
-            if name == "vectorized":
-                api = _vectorized_api()
-                outcomes = _iter_vectorized(pending, device, api[1])  # type: ignore[index]
-            else:
-                from reglab.experiments.execute import cached_splits
+            from reglab.experiments.execute import cached_splits
 
-                n_workers = workers or config.workers or default_workers()
-                outcomes = iter_local(pending, workers=n_workers, device=device, preload=cached_splits())
+            n_workers = workers or config.workers or default_workers()
+            chunks = vectorized_chunks(pending, n_workers, VECTORIZED_CHUNK) if name == "vectorized" else None
+            outcomes = iter_local(pending, workers=n_workers, device=device, preload=cached_splits(),
+                                  chunks=chunks)
             console.print(
                 f"[bold]{kind} {escape(config.name)}[/bold]: {len(specs)} runs planned, "
                 f"{summary.skipped} already done, {len(pending)} to train ({escape(name)}: {escape(reason)})",

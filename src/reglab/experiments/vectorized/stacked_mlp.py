@@ -229,7 +229,7 @@ class StackedMLP:
                 u[k].random_(generator=generators[k])  # uniform on [0, 2^31)
             else:
                 u[k].zero_()  # always below the threshold: kept, scale 1
-        return torch.where(u < thr, scale, torch.zeros((), dtype=h.dtype, device=h.device))
+        return (u < thr) * scale  # bool * float: one kernel, 0 or 1 / (1 - p)
 
     def forward(
         self,
