@@ -121,7 +121,7 @@ def wait_for(predicate, timeout=20.0):
 
 def test_job_limit_is_429_with_a_message_and_frees_on_cancel():
     with make_client(max_jobs=1) as c:
-        first = c.post("/api/jobs", json={"demo": "overfit", "params": {"epochs": 500, "train_size": 100}})
+        first = c.post("/api/jobs", json={"demo": "overfit", "params": {"epochs": 500, "width": 8, "depth": 1}})
         assert first.status_code == 201
         second = c.post("/api/jobs", json={"demo": "overfit", "params": {"epochs": 5}})
         assert second.status_code == 429
@@ -146,7 +146,7 @@ def test_unknown_and_malformed_job_ids(client):
 
 def test_unwatched_job_is_cancelled():
     with make_client(unwatched_timeout=0.2) as c:
-        job_id = c.post("/api/jobs", json={"demo": "overfit", "params": {"epochs": 500}}).json()["id"]
+        job_id = c.post("/api/jobs", json={"demo": "overfit", "params": {"epochs": 500, "width": 8, "depth": 1}}).json()["id"]
         wait_for(lambda: c.get(f"/api/jobs/{job_id}").json()["state"] == "cancelled")
 
 
@@ -211,7 +211,7 @@ def test_last_event_id_resumes_the_stream(client):
 
 
 def test_early_stopping_stops_restores_and_continues(client):
-    params = {"epochs": 80, "patience": 3, "train_size": 100, "label_noise": 0.3}
+    params = {"epochs": 60, "patience": 3, "train_size": 100, "label_noise": 0.3, "width": 32, "depth": 2}
     events = run_job(client, "early_stopping", params)
     stop = [d for n, d in events if n == "stop"]
     done = events[-1][1]
@@ -225,7 +225,7 @@ def test_early_stopping_stops_restores_and_continues(client):
 
     more = run_job(client, "early_stopping", {**params, "continue_past_stop": True})
     more_epochs = [d for n, d in more if n == "epoch"]
-    assert len(more_epochs) == 80
+    assert len(more_epochs) == 60
     assert [d for n, d in more if n == "stop"][0]["epoch"] == done["stopped_epoch"]
     assert more[-1][1]["early_stop_epoch"] == done["stopped_epoch"]
     # the same seed gives the same numbers up to the stop

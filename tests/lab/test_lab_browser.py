@@ -100,7 +100,7 @@ def test_weight_decay_page_streams_both_boundaries(probe, live_server):
 
 def test_early_stopping_page_stops_and_continues(probe, live_server):
     page = probe.page
-    page.goto(live_server.url + "/early-stopping?epochs=80&train_size=100&label_noise=0.3&width=32")
+    page.goto(live_server.url + "/early-stopping?epochs=50&train_size=100&label_noise=0.3&width=32")
     set_control(page, "#patience", "4")
     page.wait_for_function("document.getElementById('code').textContent.includes('patience=4')")
     page.click("#train")
@@ -112,10 +112,10 @@ def test_early_stopping_page_stops_and_continues(probe, live_server):
     assert trace_len(page, "loss-chart", 3) == 0
     assert page.inner_text("#restored") != "–"
     page.click("#continue")
-    page.wait_for_function("document.body.dataset.state === 'done' && document.body.dataset.epochs === '80'")
+    page.wait_for_function("document.body.dataset.state === 'done' && document.body.dataset.epochs === '50'")
     assert int(page.inner_text("#stopped")) == stopped  # the same seed stops at the same epoch
     assert trace_len(page, "loss-chart", 1) == stopped
-    assert trace_len(page, "loss-chart", 3) == 80 - stopped + 1  # dotted: what would have happened
+    assert trace_len(page, "loss-chart", 3) == 50 - stopped + 1  # dotted: what would have happened
     probe.screenshot("early-stopping")
     assert probe.errors == []
 

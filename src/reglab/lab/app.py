@@ -82,22 +82,20 @@ def _error_message(errors: list[dict[str, Any]]) -> str:
 
 
 def warm_up() -> None:
-    """Import the training stack and build one toy dataset, so the first job starts at once.
+    """Train one tiny job through the overfit demo's code, so the first real job starts at once.
 
-    A cold start pays for importing scikit-learn (the toy sets), the Trainer and the analysis
-    module: seconds on a small machine. The server does this in a background thread at startup.
+    A cold start pays for importing scikit-learn (the toy sets), the Trainer, the optimizer and the
+    analysis module, and for PyTorch's first calls: seconds on a small machine. The server does
+    this in a background thread at startup (``GET /api/health`` reports ``warm`` when done).
     """
     import torch
 
-    torch.set_num_threads(1)
-    import reglab.analysis  # noqa: F401
-    import reglab.functional  # noqa: F401
-    import reglab.models  # noqa: F401
-    import reglab.training  # noqa: F401
-    from reglab.data import load
-    from reglab.lab import demos  # noqa: F401
+    from reglab.lab.demos import overfit
+    from reglab.lab.schemas import OverfitParams
 
-    load("moons", seed=0, train_size=20)
+    torch.set_num_threads(1)
+    params = OverfitParams(train_size=20, width=4, depth=1, epochs=2, boundary_every=1)
+    overfit.prepare(params)(Job("overfit", params.model_dump(), unwatched_timeout=float("inf")))
 
 
 def create_app(limits: LabLimits | None = None, *, warm: bool = True) -> FastAPI:

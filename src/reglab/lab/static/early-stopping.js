@@ -21,7 +21,7 @@ function marks() {
   return { shapes, annotations };
 }
 
-function resetCharts() {
+function resetCharts(keepStopStats) {
   stopEpoch = bestEpoch = null;
   const traces = (what) => [
     { x: [], y: [], name: `train ${what}`, mode: "lines", line: { color: COLORS.train } },
@@ -33,8 +33,10 @@ function resetCharts() {
     xaxis: { title: { text: "epoch" } }, legend: { orientation: "h", y: -0.3 } });
   Plotly.newPlot("loss-chart", traces("loss"), layout("Loss per epoch"), PLOT_CONFIG);
   Plotly.newPlot("acc-chart", traces("acc"), layout("Accuracy per epoch"), PLOT_CONFIG);
-  for (const id of ["epoch", "stopped", "best", "restored", "last"]) document.getElementById(id).textContent = "–";
-  document.getElementById("reason").textContent = "";
+  // Continuing past the stop keeps the stopped run's numbers: the continuation replays it exactly.
+  const ids = keepStopStats ? ["epoch", "last"] : ["epoch", "stopped", "best", "restored", "last"];
+  for (const id of ids) document.getElementById(id).textContent = "–";
+  if (!keepStopStats) document.getElementById("reason").textContent = "";
 }
 
 const batcher = new Batcher((items) => {
@@ -65,13 +67,16 @@ const runner = new JobRunner(DEMO, {
     document.getElementById("reason").textContent = data.reason;
   },
   done(data) {
-    if (!continuing) bestEpoch = data.best_epoch;
+    if (!continuing) {
+      bestEpoch = data.best_epoch;
+      document.getElementById("restored").textContent = `${fmt(data.restored.val_loss)} / ${fmt(data.restored.val_acc)}`;
+    }
     document.getElementById("best").textContent = String(bestEpoch ?? "–");
-    document.getElementById("restored").textContent = `${fmt(data.restored.val_loss)} / ${fmt(data.restored.val_acc)}`;
     if (!data.early_stop_epoch) document.getElementById("reason").textContent = `Never stopped: ran all ${data.stopped_epoch} epochs.`;
     document.getElementById("continue").disabled = continuing || !data.early_stop_epoch;
     setStatus(continuing
-      ? `Trained to epoch ${data.stopped_epoch}; early stopping would have stopped at ${data.early_stop_epoch ?? "–"}.`
+      ? `Trained to epoch ${data.stopped_epoch}; early stopping would have stopped at ${data.early_stop_epoch ?? "–"}. ` +
+        `The best of all ${data.stopped_epoch} epochs was epoch ${data.best_epoch} (val loss ${fmt(data.restored.val_loss)}).`
       : `Stopped at epoch ${data.stopped_epoch}; restored the weights of epoch ${data.best_epoch}.`);
     requestAnimationFrame(() => { Plotly.relayout("loss-chart", marks()); Plotly.relayout("acc-chart", marks()); });
     document.body.dataset.state = "done";
@@ -82,7 +87,7 @@ const runner = new JobRunner(DEMO, {
 
 function train(past) {
   continuing = past;
-  resetCharts();
+  resetCharts(past);
   document.getElementById("continue").disabled = true;
   document.body.dataset.state = "running";
   setStatus("Starting…");
