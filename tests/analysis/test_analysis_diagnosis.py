@@ -191,3 +191,14 @@ def test_non_mapping_is_rejected():
         "Invalid value for argument `history`. Expected a mapping like History.to_dict(). "
         "Received: history of type list"
     )
+
+
+def test_overfitting_advises_the_validation_accuracy_peak_when_later():
+    h = dict(OVERFIT, val_acc=[0.45, 0.55, 0.62, 0.66, 0.69, 0.70, 0.72, 0.71, 0.70, 0.69])
+    d = diagnose(h)
+    assert d.best_epoch == 4 and d.peak_val_acc_epoch == 7
+    assert d.sentence == (
+        "Overfitting: validation loss bottomed at 0.500 in epoch 4 and rose 60% by epoch 10 "
+        "while the train-val accuracy gap grew from 0.14 to 0.31; validation accuracy peaked at "
+        "0.720 in epoch 7; stop near epoch 7 or regularize more."
+    )

@@ -6,7 +6,7 @@ import pytest
 
 from reglab.analysis import recommend
 from reglab.analysis.recommend import family_of_model, observed_verdict, study_config
-from reglab.experiments.config import load_config, to_toml
+from reglab.experiments.config import DEFAULT_EPOCHS, load_config, to_toml
 from reglab.experiments.spec import RunSpec
 
 
@@ -20,7 +20,8 @@ def test_small_data_mlp_overfitting():
     assert techniques(rec) == ["weight decay (AdamW)", "early stopping", "dropout",
                                "data augmentation"]
     assert [s.settings for s in rec.steps] == [
-        {"weight_decay": 0.01}, {"early_stopping": {"patience": 10}}, {"dropout": 0.2},
+        {"weight_decay": 0.01}, {"early_stopping": {"monitor": "val_acc", "patience": 20}},
+        {"dropout": 0.2},
         {"input_noise": 0.1}]
     assert rec.summary == (
         "Overfitting (training accuracy 100.0% vs validation 66.0%, a gap of 34.0 points; 15,210 "
@@ -31,7 +32,7 @@ def test_small_data_mlp_overfitting():
         "If overfitting persists: dropout 0.2 (Srivastava et al. 2014) on the hidden layers; "
         "raise toward 0.5 for wide layers if the gap stays large."
     )
-    assert rec.study_arms() == ["baseline", "weight_decay=0.01", "early_stopping=10",
+    assert rec.study_arms() == ["baseline", "weight_decay=0.01", "early_stopping=20",
                                 "dropout=0.2", "input_noise=0.1", "stack"]
 
 
@@ -51,7 +52,8 @@ def test_fine_tuning_on_small_data_regularizes_more():
                                "early stopping", "label smoothing", "dropout",
                                "data augmentation"]
     assert [s.settings for s in rec.steps] == [
-        {"lr": 0.0001}, {"weight_decay": 0.05}, {"early_stopping": {"patience": 5}},
+        {"lr": 0.0001}, {"weight_decay": 0.05},
+        {"early_stopping": {"monitor": "val_acc", "patience": 5}},
         {"label_smoothing": 0.1}, {"dropout": 0.1}, {"mixup_alpha": 0.2}]
     assert rec.warnings == []  # large pretrained models on small data are normal
     assert rec.summary.endswith("Fine-tuning on small data: regularize more than usual.")
@@ -152,7 +154,7 @@ def test_study_config_round_trips_through_toml(tmp_path):
     config = study_config(rec, seeds=5)
     assert config.arms == rec.study_arms() and config.seeds == 5
     assert config.name == "recommend-mlp" and config.model.name == "mlp"
-    assert config.data.name == "mnist1d" and config.epochs == 60
+    assert config.data.name == "mnist1d" and config.epochs == DEFAULT_EPOCHS
     path = tmp_path / "study.toml"
     path.write_text(to_toml(config))
     assert load_config("study", path=path) == config

@@ -45,7 +45,8 @@ def test_small_data_mlp_overfitting():
         "Strategy for this mlp (overfitting), in order: 1. weight decay (AdamW): start with "
         "weight_decay=0.01 (study arm: weight_decay=0.01) Decoupled weight decay is cheap")
     order = [out.index(f"{i}. {name}") for i, name in enumerate(
-        ["weight decay (AdamW)", "early stopping: start with early_stopping(patience=10)",
+        ["weight decay (AdamW)",
+         "early stopping: start with early_stopping(monitor=val_acc, patience=20)",
          "dropout: start with dropout=0.2", "data augmentation: start with input_noise=0.1"], 1)]
     assert order == sorted(order)
     assert "Warning" not in out
@@ -77,7 +78,7 @@ def test_emit_config_is_loadable_by_study(tmp_path):
     assert (f"Wrote study recommend-mlp (6 arms x 4 seeds) to {path}; run it with: reglab study "
             f"--config {path}") in out
     config = load_config("study", path=path)
-    assert config.arms == ["baseline", "weight_decay=0.01", "early_stopping=10", "dropout=0.2",
+    assert config.arms == ["baseline", "weight_decay=0.01", "early_stopping=20", "dropout=0.2",
                            "input_noise=0.1", "stack"]
     assert (config.seeds, config.epochs, config.model.name) == (4, 30, "mlp")
 

@@ -31,7 +31,7 @@ def scripted_history(kind: str, epochs: int = 30, shift: float = 0.0) -> dict[st
         tl = [2.3 * math.exp(-e / 4) + 0.01 for e in ep]
         vl = [0.9 + 0.002 * (e - 10) ** 2 + shift for e in ep]
         ta = [min(1.0, 0.5 + 0.02 * e) for e in ep]
-        va = [0.62 + shift - 0.002 * max(0, e - 10) for e in ep]
+        va = [0.62 + shift - 0.002 * abs(e - 10) for e in ep]
     elif kind == "good":
         tl = [0.3 + 2.0 * math.exp(-e / 4) for e in ep]
         vl = [0.35 + shift + 2.0 * math.exp(-e / 4) for e in ep]
