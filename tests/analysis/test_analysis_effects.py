@@ -119,3 +119,12 @@ def test_find_sweeps_groups_one_varying_field():
     # dropout varies with all else equal in {baseline, d} and in {wd=0.1, d+wd}: the first
     # largest group wins
     assert [s.arm for _, s in sweeps["dropout"].points] == ["baseline", "d"]
+
+
+def test_explicit_baseline_must_exist_and_is_used():
+    d, b = summarize_arms(RUNS, baseline="dropout")
+    assert d.is_baseline and d.arm == "dropout" and b.effect[0] == pytest.approx(-0.04)
+    with pytest.raises(ValueError) as exc:
+        summarize_arms(RUNS, baseline="control")
+    assert str(exc.value) == ("Invalid value for argument `baseline`. Expected one of 'dropout', "
+                              "'baseline'. Received: baseline='control'")

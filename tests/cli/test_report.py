@@ -113,3 +113,10 @@ def test_unknown_study(store):
     assert run_error(["report", "--store", str(store), "--study", "nope"]) == (
         "Error: Invalid value for argument `study`. Expected one of 'demo'. Received: "
         "study='nope'\n")
+
+
+def test_unknown_baseline(store, tmp_path):
+    assert run_error(["report", "--store", str(store), "--out", str(tmp_path), "--baseline",
+                      "control"]) == (
+        "Error: Invalid value for argument `baseline`. Expected one of 'baseline', 'dropout'. "
+        "Received: baseline='control'\n")

@@ -22,7 +22,7 @@ from typing import Any
 
 from reglab.analysis.diagnosis import VERDICTS, diagnose
 from reglab.analysis.stats import diff_ci, mean_ci
-from reglab.errors import ReglabError
+from reglab.errors import ReglabError, invalid_argument
 
 __all__ = ["RunView", "ArmSummary", "Sweep", "summarize_arms", "find_sweeps", "as_run_views",
            "regularization_setting", "SWEEP_FIELDS", "LOG_SCALE_FIELDS"]
@@ -156,9 +156,14 @@ class ArmSummary:
         return ", ".join(f"{c} {v}" for c, v in items) if items else "n/a"
 
 
-def _pick_baseline(groups: dict[str, list[RunView]], baseline: str) -> str | None:
-    if baseline in groups:
+def _pick_baseline(groups: dict[str, list[RunView]], baseline: str | None) -> str | None:
+    if baseline is not None:
+        if baseline not in groups:
+            raise ValueError(invalid_argument(
+                "baseline", "one of " + ", ".join(repr(a) for a in groups), baseline))
         return baseline
+    if "baseline" in groups:
+        return "baseline"
     from reglab.experiments.spec import RegularizationSpec
 
     defaults = RegularizationSpec().model_dump(mode="json")
@@ -169,19 +174,20 @@ def _pick_baseline(groups: dict[str, list[RunView]], baseline: str) -> str | Non
 
 
 def summarize_arms(
-    runs: Iterable[Any], baseline: str = "baseline", confidence: float = 0.95
+    runs: Iterable[Any], baseline: str | None = None, confidence: float = 0.95
 ) -> list[ArmSummary]:
     """Summarise each arm across seeds; the baseline first, then arms in order of appearance.
 
     Args:
         runs: StoredRun-like runs (see the module docstring).
-        baseline: the reference arm's name. When no arm has this name, the arm whose
-            regularization is all defaults is the reference; without one, effects are None.
-            Defaults to ``"baseline"``.
+        baseline: the reference arm's name; it must exist. Defaults to None: the arm named
+            ``"baseline"``, else the arm whose regularization is all defaults; without one,
+            effects are None.
         confidence: coverage of every interval. Defaults to 0.95.
 
     Raises:
         ReglabError: no completed run.
+        ValueError: ``baseline`` names no arm.
     """
     views = as_run_views(runs)
     if not views:

@@ -18,7 +18,7 @@ def report(
     store: Path = typer.Option(..., "--store", "-s", help="The run store (runs.sqlite) of a study or sweep."),
     out: Path = typer.Option(None, "--out", "-o", help="Output directory. Defaults to the store's directory."),
     study: str = typer.Option(None, "--study", help="Which study of the store (needed when it holds several)."),
-    baseline: str = typer.Option("baseline", "--baseline", help="The reference arm for effects."),
+    baseline: str = typer.Option(None, "--baseline", help="The reference arm for effects. Defaults to 'baseline' (or the arm without regularization)."),
     title: str = typer.Option(None, "--title", help="Report title. Defaults to 'reglab report: <study>'."),
 ) -> None:
     """Write report.html (self-contained) and report.md from a run store; print the summary table."""

@@ -119,7 +119,7 @@ def build_report(
     out_dir: str | os.PathLike[str],
     *,
     study: str | None = None,
-    baseline: str = "baseline",
+    baseline: str | None = None,
     title: str | None = None,
     confidence: float = 0.95,
 ) -> Report:
@@ -129,7 +129,8 @@ def build_report(
         source: a ``RunStore``, the path of a store file, or a list of StoredRun-like runs.
         out_dir: directory for the files (created if needed).
         study: only the runs of this study (passed to ``RunStore.runs``). Defaults to all runs.
-        baseline: the reference arm. Defaults to ``"baseline"``.
+        baseline: the reference arm (must exist). Defaults to None: the arm named
+            ``"baseline"``, else the one without regularization.
         title: page title. Defaults to ``"reglab report: <study or store name>"``.
         confidence: coverage of every interval. Defaults to 0.95.
 
