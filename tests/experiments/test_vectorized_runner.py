@@ -145,3 +145,25 @@ def test_progress_prints_one_line_per_epoch_with_member_means(capsys):
             f"epoch {e + 1}: 2/2 members training, train_loss {tl:.4f} train_acc {ta:.3f} val_acc {va:.3f}"
         )
     assert lines == expected
+
+
+def test_members_over_seeds_match_sequential_runs_in_distribution():
+    # The check: six seeds of one arm, vectorized vs the sequential Trainer (run_one).
+    # Exact masks: every seed's final test loss equals its single run's (short run, rounding only).
+    # Fast masks: other random streams, so compare the means over seeds, within 3 standard errors
+    # of the difference of two independent means.
+    import math
+
+    data = DataSpec(name="mnist1d", train_size=300)
+    specs = [
+        RunSpec(arm="dropout", seed=s, epochs=3, batch_size=32, data=data, model=MODEL,
+                regularization=RegularizationSpec(dropout=0.3))
+        for s in range(6)
+    ]
+    single = torch.tensor([run_one(s).final["test_loss"] for s in specs], dtype=torch.float64)
+    exact = torch.tensor([r.final["test_loss"] for r in run_vectorized(specs)], dtype=torch.float64)
+    fast = torch.tensor([r.final["test_loss"] for r in run_vectorized(specs, masks="fast")], dtype=torch.float64)
+    torch.testing.assert_close(exact, single, rtol=1e-5, atol=0)
+    se = math.sqrt(single.var().item() / 6 + fast.var().item() / 6)
+    assert abs(fast.mean().item() - single.mean().item()) <= 3 * se
+    assert not torch.equal(fast, single)
