@@ -10,7 +10,8 @@ ratios (and the ratio of the fastest runs, less sensitive to a busy machine) and
 end with bit-identical weights (the same work was done).
 
 Run: .venv/bin/python benchmarks/trainer_overhead.py [--epochs 5] [--repeats 7]
-(Lightning is not installed in this environment, so no Lightning comparison is made.)
+When ``lightning`` is importable, the same model is also trained by a Lightning module of the same
+work (Lightning is not a reglab dependency; the time includes its ``fit`` setup).
 """
 
 from __future__ import annotations
@@ -60,6 +61,52 @@ def hand_loop(model: nn.Module, opt: torch.optim.Optimizer, train: TensorLoader,
     return rows
 
 
+def lightning_runner(epochs: int):
+    """A Lightning equivalent (train loss/acc logged per epoch, a validation pass), or None."""
+    try:
+        import lightning as L
+    except ImportError:
+        return None
+    import logging
+    import warnings
+
+    logging.getLogger("lightning").setLevel(logging.ERROR)
+    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore")
+
+    class Module(L.LightningModule):
+        def __init__(self, net: nn.Module) -> None:
+            super().__init__()
+            self.net = net
+
+        def training_step(self, batch, batch_idx):
+            x, y = batch
+            out = self.net(x)
+            loss = F.cross_entropy(out, y)
+            self.log("train_loss", loss, on_step=False, on_epoch=True)
+            self.log("train_acc", (out.argmax(1) == y).float().mean(), on_step=False, on_epoch=True)
+            return loss
+
+        def validation_step(self, batch, batch_idx):
+            x, y = batch
+            out = self.net(x)
+            self.log("val_loss", F.cross_entropy(out, y), on_epoch=True)
+            self.log("val_acc", (out.argmax(1) == y).float().mean(), on_epoch=True)
+
+        def configure_optimizers(self):
+            return torch.optim.Adam(self.parameters(), lr=1e-2)
+
+    def run(net: nn.Module, train, val) -> float:
+        trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, logger=False,
+                            enable_checkpointing=False, enable_progress_bar=False,
+                            enable_model_summary=False, num_sanity_val_steps=0)
+        start = time.perf_counter()
+        trainer.fit(Module(net), train, val)
+        return time.perf_counter() - start
+
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5)
@@ -101,7 +148,11 @@ def main() -> None:
         trainer.fit()
         return time.perf_counter() - start, model
 
+    lightning = lightning_runner(args.epochs)
+    lightning_times: list[float] = []
     run_hand(), run_trainer()  # warm-up (lazy imports, allocator)
+    if lightning is not None:
+        lightning(mlp(0), *loaders())
     ratios, hand_times, trainer_times = [], [], []
     same = True
     for repeat in range(args.repeats):
@@ -113,11 +164,20 @@ def main() -> None:
         hand_times.append(t_hand)
         trainer_times.append(t_tr)
         ratios.append(t_tr / t_hand)
-        print(f"repeat {repeat + 1}: hand {t_hand:.3f} s, Trainer {t_tr:.3f} s, ratio {t_tr / t_hand:.3f}")
+        extra = ""
+        if lightning is not None:
+            lightning_times.append(lightning(mlp(0), *loaders()))
+            extra = f", Lightning {lightning_times[-1]:.3f} s"
+        print(f"repeat {repeat + 1}: hand {t_hand:.3f} s, Trainer {t_tr:.3f} s, ratio {t_tr / t_hand:.3f}{extra}")
     print(f"median hand loop {statistics.median(hand_times):.3f} s, median Trainer {statistics.median(trainer_times):.3f} s")
     print(f"identical final weights: {same}")
     print(f"ratio of the fastest runs (min Trainer / min hand loop): {min(trainer_times) / min(hand_times):.3f}")
     print(f"median ratio Trainer / hand loop: {statistics.median(ratios):.3f} (target <= 1.05)")
+    if lightning is None:
+        print("Lightning: not installed, no comparison")
+    else:
+        print(f"median Lightning {statistics.median(lightning_times):.3f} s: "
+              f"{statistics.median(lightning_times) / statistics.median(hand_times):.3f} x the hand loop")
 
 
 if __name__ == "__main__":
