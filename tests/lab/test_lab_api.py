@@ -197,17 +197,26 @@ def test_same_seed_same_numbers(client):
 
 
 def test_last_event_id_resumes_the_stream(client):
-    events = run_job(client, "overfit", {"epochs": 3})
-    job_id = client.get("/api/health")  # noqa: F841  (the job is finished; its events stay replayable)
-    resp = client.post("/api/jobs", json={"demo": "overfit", "params": {"epochs": 3}})
-    url = resp.json()["events"]
+    url = client.post("/api/jobs", json={"demo": "overfit", "params": {"epochs": 3}}).json()["events"]
     with client.stream("GET", url) as s:
         full = list(parse_sse(s.iter_lines()))
+    # a finished job's events stay replayable; Last-Event-ID continues after the given event
     with client.stream("GET", url, headers={"Last-Event-ID": "2"}) as s:
         rest = list(parse_sse(s.iter_lines()))
     assert [i for _, i, _ in full] == [0, 1, 2, 3, 4]
+    assert [n for n, _, _ in full] == ["start", "epoch", "epoch", "epoch", "done"]
     assert rest == full[3:]
-    assert len(events) == 5
+
+
+def test_finished_jobs_beyond_keep_finished_are_forgotten():
+    params = {"epochs": 1, "width": 4, "depth": 1}
+    with make_client(keep_finished=1) as c:
+        ids = []
+        for _ in range(3):
+            ids.append(c.post("/api/jobs", json={"demo": "overfit", "params": params}).json()["id"])
+            wait_for(lambda: c.get(f"/api/jobs/{ids[-1]}").json()["state"] == "done")
+        # each submission forgets the finished jobs beyond the newest `keep_finished`
+        assert [c.get(f"/api/jobs/{i}").status_code for i in ids] == [404, 200, 200]
 
 
 def test_early_stopping_stops_restores_and_continues(client):
