@@ -164,43 +164,53 @@ class RunStore:
             ) from None
 
     # ------------------------------------------------------------------ setup
+    def _foreign(self, app_id: int) -> StoreError:
+        self._conn.close()
+        return StoreError(
+            f"The file {str(self.path)!r} is not a reglab run store (SQLite application_id "
+            f"{app_id:#x}, expected {APPLICATION_ID:#x}). Move it away or choose another "
+            "--out directory."
+        )
+
     def _check_or_create(self, existed: bool) -> None:
         conn = self._conn
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if existed and app_id != APPLICATION_ID:
-            self._conn.close()
-            raise StoreError(
-                f"The file {str(self.path)!r} is not a reglab run store (SQLite application_id "
-                f"{app_id:#x}, expected {APPLICATION_ID:#x}). Move it away or choose another "
-                "--out directory."
-            )
-        if app_id == APPLICATION_ID and version > SCHEMA_VERSION:
+            raise self._foreign(app_id)
+        if app_id != APPLICATION_ID:
+            # A new file: create the schema and mark it ours in one transaction (another process
+            # may be creating the same store right now: re-check under the write lock).
+            conn.execute("BEGIN IMMEDIATE")
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            if app_id != APPLICATION_ID:
+                if conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+                    conn.execute("ROLLBACK")
+                    raise self._foreign(app_id)
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
             self._conn.close()
             raise StoreError(
                 f"The run store {str(self.path)!r} has schema version {version}; this reglab "
                 f"reads version {SCHEMA_VERSION}. Upgrade reglab or choose another --out directory."
             )
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        missing = {"studies", "runs", "epochs"} - tables
+        if missing:
+            self._conn.close()
+            raise StoreError(
+                f"The run store {str(self.path)!r} is incomplete (missing tables "
+                f"{', '.join(sorted(missing))}). Expected a reglab run store; move it away or "
+                "choose another --out directory."
+            )
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        if app_id != APPLICATION_ID:
-            conn.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            conn.execute("COMMIT")
-        else:
-            missing = {"studies", "runs", "epochs"} - tables
-            if missing:
-                raise StoreError(
-                    f"The run store {str(self.path)!r} is incomplete (missing tables "
-                    f"{', '.join(sorted(missing))}). Expected a reglab run store; move it away or "
-                    "choose another --out directory."
-                )
 
     def close(self) -> None:
         self._conn.close()
