@@ -16,7 +16,7 @@ from reglab.training import EarlyStopping, ModelCheckpoint, Trainer
 from reglab.training.checkpoint import load_checkpoint
 
 import resume_job
-from training_helpers import make_loaders, make_model
+from training_helpers import make_model
 
 HERE = Path(__file__).parent
 
@@ -79,8 +79,13 @@ def test_missing_checkpoint(tmp_path):
 
 
 class Evil:
+    """Unpickling it would create the file ``marker`` (standing for arbitrary code)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
     def __reduce__(self):
-        return (os.system, ("echo pwned",))
+        return (open, (str(self.marker), "w"))
 
 
 def test_loading_never_unpickles_objects(tmp_path, loaders):
@@ -89,11 +94,12 @@ def test_loading_never_unpickles_objects(tmp_path, loaders):
     Trainer(model, torch.optim.SGD(model.parameters(), 0.5), None, train, val, epochs=1,
             callbacks=[ModelCheckpoint(tmp_path, save_best=False)]).fit()
     state_file = tmp_path / "last" / "state.pt"
-    torch.save({"format": 1, "payload": Evil()}, state_file)
+    marker = tmp_path / "executed"
+    torch.save({"format": 1, "payload": Evil(marker)}, state_file)
     with pytest.raises(CheckpointError) as exc:
         load_checkpoint(tmp_path, model)
-    message = str(exc.value)
-    assert message.startswith(
+    assert not marker.exists()
+    assert str(exc.value).startswith(
         f"Cannot read {str(state_file)!r}: it is corrupt or holds objects other than tensors and plain values, "
         "which are never unpickled ("
     )
@@ -110,6 +116,18 @@ def test_weights_of_another_model_are_refused(tmp_path, loaders):
     assert str(exc.value).startswith(
         f"The weights in {str(tmp_path / 'last' / 'model.safetensors')!r} do not match the model: "
     )
+
+
+def test_corrupt_weights_are_refused(tmp_path, loaders):
+    train, val = loaders
+    model = make_model()
+    Trainer(model, torch.optim.SGD(model.parameters(), 0.5), None, train, val, epochs=1,
+            callbacks=[ModelCheckpoint(tmp_path, save_best=False)]).fit()
+    weights = tmp_path / "last" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:40])
+    with pytest.raises(CheckpointError) as exc:
+        load_checkpoint(tmp_path, model)
+    assert str(exc.value).startswith(f"Cannot read {str(weights)!r}: it is not a valid safetensors file (")
 
 
 def test_callbacks_must_match_on_resume(tmp_path, loaders):

@@ -19,7 +19,7 @@ from reglab.training import (
     Trainer,
 )
 
-from training_helpers import make_loaders, make_model
+from training_helpers import make_model
 
 
 def test_linear_schedule_values():

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 
 from reglab._validate import check_choice
@@ -133,6 +134,8 @@ def load_checkpoint(path: str | os.PathLike[str], model: torch.nn.Module) -> dic
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     try:
         load_model(model, str(folder / WEIGHTS), strict=True, device=str(device))
+    except SafetensorError as exc:
+        raise CheckpointError(f"Cannot read {str(folder / WEIGHTS)!r}: it is not a valid safetensors file ({exc}).") from None
     except (RuntimeError, OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0]
         raise CheckpointError(
