@@ -92,9 +92,13 @@ def recommend_cmd(
     emit_config: Path = typer.Option(None, "--emit-config", help="Write the study that validates the strategy (TOML for `reglab study --config`)."),
     dataset: str = typer.Option(None, "--dataset", help="Dataset of the emitted study. Defaults to the stored run's, else mnist1d."),
     seeds: int = typer.Option(3, "--seeds", help="Seeds per arm in the emitted study."),
-    epochs: int = typer.Option(None, "--epochs", help="Epochs per run in the emitted study. Defaults to the stored run's, else 60."),
+    epochs: int = typer.Option(None, "--epochs", help="Epochs per run in the emitted study. Defaults to the stored run's, else the study default (doubled when underfitting)."),
 ) -> None:
-    """Recommend an ordered regularization strategy with starting values and reasons."""
+    """Recommend an ordered regularization strategy with starting values and reasons.
+
+    Example: reglab recommend --family mlp --n-train 3200 --classes 10 --params 15210
+    --train-acc 1.0 --val-acc 0.66 --emit-config study.toml
+    """
     from reglab.analysis.recommend import FAMILIES, recommend, study_config
 
     facts: dict[str, Any] = {}

@@ -180,9 +180,12 @@ def sweep_figure(sweep: Sweep) -> FigureSpec:
     _errorbar(ax, [v for v, _ in pts], [s.val_acc for _, s in pts], _color(0),
               "validation accuracy")
     if ref:
-        m = 100 * ref[0][1].val_acc[0]
-        ax.axhline(m, color="0.3", linestyle="--", linewidth=1,
-                   label=f"{ref[0][1].arm} ({sweep.field}=0): {m:.1f}%")
+        r = ref[0][1]
+        m, low, high = (100 * v for v in r.val_acc)
+        name = r.arm if sweep.field in r.arm else f"{r.arm} ({sweep.field}=0)"
+        ax.axhline(m, color="0.3", linestyle="--", linewidth=1, label=f"{name}: {m:.1f}%")
+        if not math.isnan(low):
+            ax.axhspan(low, high, color="0.5", alpha=0.15, linewidth=0)
     best = max(sweep.points, key=lambda p: p[1].val_acc[0])
     ax.set_xlabel(sweep.field + (" (log scale)" if sweep.log_scale else ""))
     ax.set_ylabel("validation accuracy (%)")
@@ -197,7 +200,8 @@ def sweep_figure(sweep: Sweep) -> FigureSpec:
             f"({'log' if sweep.log_scale else 'linear'} axis) for values {values}; "
             f"best at {sweep.field}={best[0] or 0:g}",
         caption=f"Final validation accuracy (mean and 95% CI over seeds) for each value of "
-                f"{sweep.field}" + ("; the dashed line is the arm without it." if ref else "."),
+                f"{sweep.field}" + ("; the dashed line and grey band are the arm without it "
+                                    "(mean, 95% CI)." if ref else "."),
         png=_png(fig),
     )
 
