@@ -145,6 +145,19 @@ def test_callbacks_must_match_on_resume(tmp_path, loaders):
     )
 
 
+def test_model_checkpoint_monitor_must_be_logged(tmp_path, loaders):
+    train, _ = loaders
+    model = make_model()
+    trainer = Trainer(model, torch.optim.SGD(model.parameters(), 0.5), None, train, epochs=1,
+                      callbacks=[ModelCheckpoint(tmp_path, monitor="val_acc", mode="max")])
+    with pytest.raises(ValueError) as exc:
+        trainer.fit()
+    assert str(exc.value) == (
+        "Invalid value for argument `monitor`. Expected one of the logged metrics 'train_loss', "
+        "'train_acc', 'lr', 'grad_norm_mean', 'grad_norm_max', 'seconds'. Received: monitor='val_acc'"
+    )
+
+
 def test_model_checkpoint_arguments(tmp_path):
     with pytest.raises(ValueError) as exc:
         ModelCheckpoint(tmp_path, save_best=False, save_last=False)

@@ -53,6 +53,17 @@ def test_history_from_dict_rejects_wrong_keys():
     )
 
 
+def test_history_from_dict_rejects_unequal_lengths():
+    d = History().to_dict()
+    d["epoch"] = [1]
+    with pytest.raises(ValueError) as exc:
+        History.from_dict(d)
+    assert str(exc.value) == (
+        "Invalid value for argument `data`. Expected per-epoch lists of equal length. Received: lengths epoch=1, "
+        "train_loss=0, train_acc=0, val_loss=0, val_acc=0, gap=0, lr=0, grad_norm_mean=0, grad_norm_max=0, seconds=0"
+    )
+
+
 def test_train_metrics_are_batch_size_weighted_means():
     # lr = 0: the weights never move, so the epoch metrics equal a direct computation.
     x, y = make_data(10)
@@ -180,6 +191,20 @@ def test_max_norm_keeps_every_unit_within_the_bound(loaders):
             callbacks=[LambdaCallback(on_batch_end=record)]).fit()
     assert max(worst) <= 0.5 * (1 + 1e-6)
     assert model[0].weight.norm(dim=1).max().item() == pytest.approx(0.5, rel=1e-5)
+
+
+def test_max_norm_matches_reglab_penalties_max_norm():
+    from reglab.penalties import max_norm_
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+    reference = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+    reference.load_state_dict(model.state_dict())
+    train = [(torch.randn(4, 8), torch.zeros(4, dtype=torch.long))]
+    Trainer(model, sgd(model, 0.0), None, train, epochs=1, max_norm=0.2).fit()
+    max_norm_(reference, 0.2)
+    for a, b in zip(model.parameters(), reference.parameters()):
+        assert torch.allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
 def test_gradient_noise_follows_the_annealed_std():
