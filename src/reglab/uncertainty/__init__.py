@@ -1,0 +1,54 @@
+"""Uncertainty: MC dropout predictions and calibration metrics.
+
+* :func:`mc_predict` - Monte Carlo dropout (Gal & Ghahramani 2016, ICML, arXiv:1506.02142): mean
+  probabilities, per-class variance, predictive entropy, mutual information (BALD) and the most
+  uncertain examples from ``T`` stochastic passes, batch norm kept in eval mode.
+* :func:`expected_calibration_error`, :func:`reliability_bins`, :func:`negative_log_likelihood`,
+  :func:`brier_score`, :func:`calibration_metrics` - calibration of predicted probabilities (Guo,
+  Pleiss, Sun & Weinberger 2017, ICML, arXiv:1706.04599; Brier 1950).
+* :func:`evaluate_uncertainty` - deterministic vs MC-dropout accuracy, ECE, NLL and Brier score of
+  a run spec's trained model (``reglab uncertainty``); imports the experiments layer lazily.
+
+This package imports torch only.
+"""
+
+from __future__ import annotations
+
+from reglab.uncertainty.calibration import (
+    CalibrationMetrics,
+    ReliabilityBins,
+    brier_score,
+    calibration_metrics,
+    expected_calibration_error,
+    negative_log_likelihood,
+    reliability_bins,
+)
+from reglab.uncertainty.evaluate import UncertaintyResult, evaluate_uncertainty
+from reglab.uncertainty.mc import (
+    RANK_BY,
+    MCPrediction,
+    deterministic_predict,
+    mc_dropout_mode,
+    mc_predict,
+    mutual_information,
+    predictive_entropy,
+)
+
+__all__ = [
+    "MCPrediction",
+    "RANK_BY",
+    "mc_predict",
+    "deterministic_predict",
+    "mc_dropout_mode",
+    "predictive_entropy",
+    "mutual_information",
+    "ReliabilityBins",
+    "CalibrationMetrics",
+    "reliability_bins",
+    "expected_calibration_error",
+    "negative_log_likelihood",
+    "brier_score",
+    "calibration_metrics",
+    "UncertaintyResult",
+    "evaluate_uncertainty",
+]
