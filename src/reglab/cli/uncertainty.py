@@ -1,0 +1,148 @@
+"""``reglab uncertainty`` (deterministic vs MC-dropout calibration of a trained run) and
+``reglab distill`` (the teacher-student distillation study)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from reglab.cli.app import app, console, report_error
+
+
+@app.command("uncertainty")
+def uncertainty(
+    store: Path = typer.Option(None, "--store", "-s", help="Evaluate a run of this run store (runs.sqlite). Without it: a fresh run from the flags below."),
+    study: str = typer.Option(None, "--study", help="Study of --store (needed when it holds several)."),
+    arm: str = typer.Option(None, "--arm", help="Arm of --store. Defaults to the first arm trained with dropout."),
+    seed: int = typer.Option(None, "--seed", help="Seed of the run (--store: defaults to the arm's lowest seed; fresh run: 0)."),
+    dataset: str = typer.Option("mnist1d", "--dataset", help="Fresh run: dataset."),
+    model: str = typer.Option("mlp", "--model", help="Fresh run: model."),
+    dropout: float = typer.Option(0.2, "--dropout", help="Fresh run: dropout rate (must be > 0 for MC dropout)."),
+    epochs: int = typer.Option(100, "--epochs", help="Fresh run: training epochs."),
+    train_size: int = typer.Option(None, "--train-size", help="Fresh run: training samples to keep."),
+    samples: int = typer.Option(30, "--samples", "-T", help="MC dropout passes."),
+    mc_seed: int = typer.Option(0, "--mc-seed", help="Seed of the MC passes."),
+    bins: int = typer.Option(15, "--bins", help="Equal-width bins of the ECE and the reliability diagram."),
+    top_k: int = typer.Option(10, "--top", help="How many of the most uncertain test inputs to list."),
+    rank_by: str = typer.Option("mutual_information", "--rank-by", help="mutual_information (BALD), entropy or variance."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write uncertainty.html/.md and figures here. Defaults to the store's directory, or reglab-out/uncertainty."),
+) -> None:
+    """Deterministic vs MC-dropout accuracy, ECE, NLL and Brier score; the most uncertain test
+    inputs (drawn for images and 1-D signals); a reliability diagram.
+
+    The run store keeps specs and final metrics, not weights: a stored run is RE-TRAINED from its
+    spec (same seed, same numbers as the stored run; runs of the vectorized runner agree up to
+    float rounding), then evaluated. MC dropout: Gal & Ghahramani 2016 (arXiv:1506.02142).
+    """
+    from reglab.report.reliability import uncertainty_rows, write_uncertainty_report
+    from reglab.uncertainty.evaluate import evaluate_uncertainty, find_stored_run
+
+    stored_final = None
+    if store is not None:
+        run = find_stored_run(store, study=study, arm=arm, seed=seed)
+        spec, stored_final = run.spec, dict(run.final)
+        console.print(f"Re-training stored run {escape(spec.arm)} seed {spec.seed} ({spec.epochs} epochs) "
+                      "from its spec: the store keeps no weights.", soft_wrap=True)
+        out_dir = out if out is not None else store.parent
+    else:
+        from reglab.experiments.config import config_error
+        from reglab.experiments.spec import RunSpec
+
+        data: dict[str, Any] = {"name": dataset}
+        if train_size is not None:
+            data["train_size"] = train_size
+        from pydantic import ValidationError
+
+        try:
+            spec = RunSpec.model_validate({
+                "arm": f"dropout={dropout:g}", "seed": 0 if seed is None else seed, "epochs": epochs,
+                "data": data, "model": {"name": model}, "regularization": {"dropout": dropout}})
+        except ValidationError as exc:
+            raise config_error(exc, RunSpec) from None
+        out_dir = out if out is not None else Path("reglab-out") / "uncertainty"
+    result = evaluate_uncertainty(spec, samples=samples, seed=mc_seed, n_bins=bins, top_k=top_k,
+                                  rank_by=rank_by, stored_final=stored_final)
+    table = Table(title=f"{spec.arm} seed {spec.seed} on {spec.data.name}: {result.split} set "
+                        f"({result.deterministic.n} examples)")
+    for head in ("metric", "deterministic", f"MC dropout T={samples}", "MC - det."):
+        table.add_column(head, justify="left" if head == "metric" else "right")
+    for row in uncertainty_rows(result):
+        table.add_row(*row)
+    console.print(table)
+    if stored_final is not None and stored_final.get("test_acc") is not None:
+        console.print(f"Stored test accuracy {100 * stored_final['test_acc']:.1f}%, re-trained "
+                      f"{100 * result.deterministic.accuracy:.1f}%.", soft_wrap=True)
+    names = result.class_names
+    unc = Table(title=f"Most uncertain {result.split} inputs (by {rank_by})")
+    for head in ("index", "label", "MC prediction", "confidence", "entropy", "mutual info"):
+        unc.add_column(head, justify="right")
+    for r in result.uncertain:
+        label = names[r["label"]] if names else str(r["label"])
+        pred = names[r["prediction"]] if names else str(r["prediction"])
+        unc.add_row(str(r["index"]), label, pred, f"{r['confidence']:.3f}", f"{r['entropy']:.3f}",
+                    f"{r['mutual_information']:.4f}")
+    console.print(unc)
+    html_path, md_path, figs = write_uncertainty_report(result, out_dir)
+    console.print(f"Report: {escape(str(html_path))}  ({len(figs)} figures)", soft_wrap=True)
+    console.print(f"        {escape(str(md_path))}", soft_wrap=True)
+
+
+@app.command("distill")
+def distill(
+    config: Path = typer.Option(None, "--config", "-c", help="TOML file of a distillation study (fields of DistillationStudyConfig)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Output directory. Defaults to reglab-out/<name>."),
+    name: str = typer.Option(None, "--name", help="Study name."),
+    dataset: str = typer.Option(None, "--dataset", help="Dataset (default mnist1d)."),
+    train_size: int = typer.Option(None, "--train-size", help="Training samples to keep."),
+    epochs: int = typer.Option(None, "--epochs", help="Epochs of every student (default 60)."),
+    teacher_epochs: int = typer.Option(None, "--teacher-epochs", help="Epochs of the teachers (default: --epochs)."),
+    seeds: int = typer.Option(None, "--seeds", help="Seeds (default 3)."),
+    teacher_width: int = typer.Option(None, "--teacher-width", help="Hidden width of the teacher model (default 512)."),
+    student_width: int = typer.Option(None, "--student-width", help="Hidden width of the student model (default 32)."),
+    temperature: float = typer.Option(None, "--temperature", "-T", help="Softening temperature (default 4)."),
+    alpha: float = typer.Option(None, "--alpha", help="Weight of the soft (distillation) term, in [0, 1] (default 0.9)."),
+    ensemble: int = typer.Option(None, "--ensemble", help="Teachers of the ensemble arm; 0: no ensemble arm (default 3)."),
+    self_distillation: bool = typer.Option(None, "--self/--no-self", help="Train the self-distillation arm (default on)."),
+    workers: int = typer.Option(None, "--workers", help="Worker processes (default 1: teachers are reused within a process)."),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Skip runs already in the store (default)."),
+    print_config: bool = typer.Option(False, "--print-config", help="Print the effective config and exit."),
+) -> None:
+    """Teacher-student study (Hinton et al. 2015): teacher, student from scratch, distilled student,
+    ensemble- and self-distilled students over seeds, with 95% intervals and paired effects."""
+    import json
+
+    from reglab.experiments.distillation import distillation_table, load_distillation_config, run_distillation
+
+    overrides: dict[str, Any] = {
+        "out": None if out is None else str(out), "name": name, "epochs": epochs,
+        "teacher_epochs": teacher_epochs, "seeds": seeds, "temperature": temperature, "alpha": alpha,
+        "ensemble": ensemble, "self_distillation": self_distillation, "workers": workers,
+    }
+    data = {k: v for k, v in (("name", dataset), ("train_size", train_size)) if v is not None}
+    if data:
+        overrides["data"] = data
+    if teacher_width is not None:
+        overrides["teacher"] = {"options": {"width": teacher_width}}
+    if student_width is not None:
+        overrides["student"] = {"options": {"width": student_width}}
+    cfg = load_distillation_config(config, overrides)
+    if print_config:
+        console.print_json(json.dumps(cfg.model_dump(mode="json")))
+        return
+    summary = run_distillation(cfg, resume=resume, console=console)
+    if summary.rows:
+        console.print(distillation_table(summary.rows, title=f"Distillation study: {cfg.name}"))
+    if summary.markdown_path is not None:
+        console.print(f"Table:  {escape(str(summary.markdown_path))}", soft_wrap=True)
+    if summary.report is not None:
+        console.print(f"Report: {escape(str(summary.report.html_path))}", soft_wrap=True)
+    console.print(f"Store:  {escape(str(summary.store_path))}  ({summary.seconds:.1f} s)", soft_wrap=True)
+    if summary.failed:
+        arm_, seed_, error = summary.failed[0]
+        report_error(f"{len(summary.failed)} of {summary.planned} runs failed (first: {arm_} seed {seed_}: "
+                     f"{error}). Their errors are in the store; run the same command again to retry them.")
+        raise typer.Exit(1)
