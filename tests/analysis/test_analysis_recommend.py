@@ -178,3 +178,60 @@ def test_study_config_rejects_bad_seeds():
     with pytest.raises(ValueError) as exc:
         study_config(recommend("mlp", 100, 10, 100), seeds=0)
     assert str(exc.value) == "Invalid value for argument `seeds`. Expected an integer >= 1. Received: seeds=0"
+
+
+CURRENT = RunSpec.from_dict({"regularization": {
+    "dropout": 0.2, "weight_decay": 0.05,
+    "early_stopping": {"monitor": "val_acc", "mode": "max", "patience": 20}}}
+).regularization.model_dump(mode="json")
+
+
+def test_current_regularization_is_raised_when_still_overfitting(tmp_path):
+    rec = recommend("mlp", 3200, 10, 15210, train_acc=1.0, val_acc=0.7, current=CURRENT)
+    assert rec.summary.endswith(
+        "Current regularization: dropout=0.2, weight_decay=0.05, early_stopping(monitor=val_acc, "
+        "mode=max, patience=20). Steps already applied say so; those that still fall short are "
+        "raised.")
+    assert [(s.settings, s.arm) for s in rec.steps] == [
+        ({"weight_decay": 0.15}, "weight_decay=0.15"),
+        ({"early_stopping": {"monitor": "val_acc", "patience": 20}}, None),
+        ({"dropout": 0.3}, "dropout=0.3"),
+        ({"input_noise": 0.1}, "input_noise=0.1"),
+    ]
+    assert rec.steps[0].reason == ("Already at 0.05 and the model still overfits: raise it to "
+                                   "0.15, one step up a log grid.")
+    assert rec.steps[1].reason == "Already on (monitor val_acc, patience 20); keep it."
+    # the emitted study starts from the current setting: baseline = what was observed
+    config = study_config(rec)
+    assert config.regularization.model_dump(mode="json") == CURRENT
+    assert config.arms == ["baseline", "weight_decay=0.15", "dropout=0.3", "input_noise=0.1",
+                           "stack"]
+    path = tmp_path / "s.toml"
+    path.write_text(to_toml(config))
+    assert load_config("study", path=path) == config
+
+
+def test_current_dropout_at_maximum_and_good_fit_keeps():
+    cur = dict(CURRENT, dropout=0.5, early_stopping=None)
+    rec = recommend("mlp", 3200, 10, 15210, train_acc=1.0, val_acc=0.7, current=cur)
+    assert rec.steps[2].settings == {"dropout": 0.5} and rec.steps[2].arm is None
+    assert rec.steps[2].reason == "Already at 0.5, the usual maximum; rely on the other steps."
+    good = recommend("mlp", 3200, 10, 15210, train_acc=0.92, val_acc=0.91, current=cur)
+    assert good.steps[0].settings == {"weight_decay": 0.05} and good.steps[0].arm is None
+    assert good.steps[0].reason.startswith("Already at 0.05; keep it. Decoupled weight decay")
+
+
+def test_current_regularization_when_underfitting_is_listed_not_raised():
+    rec = recommend("mlp", 3200, 10, 15210, train_acc=0.5, val_acc=0.49, current=CURRENT)
+    assert rec.steps[0].settings["dropout"] == 0.0 and rec.current is None
+    assert rec.steps[0].reason.endswith(
+        "Currently on: dropout=0.2, weight_decay=0.05, early_stopping(monitor=val_acc, mode=max, "
+        "patience=20).")
+    assert study_config(rec).regularization.dropout == 0.0
+
+
+def test_default_current_changes_nothing():
+    plain = recommend("mlp", 3200, 10, 15210, train_acc=1.0, val_acc=0.7)
+    same = recommend("mlp", 3200, 10, 15210, train_acc=1.0, val_acc=0.7,
+                     current=RunSpec().regularization.model_dump(mode="json"))
+    assert same == plain

@@ -89,6 +89,7 @@ def store(tmp_path_factory):
     path = tmp_path_factory.mktemp("cli-recommend") / "runs.sqlite"
     runs = [s.make_run("baseline", seed, 0.66) for seed in range(3)]
     runs += [s.make_run("dropout", seed, 0.7, "good", dropout=0.2) for seed in range(3)]
+    runs += [s.make_run("weight_decay", seed, 0.67, weight_decay=0.1) for seed in range(3)]
     s.write_store(path, runs, study="demo")
     return path
 
@@ -147,9 +148,22 @@ def test_bad_input_is_one_red_line(args, message):
 
 def test_bad_store_arguments(store, tmp_path):
     assert run_error(["recommend", "--from-store", str(store), "--arm", "nope"]) == (
-        "Error: Invalid value for argument `arm`. Expected one of 'baseline', 'dropout'. "
-        "Received: arm='nope'\n")
+        "Error: Invalid value for argument `arm`. Expected one of 'baseline', 'dropout', "
+        "'weight_decay'. Received: arm='nope'\n")
     missing = tmp_path / "none.sqlite"
     assert run_error(["recommend", "--from-store", str(missing)]) == (
         f"Error: Run store '{missing}' not found. Expected the runs.sqlite file written by "
         "`reglab study` or `reglab sweep`. Received: a path that does not exist\n")
+
+
+def test_from_store_raises_what_the_run_already_used(store, tmp_path):
+    path = tmp_path / "next.toml"
+    out = ok(["recommend", "--from-store", str(store), "--arm", "weight_decay", "--emit-config",
+              str(path)])
+    assert "Current regularization: weight_decay=0.1." in out
+    assert ("1. weight decay (AdamW): start with weight_decay=0.3 (study arm: weight_decay=0.3) "
+            "Already at 0.1 and the model still overfits: raise it to 0.3, one step up a log "
+            "grid.") in out
+    config = load_config("study", path=path)
+    assert config.regularization.weight_decay == 0.1  # baseline = the observed setting
+    assert config.arms[:2] == ["baseline", "weight_decay=0.3"]

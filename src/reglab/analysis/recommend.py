@@ -22,7 +22,8 @@ All thresholds are named constants below.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reglab._validate import check_choice, check_int, check_probability
@@ -75,6 +76,11 @@ OBSERVED_UNDERFIT_SKILL = 0.70
 #: ``early_stopping`` arm does), and the shorter one for fine-tuning on small data.
 EARLY_STOPPING_PATIENCE = 20
 EARLY_STOPPING_PATIENCE_FINE_TUNING = 5
+#: Overfitting with a technique already at (or above) its starting value: weight decay, input
+#: noise and mixup alpha are multiplied by this (about half a decade, a log-grid step).
+RAISE_FACTOR = 3.0
+#: Dropout is raised by 0.1 per step up to this rate (Srivastava et al. 2014's 0.5).
+DROPOUT_MAX = 0.5
 #: Dropout starting rate per family (Srivastava et al. 2014 use 0.5 for wide layers; small nets,
 #: convolutions, attention and recurrent stacks start lower).
 DROPOUT_START = {"mlp": 0.2, "cnn": 0.1, "transformer": 0.1, "rnn": 0.2}
@@ -134,6 +140,9 @@ class Recommendation:
     summary: str
     steps: list[Step]
     warnings: list[str] = field(default_factory=list)
+    #: The regularization the observed run already had (``recommend(current=...)``), when it
+    #: was taken into account; the emitted study starts from it.
+    current: dict[str, Any] | None = None
 
     @property
     def params_per_example(self) -> float:
@@ -155,7 +164,7 @@ class Recommendation:
             "fine_tuning": self.fine_tuning, "verdict": self.verdict, "summary": self.summary,
             "steps": [{"technique": s.technique, "settings": s.settings, "reason": s.reason,
                        "arm": s.arm} for s in self.steps],
-            "warnings": list(self.warnings),
+            "warnings": list(self.warnings), "current": self.current,
         }
 
 
@@ -191,6 +200,7 @@ def recommend(
     val_acc: float | None = None,
     *,
     fine_tuning: bool = False,
+    current: Mapping[str, Any] | None = None,
 ) -> Recommendation:
     """An ordered regularization strategy with starting values and the reason for each step.
 
@@ -204,10 +214,29 @@ def recommend(
             Defaults to None (judge from the size ratio alone).
         val_acc: observed final validation accuracy in [0, 1]. Defaults to None.
         fine_tuning: the model starts from pretrained weights. Defaults to False.
+        current: the regularization the observed run already used (``RegularizationSpec``
+            fields, e.g. a stored run's ``spec.regularization``). Steps already applied say so;
+            when overfitting, their strength is raised (weight decay and noise x
+            :data:`RAISE_FACTOR`-ish, dropout + 0.1 up to :data:`DROPOUT_MAX`). Defaults to None.
 
     Returns:
         A :class:`Recommendation` whose ``steps`` are in the order to try them.
     """
+    rec = _recommend(family, n_train, num_classes, n_params, train_acc, val_acc,
+                     fine_tuning=fine_tuning)
+    return _account_for_current(rec, current) if current else rec
+
+
+def _recommend(
+    family: str,
+    n_train: int,
+    num_classes: int,
+    n_params: int,
+    train_acc: float | None,
+    val_acc: float | None,
+    *,
+    fine_tuning: bool,
+) -> Recommendation:
     family = family_of_model(family) if isinstance(family, str) else check_choice("family", family, FAMILIES)
     n_train = check_int("n_train", n_train, low=1)
     num_classes = check_int("num_classes", num_classes, low=2)
@@ -371,8 +400,11 @@ def study_config(
     Args:
         rec: the recommendation.
         base: a ``RunSpec`` (e.g. a stored run) whose data, model, optimizer, batch size and
-            epochs the study reuses; its regularization is not copied (the arms add it).
-            Defaults to None: the dataset below with the family's reference model.
+            epochs the study reuses. Its regularization is not copied; the study's shared
+            ``regularization`` is ``rec.current`` when the recommendation took the current
+            regularization into account (so ``baseline`` is the observed setting and each arm
+            changes one thing), else none. Defaults to None: the dataset below with the
+            family's reference model.
         dataset: dataset name when there is no ``base``. Defaults to ``"mnist1d"``.
         seeds: seeds per arm (>= 2 for intervals). Defaults to 3.
         epochs: epochs per run. Defaults to the base's, else the study default; doubled when the
@@ -405,8 +437,69 @@ def study_config(
         data["epochs"] = epochs
     if rec.verdict == "underfitting":
         data["epochs"] = 2 * int(data.get("epochs", DEFAULT_EPOCHS))
+    if rec.current:
+        data["regularization"] = dict(rec.current)
     data.update(name=name or f"recommend-{rec.family}", seeds=seeds, arms=rec.study_arms())
     try:
         return StudyConfig.model_validate({"kind": "study", **json.loads(json.dumps(data))})
     except ValidationError as exc:
         raise config_error(exc, StudyConfig) from None
+
+
+def _g(x: float) -> float:
+    """Two significant digits: 0.030000000000000002 -> 0.03."""
+    return float(f"{x:.2g}")
+
+
+_ARM_OF = {"weight_decay": "weight_decay", "dropout": "dropout", "input_noise": "input_noise",
+           "mixup_alpha": "mixup", "label_smoothing": "label_smoothing"}
+
+
+def _account_for_current(rec: Recommendation, current: Mapping[str, Any]) -> Recommendation:
+    """Adjust ``rec`` to the regularization the observed run already had."""
+    from reglab.analysis.effects import regularization_setting
+
+    setting = regularization_setting(current)
+    if setting == "none":
+        return rec
+    if rec.verdict == "underfitting":
+        steps = list(rec.steps)
+        steps[0] = replace(steps[0], reason=steps[0].reason + f" Currently on: {setting}.")
+        return replace(rec, steps=steps, summary=rec.summary + f" Current regularization: {setting}.")
+    raise_ = rec.verdict in ("overfitting", "mild overfitting")
+    steps = []
+    for step in rec.steps:
+        new = step
+        for key, start in step.settings.items():
+            cur = current.get(key)
+            if key == "early_stopping":
+                if cur:
+                    keep = ", ".join(f"{k} {v}" for k, v in cur.items() if k in ("monitor", "patience"))
+                    new = replace(step, arm=None, reason=f"Already on ({keep}); keep it.")
+                continue
+            if not isinstance(start, (int, float)) or key not in _ARM_OF:
+                continue
+            if not cur or not start or cur < start:
+                continue
+            if not raise_ or key == "label_smoothing":
+                new = replace(step, settings={key: cur}, arm=None,
+                              reason=f"Already at {cur:g}; keep it. " + step.reason)
+            elif key == "dropout" and cur >= DROPOUT_MAX:
+                new = replace(step, settings={key: cur}, arm=None,
+                              reason=f"Already at {cur:g}, the usual maximum; rely on the other "
+                                     "steps.")
+            elif key == "dropout":
+                up = _g(min(cur + 0.1, DROPOUT_MAX))
+                new = replace(step, settings={key: up}, arm=f"dropout={up:g}",
+                              reason=f"Already at {cur:g} and the model still overfits: raise it "
+                                     f"to {up:g} (at most {DROPOUT_MAX:g}).")
+            else:
+                up = _g(cur * RAISE_FACTOR)
+                new = replace(step, settings={key: up}, arm=f"{_ARM_OF[key]}={up:g}",
+                              reason=f"Already at {cur:g} and the model still overfits: raise it "
+                                     f"to {up:g}, one step up a log grid.")
+        steps.append(new)
+    note = (" Steps already applied say so; those that still fall short are raised."
+            if raise_ else " Steps already applied say so.")
+    return replace(rec, steps=steps, current=dict(current),
+                   summary=rec.summary + f" Current regularization: {setting}.{note}")

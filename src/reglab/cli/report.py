@@ -64,13 +64,14 @@ def _from_store(path: Path, arm: str | None, study: str | None) -> tuple[dict[st
         return sum(values) / len(values) if values else None
 
     first = chosen[0]
-    facts = {
+    facts: dict[str, Any] = {
         "family": first.spec["model"]["name"],
         "n_train": first.final.get("n_train"),
         "num_classes": first.final.get("num_classes"),
         "n_params": first.final.get("n_params"),
         "train_acc": mean("train_acc"),
         "val_acc": mean("val_acc"),
+        "current": first.regularization,
     }
     from reglab.experiments.spec import RunSpec
 
@@ -122,6 +123,7 @@ def recommend_cmd(
     rec = recommend(
         facts["family"], facts["n_train"], facts["num_classes"], facts["n_params"],
         facts.get("train_acc"), facts.get("val_acc"), fine_tuning=fine_tuning,
+        current=facts.get("current"),
     )
     config = None
     if emit_config is not None:
