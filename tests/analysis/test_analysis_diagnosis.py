@@ -176,12 +176,13 @@ def test_length_mismatch_is_rejected():
     )
 
 
-def test_num_classes_must_be_at_least_two():
+def test_num_classes_must_be_positive_and_one_means_regression():
     with pytest.raises(ValueError) as exc:
-        diagnose(GOOD, num_classes=1)
+        diagnose(GOOD, num_classes=0)
     assert str(exc.value) == (
-        "Invalid value for argument `num_classes`. Expected an integer >= 2. Received: num_classes=1"
+        "Invalid value for argument `num_classes`. Expected an integer >= 1. Received: num_classes=0"
     )
+    assert diagnose(UNDER, num_classes=1) == diagnose(UNDER)  # one regression output: no ln K
 
 
 def test_non_mapping_is_rejected():

@@ -149,19 +149,23 @@ def diagnose(history: Mapping[str, Any], *, num_classes: int | None = None) -> D
             ``train_acc``/``val_acc`` (classification) and optionally ``epoch`` (1-based numbers;
             defaults to 1..n).
         num_classes: number of classes K, when known; the chance-level loss ``ln K`` is then the
-            reference for "training loss is still high". Defaults to None (use training accuracy).
+            reference for "training loss is still high". 1 (one regression output, as
+            ``DatasetInfo.num_classes`` reports for regression) has no chance level and counts
+            as unknown. Defaults to None (use training accuracy).
 
     Returns:
         A :class:`Diagnosis`; see the module docstring for the rules and thresholds.
 
     Raises:
-        ValueError: no epochs, no validation loss, lists of different lengths, ``num_classes < 2``.
+        ValueError: no epochs, no validation loss, lists of different lengths, ``num_classes < 1``.
     """
     if not isinstance(history, Mapping):
         raise ValueError(invalid_argument("history", "a mapping like History.to_dict()", history,
                                           shown=f"history of type {type(history).__name__}"))
     if num_classes is not None:
-        check_int("num_classes", num_classes, low=2)
+        check_int("num_classes", num_classes, low=1)
+        if num_classes == 1:
+            num_classes = None
     val_loss = _series(history, "val_loss")
     if not val_loss:
         raise ValueError(invalid_argument(
