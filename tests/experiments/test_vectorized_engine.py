@@ -158,6 +158,33 @@ def test_per_member_regularizer_takes_effect_exactly_as_in_trainer(hyper):
     assert hists[0]["train_loss"][-1] != pytest.approx(twin["train_loss"][-1], rel=1e-4)
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"name": "mlp", "width": 12, "depth": 3, "activation": "tanh", "input_dropout": 0.2},
+        {"name": "mlp", "width": 12, "depth": 1, "activation": "gelu"},
+        {"name": "linear_head"},
+    ],
+    ids=["mlp-depth3-tanh-input-dropout", "mlp-depth1-gelu", "linear_head"],
+)
+def test_other_layouts_reproduce_trainer_runs(options):
+    options = dict(options)
+    name = options.pop("name")
+
+    def make(seed, p):
+        torch.manual_seed(seed)
+        return build(name, (D,), C, dropout=p, **options)
+
+    models = [make(1, 0.0), make(2, 0.4)]
+    stack, hists = _stacked(models, [MemberHyper(lr=1e-2)] * 2, [3, 4], epochs=3)
+    for k, (seed, p) in enumerate([(1, 0.0), (2, 0.4)]):
+        model, hist = _single(make(seed, p), seed=3 + k, lr=1e-2, epochs=3)
+        member = stack.write_member(k, make(0, 0.0))
+        for a, b in zip(model.parameters(), member.parameters()):
+            torch.testing.assert_close(b, a, atol=2e-5, rtol=0)
+        assert hists[k]["val_loss"] == pytest.approx(hist["val_loss"], rel=1e-5)
+
+
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
 def test_adam_and_sgd_members_reproduce_trainer_runs(optimizer):
     models = [_model(3, 0.1), _model(4, 0.0)]

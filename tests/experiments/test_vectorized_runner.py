@@ -50,7 +50,7 @@ def test_supports_accepts_arms_sharing_an_architecture():
         ),
         (
             {"model": ModelSpec(name="cnn1d")},
-            "model 'cnn1d' is not supported by the vectorized runner (it trains 'mlp')",
+            "model 'cnn1d' is not supported by the vectorized runner (it trains 'mlp', 'linear_head')",
         ),
         (
             {"model": ModelSpec(name="mlp", options={"norm": "batch"})},
@@ -167,3 +167,22 @@ def test_members_over_seeds_match_sequential_runs_in_distribution():
     se = math.sqrt(single.var().item() / 6 + fast.var().item() / 6)
     assert abs(fast.mean().item() - single.mean().item()) <= 3 * se
     assert not torch.equal(fast, single)
+
+
+def test_supports_refuses_a_model_whose_forward_is_not_its_layer_sequence(monkeypatch):
+    import reglab.experiments.execute as execute
+    from torch import nn
+
+    class Residual(nn.Module):  # Linear layers only, but the forward adds a skip connection
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(2, 2), nn.Linear(2, 3)
+
+        def forward(self, x):
+            return self.b(x + self.a(x))
+
+    monkeypatch.setattr(execute, "build_model", lambda *args, **kwargs: Residual())
+    assert supports([_spec()]) == (
+        False,
+        "model 'mlp' does not run its layers in sequence; it is not supported by the vectorized runner",
+    )

@@ -20,7 +20,7 @@ What varies per member: seed (init, order, masks), ``optimizer.lr``, ``epochs``,
 ``input_noise``, ``max_norm``, ``grad_clip``, ``early_stopping``. What must be shared: the data
 spec, the model spec, ``batch_size``, the optimizer kind (and SGD momentum). Not supported
 (:func:`supports` names the field): mixup, CutMix, DropPath, distillation, models other than
-``mlp``/``linear_head`` without normalization layers, regression datasets.
+``mlp`` (without normalization layers) and ``linear_head``, regression datasets.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from reglab.experiments.vectorized.stacked_mlp import compile_stack
 __all__ = ["supports", "run_vectorized", "SUPPORTED_MODELS"]
 
 #: Model families the stacked engine runs (``nn.Sequential`` of Linear, activation, Dropout).
-SUPPORTED_MODELS = ("mlp",)
+SUPPORTED_MODELS = ("mlp", "linear_head")
 _UNSUPPORTED_REGULARIZATION = ("mixup_alpha", "cutmix_alpha", "drop_path")
 _SUFFIX = "is not supported by the vectorized runner"
 
@@ -104,9 +104,16 @@ def supports(specs: Sequence[RunSpec]) -> tuple[bool, str]:
         from reglab.experiments.execute import build_model
 
         with torch.random.fork_rng(devices=[]):  # building initialises weights: keep the global RNG
-            compile_stack([build_model(specs[0].model, info, dropout=specs[0].regularization.dropout)])
+            model = build_model(specs[0].model, info, dropout=specs[0].regularization.dropout).eval()
+            stack = compile_stack([model])
+            probe = torch.randn(4, *info.input_shape)
+            with torch.no_grad():
+                same = torch.allclose(stack.forward(probe.reshape(4, -1), training=False)[0], model(probe), atol=1e-5)
     except ConfigError as exc:
         return False, f"model {specs[0].model.name!r} with options {dict(specs[0].model.options)!r}: {exc}"
+    if not same:  # the model's forward is not the sequence of its layers
+        name = specs[0].model.name
+        return False, f"model {name!r} does not run its layers in sequence; it is not supported by the vectorized runner"
     n = len(specs)
     return True, f"{n} run{'s' if n != 1 else ''} share model {specs[0].model.name!r}: trained as one batched model"
 
