@@ -8,9 +8,7 @@ is missing, except under ``CI=true`` where a missing browser is a failure.
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,11 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from fastapi.testclient import TestClient  # noqa: E402
+with warnings.catch_warnings():  # starlette suggests httpx2 for its TestClient; httpx works
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient  # noqa: E402
+
+from lab_helpers import LiveServer  # noqa: E402
 
 from reglab.lab import LabLimits, create_app  # noqa: E402
 
@@ -41,49 +43,6 @@ def client() -> Iterator[TestClient]:
     """A TestClient over a fresh app (default limits, no warm-up thread)."""
     with TestClient(create_app(warm=False)) as c:
         yield c
-
-
-def make_client(**limits: Any) -> TestClient:
-    return TestClient(create_app(LabLimits(**limits), warm=False))
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LiveServer:
-    """uvicorn serving the lab in a daemon thread; ``url`` is ``http://127.0.0.1:<port>``."""
-
-    def __init__(self, limits: LabLimits) -> None:
-        import uvicorn
-
-        self.app = create_app(limits)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="lab-live-server", daemon=True)
-
-    def start(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the lab's uvicorn server did not start within 30 s")
-            time.sleep(0.02)
-        if not self.app.state.warmed.wait(60):  # imports done, so the first job starts at once
-            raise RuntimeError("the lab's warm-up did not finish within 60 s")
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-    @property
-    def jobs(self) -> Any:
-        return self.app.state.jobs
 
 
 @pytest.fixture(scope="session")

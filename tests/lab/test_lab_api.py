@@ -8,8 +8,7 @@ import time
 import pytest
 import torch
 
-from lab_helpers import parse_sse, run_job
-from conftest import make_client
+from lab_helpers import make_client, parse_sse, run_job
 
 from reglab.lab.schemas import GRID_SIZE
 
@@ -220,7 +219,8 @@ def test_finished_jobs_beyond_keep_finished_are_forgotten():
 
 
 def test_early_stopping_stops_restores_and_continues(client):
-    params = {"epochs": 60, "patience": 3, "train_size": 100, "label_noise": 0.3, "width": 32, "depth": 2}
+    params = {"dataset": "moons", "lr": 0.01, "epochs": 60, "patience": 3, "train_size": 100, "label_noise": 0.3,
+              "width": 32, "depth": 2}
     events = run_job(client, "early_stopping", params)
     stop = [d for n, d in events if n == "stop"]
     done = events[-1][1]

@@ -100,7 +100,7 @@ def test_weight_decay_page_streams_both_boundaries(probe, live_server):
 
 def test_early_stopping_page_stops_and_continues(probe, live_server):
     page = probe.page
-    page.goto(live_server.url + "/early-stopping?epochs=50&train_size=100&label_noise=0.3&width=32")
+    page.goto(live_server.url + "/early-stopping?dataset=moons&lr=0.01&epochs=50&train_size=100&label_noise=0.3&width=32")
     set_control(page, "#patience", "4")
     page.wait_for_function("document.getElementById('code').textContent.includes('patience=4')")
     page.click("#train")

@@ -8,8 +8,7 @@ import time
 import httpx
 import pytest
 
-from lab_helpers import parse_sse
-from conftest import LiveServer
+from lab_helpers import LiveServer, parse_sse
 
 from reglab.lab import LabLimits
 
