@@ -342,3 +342,28 @@ def test_fast_masks_train_statistically_like_exact_masks():
     se = math.sqrt(a.var().item() / len(a) + b.var().item() / len(b))
     assert abs(a.mean().item() - b.mean().item()) <= 3 * se
     assert not torch.equal(a, b)  # different streams, different runs
+
+
+def test_fit_stacked_checks_its_arguments_before_training():
+    models = [_model(1), _model(2)]
+    x, y, xv, yv = _data()
+    gens = [torch.Generator(), torch.Generator()]
+    stack = compile_stack(models)
+    with pytest.raises(ValueError) as exc:
+        fit_stacked(stack, [MemberHyper(lr=1e-2)], x, y, xv, yv, epochs=1, batch_size=B,
+                    order_generators=gens, mask_generators=gens)
+    assert str(exc.value) == (
+        "Invalid value for argument `hypers`. Expected one entry per member (2). Received: len(hypers)=1"
+    )
+    with pytest.raises(ValueError) as exc:
+        fit_stacked(stack, [MemberHyper(lr=1e-2)] * 2, x, y, xv, yv, epochs=[3, 0], batch_size=B,
+                    order_generators=gens, mask_generators=gens)
+    assert str(exc.value) == "Invalid value for argument `epochs`. Expected an integer >= 1. Received: epochs=0"
+    with pytest.raises(ValueError) as exc:
+        fit_stacked(stack, [MemberHyper(lr=1e-2)] * 2, x, y, None, None, epochs=1, batch_size=B,
+                    order_generators=gens, mask_generators=gens, stoppers=[EarlyStopping(), None])
+    assert str(exc.value) == (
+        "Invalid value for argument `monitor`. Expected one of the logged metrics 'train_loss', 'train_acc', "
+        "'lr', 'grad_norm_mean', 'grad_norm_max', 'seconds'. Received: monitor='val_loss'"
+    )
+    assert stack.weights[0].grad is None  # nothing trained

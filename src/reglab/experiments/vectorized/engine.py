@@ -33,6 +33,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from reglab._validate import check_int
+from reglab.errors import invalid_argument
 from reglab.experiments.vectorized.optim import StackedOptimizer
 from reglab.experiments.vectorized.stacked_mlp import StackedMLP
 
@@ -167,14 +169,25 @@ def fit_stacked(
         Per member, a dict with the keys of ``History.to_dict()``; ``seconds`` is the shared
         epoch's wall time divided by the members trained in it (the amortized cost per run).
     """
-    from reglab.training.early_stopping import monitored_value
+    from reglab.training.early_stopping import check_monitor, monitored_value
     from reglab.training.history import History
 
     k_all = stack.num_members
-    if len(hypers) != k_all or len(order_generators) != k_all or len(mask_generators) != k_all:
-        raise ValueError(f"hypers and generators need one entry per member ({k_all})")
+    for name, seq in (("hypers", hypers), ("order_generators", order_generators), ("mask_generators", mask_generators)):
+        if len(seq) != k_all:
+            raise ValueError(invalid_argument(name, f"one entry per member ({k_all})", len(seq), shown=f"len({name})={len(seq)}"))
     per_epochs = [epochs] * k_all if isinstance(epochs, int) else list(epochs)
+    if len(per_epochs) != k_all:
+        raise ValueError(invalid_argument("epochs", f"an int or one int per member ({k_all})", epochs))
+    for e in per_epochs:
+        check_int("epochs", e, low=1)
+    check_int("batch_size", batch_size, low=1)
     stoppers = list(stoppers) if stoppers is not None else [None] * k_all
+    logged = ["train_loss", "train_acc"] + (["val_loss", "val_acc", "gap"] if x_val is not None else [])
+    logged += ["lr", "grad_norm_mean", "grad_norm_max", "seconds"]
+    for st in stoppers:  # as Trainer's on_fit_start: an unknown monitor fails before training
+        if st is not None:
+            check_monitor(st.monitor, logged)
     members = [_Member(History(), stoppers[k], per_epochs[k]) for k in range(k_all)]
     for st in stoppers:
         if st is not None:
