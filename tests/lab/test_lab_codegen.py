@@ -69,3 +69,43 @@ def test_weight_decay_snippet_names_the_penalty():
     assert "    return lam * l1_penalty([w for w in model.parameters() if w.dim() >= 2])" in code
     none = codegen.snippet("weight_decay", {"penalty": "none"})
     assert "reglab.penalties" not in none and 'for name, net, penalties in (("none", model, ()),' in none
+
+
+def _exec(code: str) -> tuple[dict, str]:
+    scope: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        exec(compile(code, "<snippet>", "exec"), scope)
+    return scope, out.getvalue()
+
+
+def test_weight_decay_snippet_reproduces_both_arms(client):
+    params = {"penalty": "l2", "lam": 0.01, "epochs": 2, "train_size": 100, "width": 16, "depth": 1}
+    scope, out = _exec(codegen.snippet("weight_decay", params))
+    lab = run_job(client, "weight_decay", params)[-1][1]
+    # the loop trains the regularized model, then the baseline: `history` is the baseline's
+    assert scope["history"]["val_loss"] == pytest.approx(lab["baseline"]["history"]["val_loss"], rel=1e-4)
+    lines = out.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["l2", "none"]
+    assert f"weight norm={lab['regularized']['weight_norm']:.3f}" in lines[0]
+    assert f"near zero={lab['baseline']['near_zero']}/{lab['baseline']['n_weights']}" in lines[1]
+
+
+def test_dropout_snippet_prints_the_pages_mask(client):
+    import re
+
+    params = {"p": 0.25, "seed": 7}
+    scope, out = _exec(codegen.snippet("dropout", params))
+    api = client.get("/api/dropout/mask", params=params).json()
+    training = out.splitlines()[0]
+    assert training.startswith("training:  tensor([")
+    printed = [float(v) for v in re.findall(r"\d+\.\d+", training)]
+    assert printed == pytest.approx(api["layers"][1]["value"], abs=1e-4)  # the first hidden layer's mask
+    assert scope["masks"].mean(dim=0).tolist() == pytest.approx(api["panel"]["train_mean"], rel=1e-4)
+
+
+def test_mixup_snippet_reproduces_the_pages_batch(client):
+    params = {"method": "cutmix", "alpha": 0.7, "seed": 3, "smoothing": 0.2}
+    scope, _ = _exec(codegen.snippet("mixup", params))
+    api = client.get("/api/mix/sample", params=params).json()
+    assert scope["y"].tolist() == api["labels"]
+    assert scope["soft"].tolist() == [pytest.approx(row, abs=1e-4) for row in api["soft_targets"]]
