@@ -45,6 +45,9 @@ def test_overfit_page_streams_curves_and_boundary(probe, live_server):
     assert "label_noise=0.3" in page.url and "train_size=150" in page.url
     page.click("#train")
     page.wait_for_function("document.body.dataset.state === 'done' && document.body.dataset.epochs === '20'")
+    first_ms = int(page.evaluate("document.body.dataset.firstPointMs"))
+    print(f"overfit page: first streamed epoch {first_ms} ms after pressing Train")
+    assert 0 < first_ms < 10_000  # a sanity bound; benchmarks/lab_latency.py measures it properly
     assert trace_len(page, "loss-chart", 0) == 20 and trace_len(page, "loss-chart", 1) == 20
     assert trace_len(page, "acc-chart", 1) == 20
     heat = page.evaluate("document.getElementById('boundary').data[0]")
