@@ -73,7 +73,7 @@ def test_unfinished_runs_are_left_out_and_none_is_an_error():
     with pytest.raises(ReglabError) as exc:
         summarize_arms([failed])
     assert str(exc.value) == ("No completed runs to summarise. Expected at least one run with a "
-                              "final test accuracy. Received: 0 completed runs")
+                              "final test accuracy or loss. Received: 0 completed runs")
 
 
 def test_diagnosis_is_computed_when_missing():

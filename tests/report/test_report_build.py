@@ -173,3 +173,36 @@ def test_store_with_several_studies_needs_a_study(tmp_path, scripted):
     report = build_report(store, tmp_path, study="b")
     assert report.summaries[0].test_acc[0] == 0.7 and report.findings.startswith(
         "Only the baseline arm ran: test accuracy 70.0% (1 seed, no CI).")
+
+
+def test_regression_study_compares_losses(tmp_path, scripted):
+    """No accuracy anywhere: the report ranks arms by test loss (lower is better)."""
+    from reglab.experiments.spec import RunSpec
+
+    def run(arm, seed, test_loss, **reg):
+        spec = RunSpec.from_dict({"arm": arm, "seed": seed, "regularization": reg})
+        h = {"epoch": [1, 2, 3], "train_loss": [1.0, 0.5, 0.3], "val_loss": [1.1, 0.7, 0.6]}
+        final = {"test_acc": None, "test_loss": test_loss, "train_loss": 0.3, "val_loss": 0.6,
+                 "train_acc": None, "val_acc": None, "gap": 0.3, "num_classes": 1}
+        return scripted.FakeRun(spec.key(), spec, "completed", h, final, None)
+
+    runs = [run("baseline", s, v) for s, v in enumerate([0.50, 0.52, 0.48])]
+    runs += [run("dropout", s, v, dropout=0.1) for s, v in enumerate([0.40, 0.41, 0.39])]
+    report = build_report(runs, tmp_path)
+    base, drop = report.summaries
+    assert base.metric == drop.metric == "loss" and math.isnan(base.test_acc[0])
+    assert drop.effect[0] == pytest.approx(-0.1) and drop.significantly_better is True
+    md = report.markdown_path.read_text()
+    assert "| Arm | Setting | Seeds | Test loss | Gap (val - train loss) | Effect (loss) | Verdicts |" in md
+    welch = stats.ttest_ind([0.40, 0.41, 0.39], [0.50, 0.52, 0.48], equal_var=False)
+    ci = welch.confidence_interval(0.95)
+    assert f"{ci.low:+.2g}, {ci.high:+.2g}" == "-0.14, -0.058"
+    assert "| dropout | dropout=0.1 | 3 | 0.4 ± 0.025 | 0.3 ± 0 | -0.1 [-0.14, -0.058] |" in md
+    assert report.findings.startswith(
+        "The best arm is dropout (dropout=0.1): test loss 0.4 (95% CI 0.375 to 0.425, 3 seeds), "
+        "-0.1 vs the baseline's 0.5. The 95% interval of the difference (-0.14 to -0.058) "
+        "excludes zero, so the improvement is unlikely to be seed noise.")
+    html = report.html_path.read_text()
+    assert '<td class="num better">-0.1 [-0.14, -0.058]</td>' in html
+    assert report.figure_ids == ["fig-learning-curves", "fig-gap", "fig-dropout-ablation"]
+    assert 'img alt="Validation-train loss gap over epochs, one line per arm: baseline, dropout"' in html

@@ -73,11 +73,11 @@ class RunView:
 
 
 def as_run_views(runs: Iterable[Any]) -> list[RunView]:
-    """Normalise StoredRun-like runs; leaves out runs without ``final["test_acc"]``."""
+    """Normalise StoredRun-like runs; leaves out runs without a final test accuracy or loss."""
     views = []
     for run in runs:
         final = dict(_get(run, "final") or {})
-        if final.get("test_acc") is None:
+        if final.get("test_acc") is None and final.get("test_loss") is None:
             continue
         spec = _get(run, "spec")
         if spec is None:
@@ -99,9 +99,7 @@ def as_run_views(runs: Iterable[Any]) -> list[RunView]:
 
 def regularization_setting(reg: Mapping[str, Any]) -> str:
     """The non-default regularization fields as ``"dropout=0.2, weight_decay=0.05"``."""
-    from reglab.experiments.spec import RegularizationSpec
-
-    from reglab.experiments.spec import DistillationSpec, EarlyStoppingSpec
+    from reglab.experiments.spec import DistillationSpec, EarlyStoppingSpec, RegularizationSpec
 
     defaults = RegularizationSpec().model_dump(mode="json")
     nested = {"early_stopping": (EarlyStoppingSpec().model_dump(mode="json"), "patience"),
@@ -122,12 +120,18 @@ def regularization_setting(reg: Mapping[str, Any]) -> str:
     return ", ".join(parts) if parts else "none"
 
 
+_NAN3 = (math.nan, math.nan, math.nan)
+
+
 @dataclass
 class ArmSummary:
     """One arm across its seeds. Intervals are ``(mean, low, high)``; bounds nan with one seed.
 
-    ``effect`` is ``(mean test acc of the arm - mean of the baseline, low, high)`` as a fraction
-    (0.031 = +3.1 points), Welch's interval; None for the baseline itself or without a baseline.
+    ``metric`` is ``"accuracy"`` (classification: ``test``/``val`` are accuracies, fractions) or
+    ``"loss"`` (regression, no accuracy: ``test``/``val`` are the final losses, lower is better).
+    ``effect`` is ``(mean test metric of the arm - mean of the baseline, low, high)`` (0.031 =
+    +3.1 accuracy points), Welch's interval; None for the baseline itself or without a baseline.
+    ``gap`` is train - val accuracy (classification) or val - train loss (regression).
     """
 
     arm: str
@@ -135,13 +139,27 @@ class ArmSummary:
     regularization: dict[str, Any]
     n: int
     seeds: list[int]
-    test_acc: tuple[float, float, float]
-    val_acc: tuple[float, float, float]
+    test: tuple[float, float, float]
+    val: tuple[float, float, float]
     gap: tuple[float, float, float]
     effect: tuple[float, float, float] | None
     verdicts: dict[str, int]
     is_baseline: bool = False
+    metric: str = "accuracy"
     runs: list[RunView] = field(default_factory=list, repr=False)
+
+    @property
+    def test_acc(self) -> tuple[float, float, float]:
+        """``test`` for classification; nan for regression."""
+        return self.test if self.metric == "accuracy" else _NAN3
+
+    @property
+    def val_acc(self) -> tuple[float, float, float]:
+        return self.val if self.metric == "accuracy" else _NAN3
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.metric == "accuracy"
 
     @property
     def effect_excludes_zero(self) -> bool | None:
@@ -149,6 +167,13 @@ class ArmSummary:
         if self.effect is None or math.isnan(self.effect[1]):
             return None
         return self.effect[1] > 0 or self.effect[2] < 0
+
+    @property
+    def significantly_better(self) -> bool | None:
+        """True (better) / False (worse) when the effect's interval excludes zero; else None."""
+        if not self.effect_excludes_zero:
+            return None
+        return (self.effect[0] > 0) == self.higher_is_better
 
     def verdict_text(self) -> str:
         """``"3 overfitting, 2 good fit"`` (most frequent first)."""
@@ -192,7 +217,11 @@ def summarize_arms(
     views = as_run_views(runs)
     if not views:
         raise ReglabError("No completed runs to summarise. Expected at least one run with a "
-                          "final test accuracy. Received: 0 completed runs")
+                          "final test accuracy or loss. Received: 0 completed runs")
+    # Classification when every run has a test accuracy; otherwise (regression) the test loss.
+    metric = "accuracy" if all(v.final.get("test_acc") is not None for v in views) else "loss"
+    key = "acc" if metric == "accuracy" else "loss"
+    views = [v for v in views if v.final.get(f"test_{key}") is not None]
     groups: dict[str, list[RunView]] = {}
     for v in views:
         groups.setdefault(v.arm, []).append(v)
@@ -200,14 +229,13 @@ def summarize_arms(
         groups[arm].sort(key=lambda v: v.seed)
     ref = _pick_baseline(groups, baseline)
     order = ([ref] if ref else []) + [a for a in groups if a != ref]
-    ref_acc = [float(v.final["test_acc"]) for v in groups[ref]] if ref else None
+    ref_acc = [float(v.final[f"test_{key}"]) for v in groups[ref]] if ref else None
     out = []
     for arm in order:
         g = groups[arm]
-        acc = [float(v.final["test_acc"]) for v in g]
-        val = [float(v.final["val_acc"]) for v in g if v.final.get("val_acc") is not None]
+        acc = [float(v.final[f"test_{key}"]) for v in g]
+        val = [float(v.final[f"val_{key}"]) for v in g if v.final.get(f"val_{key}") is not None]
         gaps = [v.gap for v in g if not math.isnan(v.gap)]
-        nan3 = (math.nan, math.nan, math.nan)
         verdicts = {name: 0 for name in VERDICTS}
         for v in g:
             verdict = v.diagnosis.get("verdict")
@@ -222,12 +250,13 @@ def summarize_arms(
             regularization=g[0].regularization,
             n=len(g),
             seeds=[v.seed for v in g],
-            test_acc=mean_ci(acc, confidence),
-            val_acc=mean_ci(val, confidence) if val else nan3,
-            gap=mean_ci(gaps, confidence) if gaps else nan3,
+            test=mean_ci(acc, confidence),
+            val=mean_ci(val, confidence) if val else _NAN3,
+            gap=mean_ci(gaps, confidence) if gaps else _NAN3,
             effect=effect,
             verdicts=verdicts,
             is_baseline=(arm == ref),
+            metric=metric,
             runs=g,
         ))
     return out

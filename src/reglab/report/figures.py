@@ -150,7 +150,8 @@ def gap_curves(summaries: Sequence[ArmSummary]) -> FigureSpec | None:
     return FigureSpec(
         id="fig-gap",
         title="Train-validation gap over epochs",
-        alt="Train-validation accuracy gap over epochs, one line per arm: "
+        alt=("Train-validation accuracy gap" if kinds == {"accuracy"} else
+             "Validation-train loss gap") + " over epochs, one line per arm: "
             + ", ".join(s.arm for s in summaries),
         caption="Training minus validation accuracy in points, mean over seeds; a gap that keeps "
                 "growing is the signature of overfitting. Training accuracy here is the running "
@@ -169,37 +170,46 @@ def _errorbar(ax: Any, xs: list[float], stats: list[tuple[float, float, float]],
     ax.errorbar(xs, ys, yerr=[lo, hi], color=color, marker="o", capsize=3, label=label)
 
 
+def _metric_words(s: ArmSummary) -> tuple[str, float, str, float]:
+    """(metric name, scale, unit, sign making larger better) for ``s.metric``."""
+    if s.metric == "accuracy":
+        return "accuracy", 100.0, "%", 1.0
+    return "loss", 1.0, "", -1.0
+
+
 def sweep_figure(sweep: Sweep) -> FigureSpec:
-    """Validation accuracy (mean and 95% CI over seeds) vs the swept value."""
+    """Validation accuracy (or loss, for regression) with its 95% CI vs the swept value."""
     fig = _figure(6.0, 4.0)
     ax = fig.subplots()
+    metric, scale, unit, sign = _metric_words(sweep.points[0][1])
     ref = [(v, s) for v, s in sweep.points if not v]
     pts = [(float(v), s) for v, s in sweep.points if v]
     if sweep.log_scale:
         ax.set_xscale("log")
-    _errorbar(ax, [v for v, _ in pts], [s.val_acc for _, s in pts], _color(0),
-              "validation accuracy")
+    _errorbar(ax, [v for v, _ in pts], [s.val for _, s in pts], _color(0),
+              f"validation {metric}", scale=scale)
     if ref:
         r = ref[0][1]
-        m, low, high = (100 * v for v in r.val_acc)
+        m, low, high = (scale * v for v in r.val)
         name = r.arm if sweep.field in r.arm else f"{r.arm} ({sweep.field}=0)"
-        ax.axhline(m, color="0.3", linestyle="--", linewidth=1, label=f"{name}: {m:.1f}%")
+        ax.axhline(m, color="0.3", linestyle="--", linewidth=1,
+                   label=f"{name}: {m:.1f}{unit}" if unit else f"{name}: {m:.3g}")
         if not math.isnan(low):
             ax.axhspan(low, high, color="0.5", alpha=0.15, linewidth=0)
-    best = max(sweep.points, key=lambda p: p[1].val_acc[0])
+    best = max(sweep.points, key=lambda p: sign * p[1].val[0])
     ax.set_xlabel(sweep.field + (" (log scale)" if sweep.log_scale else ""))
-    ax.set_ylabel("validation accuracy (%)")
+    ax.set_ylabel(f"validation {metric}" + (" (%)" if unit else ""))
     ax.set_title(f"Sweep over {sweep.field}", fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")
     values = ", ".join(f"{v:g}" if v else "0" for v, _ in sweep.points)
     return FigureSpec(
         id=f"fig-sweep-{sweep.field.replace('_', '-')}",
-        title=f"Sweep: validation accuracy vs {sweep.field}",
-        alt=f"Sweep plot: validation accuracy against {sweep.field} "
+        title=f"Sweep: validation {metric} vs {sweep.field}",
+        alt=f"Sweep plot: validation {metric} against {sweep.field} "
             f"({'log' if sweep.log_scale else 'linear'} axis) for values {values}; "
             f"best at {sweep.field}={best[0] or 0:g}",
-        caption=f"Final validation accuracy (mean and 95% CI over seeds) for each value of "
+        caption=f"Final validation {metric} (mean and 95% CI over seeds) for each value of "
                 f"{sweep.field}" + ("; the dashed line and grey band are the arm without it "
                                     "(mean, 95% CI)." if ref else "."),
         png=_png(fig),
@@ -207,29 +217,32 @@ def sweep_figure(sweep: Sweep) -> FigureSpec:
 
 
 def dropout_ablation(sweep: Sweep) -> FigureSpec:
-    """Test accuracy and train-val gap vs the dropout rate (linear axis, rate 0 included)."""
+    """Test accuracy (or loss) and the gap vs the dropout rate (linear axis, rate 0 included)."""
     fig = _figure(9.0, 3.6)
     ax1, ax2 = fig.subplots(1, 2)
+    metric, scale, unit, sign = _metric_words(sweep.points[0][1])
     xs = [float(v or 0.0) for v, _ in sweep.points]
-    _errorbar(ax1, xs, [s.test_acc for _, s in sweep.points], _color(0), "test accuracy")
-    _errorbar(ax2, xs, [s.gap for _, s in sweep.points], _color(3), "train-val gap")
+    _errorbar(ax1, xs, [s.test for _, s in sweep.points], _color(0), f"test {metric}",
+              scale=scale)
+    _errorbar(ax2, xs, [s.gap for _, s in sweep.points], _color(3), "gap", scale=scale)
     ax1.set_xlabel("dropout rate")
-    ax1.set_ylabel("test accuracy (%)")
+    ax1.set_ylabel(f"test {metric}" + (" (%)" if unit else ""))
     ax2.set_xlabel("dropout rate")
-    ax2.set_ylabel("train - val accuracy (points)")
+    ax2.set_ylabel("train - val accuracy (points)" if metric == "accuracy"
+                   else "val - train loss")
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle("Dropout-rate ablation (mean and 95% CI over seeds)", fontsize=10)
-    best = max(sweep.points, key=lambda p: p[1].test_acc[0])
+    best = max(sweep.points, key=lambda p: sign * p[1].test[0])
     return FigureSpec(
         id="fig-dropout-ablation",
         title="Dropout-rate ablation",
-        alt="Dropout-rate ablation: test accuracy and train-validation gap against the dropout "
-            f"rate for rates {', '.join(f'{x:g}' for x in xs)}; best test accuracy at rate "
+        alt=f"Dropout-rate ablation: test {metric} and train-validation gap against the dropout "
+            f"rate for rates {', '.join(f'{x:g}' for x in xs)}; best test {metric} at rate "
             f"{float(best[0] or 0):g}",
-        caption="Test accuracy (left) and train-validation gap (right) for each dropout rate, all "
-                "other settings equal.",
+        caption=f"Test {metric} (left) and train-validation gap (right) for each dropout rate, "
+                "all other settings equal.",
         png=_png(fig),
     )
 

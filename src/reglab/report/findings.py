@@ -10,12 +10,25 @@ from reglab.analysis.effects import ArmSummary
 __all__ = ["findings"]
 
 
-def _acc(s: ArmSummary) -> str:
-    m, low, high = s.test_acc
+def _score(s: ArmSummary) -> str:
+    """``"70.5% (95% CI 69.3 to 71.7, 3 seeds)"``; losses as ``"0.145 (95% CI ...)"``."""
+    m, low, high = s.test
     seeds = f"{s.n} seed{'s' if s.n != 1 else ''}"
+    fmt = (lambda x: f"{100 * x:.1f}") if s.metric == "accuracy" else (lambda x: f"{x:.3g}")
+    unit = "%" if s.metric == "accuracy" else ""
     if math.isnan(low):
-        return f"{100 * m:.1f}% ({seeds}, no CI)"
-    return f"{100 * m:.1f}% (95% CI {100 * low:.1f} to {100 * high:.1f}, {seeds})"
+        return f"{fmt(m)}{unit} ({seeds}, no CI)"
+    return f"{fmt(m)}{unit} (95% CI {fmt(low)} to {fmt(high)}, {seeds})"
+
+
+def _diff(s: ArmSummary, x: float) -> str:
+    return f"{100 * x:+.1f} points" if s.metric == "accuracy" else f"{x:+.2g}"
+
+
+def _range(s: ArmSummary, low: float, high: float) -> str:
+    if s.metric == "accuracy":
+        return f"{100 * low:+.1f} to {100 * high:+.1f} points"
+    return f"{low:+.2g} to {high:+.2g}"
 
 
 def _name(s: ArmSummary) -> str:
@@ -25,45 +38,54 @@ def _name(s: ArmSummary) -> str:
 
 def findings(summaries: Sequence[ArmSummary]) -> str:
     """One paragraph naming the best arm, its effect vs the baseline and whether the effect's
-    95% interval excludes zero, followed by the baseline's typical diagnosis."""
+    95% interval excludes zero, followed by the baseline's typical diagnosis.
+
+    The best arm has the highest mean test accuracy (classification) or the lowest mean test
+    loss (regression).
+    """
     if not summaries:
         return "No completed runs."
+    metric = summaries[0].metric
+    what = "test accuracy" if metric == "accuracy" else "test loss"
+    sign = 1.0 if metric == "accuracy" else -1.0  # orient so that larger is better
+
     base = next((s for s in summaries if s.is_baseline), None)
     others = [s for s in summaries if not s.is_baseline]
     parts: list[str] = []
     if base is None:
-        best = max(summaries, key=lambda s: s.test_acc[0])
-        parts.append(f"The best arm is {_name(best)} with test accuracy "
-                     f"{_acc(best)}. There is no baseline arm (named 'baseline' or without "
-                     "regularization), so no effects were computed.")
+        best = max(summaries, key=lambda s: sign * s.test[0])
+        parts.append(f"The best arm is {_name(best)} with {what} {_score(best)}. There is no "
+                     "baseline arm (named 'baseline' or without regularization), so no effects "
+                     "were computed.")
     elif not others:
-        parts.append(f"Only the baseline arm ran: test accuracy {_acc(base)}.")
+        parts.append(f"Only the baseline arm ran: {what} {_score(base)}.")
     else:
-        best = max(others, key=lambda s: s.test_acc[0])
+        best = max(others, key=lambda s: sign * s.test[0])
         d, low, high = best.effect if best.effect is not None else (math.nan,) * 3
-        if d > 0:
-            parts.append(f"The best arm is {_name(best)}: test accuracy "
-                         f"{_acc(best)}, {100 * d:+.1f} points over the baseline's "
-                         f"{100 * base.test_acc[0]:.1f}%.")
+        base_value = (f"{100 * base.test[0]:.1f}%" if metric == "accuracy"
+                      else f"{base.test[0]:.3g}")
+        if sign * d > 0:
+            better = "over" if metric == "accuracy" else "vs"
+            parts.append(f"The best arm is {_name(best)}: {what} {_score(best)}, "
+                         f"{_diff(best, d)} {better} the baseline's {base_value}.")
         else:
-            parts.append(f"No arm beat the baseline ({_acc(base)}); the closest is {_name(best)} "
-                         f"at {100 * best.test_acc[0]:.1f}%, "
-                         f"{100 * d:+.1f} points.")
+            parts.append(f"No arm beat the baseline ({what} {_score(base)}); the closest is "
+                         f"{_name(best)} at {_score(best).split(' (')[0]}, {_diff(best, d)}.")
         if math.isnan(low):
             parts.append("With a single seed on either side the interval of the difference is "
                          "undefined; run at least 3 seeds per arm to tell an effect from noise.")
         elif low > 0 or high < 0:
-            parts.append(f"The 95% interval of the difference ({100 * low:+.1f} to "
-                         f"{100 * high:+.1f} points) excludes zero, so the "
-                         f"{'improvement' if d > 0 else 'loss'} is unlikely to be seed noise.")
+            parts.append(f"The 95% interval of the difference ({_range(best, low, high)}) "
+                         f"excludes zero, so the "
+                         f"{'improvement' if sign * d > 0 else 'loss'} is unlikely to be seed "
+                         "noise.")
         else:
-            parts.append(f"The 95% interval of the difference ({100 * low:+.1f} to "
-                         f"{100 * high:+.1f} points) includes zero, so this study cannot tell "
-                         "it from the baseline; more seeds would narrow it.")
+            parts.append(f"The 95% interval of the difference ({_range(best, low, high)}) "
+                         "includes zero, so this study cannot tell it from the baseline; more "
+                         "seeds would narrow it.")
     ref = base or summaries[0]
-    diag = next((r.diagnosis for r in ref.runs if r.diagnosis.get("sentence")), None)
+    diag = next((r for r in ref.runs if r.diagnosis.get("sentence")), None)
     if diag is not None:
-        parts.append(f"Diagnosis of the {ref.arm} ({ref.verdict_text()}), seed "
-                     f"{next(r.seed for r in ref.runs if r.diagnosis is diag)}: "
-                     f"{diag['sentence']}")
+        parts.append(f"Diagnosis of the {ref.arm} ({ref.verdict_text()}), seed {diag.seed}: "
+                     f"{diag.diagnosis['sentence']}")
     return " ".join(parts)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from reglab.analysis.effects import ArmSummary
 from reglab.report.figures import FigureSpec
-from reglab.report.table import CAPTION, html_table
+from reglab.report.table import caption, html_table
 
 __all__ = ["render_html"]
 
@@ -47,7 +47,7 @@ def render_html(
         f'<p class="findings" id="findings">{esc(found)}</p>',
         "<h2>Summary</h2>",
         html_table(summaries),
-        f'<p class="muted">{esc(CAPTION)}</p>',
+        f'<p class="muted">{esc(caption(summaries))}</p>',
     ]
     if figures:
         parts.append("<h2>Figures</h2>")

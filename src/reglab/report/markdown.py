@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from reglab.analysis.effects import ArmSummary
 from reglab.report.figures import FigureSpec
-from reglab.report.table import CAPTION, markdown_table
+from reglab.report.table import caption, markdown_table
 
 __all__ = ["render_markdown"]
 
@@ -24,7 +24,7 @@ def render_markdown(
     n_runs = sum(s.n for s in summaries)
     lines = [f"# {title}", "", f"{len(summaries)} arms, {n_runs} runs.", "", "## What we found", "",
              found, "", "## Summary", "", markdown_table(summaries),
-             CAPTION,
+             caption(summaries),
              ""]
     if figures:
         lines += ["## Figures", ""]

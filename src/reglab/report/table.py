@@ -2,8 +2,9 @@
 
 Columns: arm, setting, seeds, test accuracy (mean +- 95% CI half-width, in %), train-val gap
 (mean +- half-width, in accuracy points), effect on test accuracy vs the baseline (points, with
-Welch's 95% interval), and the per-run verdicts. With one seed an interval is undefined and the
-cell says so instead of printing a number.
+Welch's 95% interval), and the per-run verdicts. Regression studies (no accuracy) show the test
+loss, the val-train loss gap and the effect on the loss instead (:data:`LOSS_COLUMNS`). With one
+seed an interval is undefined and the cell says so instead of printing a number.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any
 
 from reglab.analysis.effects import ArmSummary
 
-__all__ = ["COLUMNS", "CAPTION", "table_rows", "rich_table", "markdown_table", "html_table", "fmt_mean_ci",
-           "fmt_effect"]
+__all__ = ["COLUMNS", "LOSS_COLUMNS", "CAPTION", "LOSS_CAPTION", "columns", "caption", "table_rows",
+           "rich_table", "markdown_table", "html_table", "fmt_mean_ci", "fmt_loss_ci", "fmt_effect"]
 
 COLUMNS = (
     "Arm",
@@ -27,10 +28,36 @@ COLUMNS = (
     "Effect, pts",
     "Verdicts",
 )
+#: The headers when the metric is the loss (regression: no accuracy).
+LOSS_COLUMNS = (
+    "Arm",
+    "Setting",
+    "Seeds",
+    "Test loss",
+    "Gap (val - train loss)",
+    "Effect (loss)",
+    "Verdicts",
+)
 #: What the ± and the brackets mean; printed under every rendering of the table.
 CAPTION = ("Test acc and train-val gap: mean ± half-width of the 95% Student t interval over "
            "seeds. Effect: mean test accuracy minus the baseline's [Welch 95% interval]; pts = "
            "percentage points.")
+LOSS_CAPTION = ("Test loss and val-train loss gap: mean ± half-width of the 95% Student t "
+                "interval over seeds. Effect: mean test loss minus the baseline's [Welch 95% "
+                "interval]; lower is better.")
+
+
+def _metric(summaries: Sequence[ArmSummary]) -> str:
+    return summaries[0].metric if summaries else "accuracy"
+
+
+def columns(summaries: Sequence[ArmSummary]) -> tuple[str, ...]:
+    """:data:`COLUMNS`, or :data:`LOSS_COLUMNS` when the summaries compare losses."""
+    return COLUMNS if _metric(summaries) == "accuracy" else LOSS_COLUMNS
+
+
+def caption(summaries: Sequence[ArmSummary]) -> str:
+    return CAPTION if _metric(summaries) == "accuracy" else LOSS_CAPTION
 
 
 def fmt_mean_ci(stat: tuple[float, float, float], scale: float = 100.0, digits: int = 1) -> str:
@@ -43,39 +70,56 @@ def fmt_mean_ci(stat: tuple[float, float, float], scale: float = 100.0, digits: 
     return f"{scale * mean:.{digits}f} ± {scale * (high - mean):.{digits}f}"
 
 
+def fmt_loss_ci(stat: tuple[float, float, float]) -> str:
+    """A loss: ``"0.145 ± 0.012"`` (3 and 2 significant digits)."""
+    mean, low, high = stat
+    if math.isnan(mean):
+        return "n/a"
+    if math.isnan(low):
+        return f"{mean:.3g} (no CI, 1 seed)"
+    return f"{mean:.3g} ± {high - mean:.2g}"
+
+
 def fmt_effect(s: ArmSummary, scale: float = 100.0) -> str:
-    """``"+3.2 [+1.4, +5.0]"``; ``"reference"`` for the baseline; ``"n/a"`` without one."""
+    """``"+3.2 [+1.4, +5.0]"``; ``"reference"`` for the baseline; ``"n/a"`` without one.
+    Losses (regression) are shown unscaled with 2 significant digits."""
     if s.is_baseline:
         return "reference"
     if s.effect is None:
         return "n/a (no baseline)"
     d, low, high = s.effect
+    if s.metric != "accuracy":
+        if math.isnan(low):
+            return f"{d:+.2g} (no CI, 1 seed)"
+        return f"{d:+.2g} [{low:+.2g}, {high:+.2g}]"
     if math.isnan(low):
         return f"{scale * d:+.1f} (no CI, 1 seed)"
     return f"{scale * d:+.1f} [{scale * low:+.1f}, {scale * high:+.1f}]"
 
 
 def table_rows(summaries: Sequence[ArmSummary]) -> list[list[str]]:
-    """One list of cell strings per arm, in :data:`COLUMNS` order."""
-    return [
-        [s.arm, s.setting, str(s.n), fmt_mean_ci(s.test_acc), fmt_mean_ci(s.gap), fmt_effect(s),
-         s.verdict_text()]
-        for s in summaries
-    ]
+    """One list of cell strings per arm, in :func:`columns` order."""
+    rows = []
+    for s in summaries:
+        if s.metric == "accuracy":
+            test, gap = fmt_mean_ci(s.test), fmt_mean_ci(s.gap)
+        else:
+            test, gap = fmt_loss_ci(s.test), fmt_loss_ci(s.gap)
+        rows.append([s.arm, s.setting, str(s.n), test, gap, fmt_effect(s), s.verdict_text()])
+    return rows
 
 
 def rich_table(summaries: Sequence[ArmSummary], title: str = "Summary") -> Any:
     """A ``rich.table.Table`` with the rows of :func:`table_rows`; effects whose interval
     excludes zero are green (better) or red (worse)."""
-    from rich.table import Table
-
     from rich.markup import escape
+    from rich.table import Table
 
     rows = table_rows(summaries)
     # The setting column only when it says more than the arm names (a sweep's "dropout=0.1").
     show_setting = any(row[1] not in (row[0], "none") for row in rows)
-    table = Table(title=title, caption=CAPTION)
-    for i, col in enumerate(COLUMNS):
+    table = Table(title=title, caption=caption(summaries))
+    for i, col in enumerate(columns(summaries)):
         if i == 1 and not show_setting:
             continue
         table.add_column(col, justify="right" if 2 <= i <= 5 else "left",
@@ -84,8 +128,8 @@ def rich_table(summaries: Sequence[ArmSummary], title: str = "Summary") -> Any:
                          min_width={0: 8, 5: 9, 6: 8}.get(i))
     for s, row in zip(summaries, rows):
         cells = [escape(c) for c in row]
-        if s.effect_excludes_zero:
-            color = "green" if s.effect[0] > 0 else "red"
+        if s.significantly_better is not None:
+            color = "green" if s.significantly_better else "red"
             cells[5] = f"[{color}]{cells[5]}[/{color}]"
         if not show_setting:
             del cells[1]
@@ -98,8 +142,9 @@ def _md_cell(text: str) -> str:
 
 
 def markdown_table(summaries: Sequence[ArmSummary]) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |",
-             "|" + "|".join("---:" if 2 <= i <= 5 else "---" for i in range(len(COLUMNS))) + "|"]
+    cols = columns(summaries)
+    lines = ["| " + " | ".join(cols) + " |",
+             "|" + "|".join("---:" if 2 <= i <= 5 else "---" for i in range(len(cols))) + "|"]
     for row in table_rows(summaries):
         lines.append("| " + " | ".join(_md_cell(c) for c in row) + " |")
     return "\n".join(lines) + "\n"
@@ -107,12 +152,12 @@ def markdown_table(summaries: Sequence[ArmSummary]) -> str:
 
 def html_table(summaries: Sequence[ArmSummary]) -> str:
     head = "".join(f'<th{" class=num" if 2 <= i <= 5 else ""}>{html.escape(c)}</th>'
-                   for i, c in enumerate(COLUMNS))
+                   for i, c in enumerate(columns(summaries)))
     body = []
     for s, row in zip(summaries, table_rows(summaries)):
         classes = {i: ["num"] for i in range(2, 6)}
-        if s.effect_excludes_zero:
-            classes[5].append("better" if s.effect[0] > 0 else "worse")
+        if s.significantly_better is not None:
+            classes[5].append("better" if s.significantly_better else "worse")
         cells = "".join(
             (f'<td class="{" ".join(classes[i])}">' if i in classes else "<td>")
             + f"{html.escape(c)}</td>" for i, c in enumerate(row))
