@@ -21,7 +21,6 @@ All thresholds are named constants below.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
