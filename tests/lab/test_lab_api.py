@@ -241,14 +241,18 @@ def test_early_stopping_stops_restores_and_continues(client):
     assert [e["val_loss"] for e in more_epochs[: len(epochs)]] == [e["val_loss"] for e in epochs]
 
 
-def test_weight_decay_arms(client):
-    params = {"penalty": "l1", "lam": 0.01, "epochs": 15, "train_size": 100, "width": 32, "depth": 2}
+@pytest.mark.parametrize("penalty", ["l1", "l2"])
+def test_weight_decay_arms(client, penalty):
+    params = {"penalty": penalty, "lam": 0.01, "epochs": 15, "train_size": 100, "width": 32, "depth": 2}
     events = run_job(client, "weight_decay", params)
     done = events[-1][1]
     reg, base = done["regularized"], done["baseline"]
     assert reg["n_weights"] == base["n_weights"] == events[0][1]["n_weights"] == 2 * 32 + 32 * 32 + 32 * 2
-    assert reg["weight_norm"] < base["weight_norm"]
-    assert reg["near_zero"] > base["near_zero"]
+    assert reg["weight_norm"] < 0.5 * base["weight_norm"]  # both penalties shrink the weights
+    if penalty == "l1":
+        assert reg["near_zero"] > 5 * base["near_zero"]  # L1 drives most of them to ~0
+    last = [d for n, d in events if n == "epoch" and d["arm"] == "regularized"][-1]
+    assert last["weight_norm"] == reg["weight_norm"] and last["near_zero"] == reg["near_zero"]
     arms = [d["arm"] for n, d in events if n == "epoch"]
     assert arms.count("regularized") == arms.count("baseline") == 15
     # the unregularized twin is exactly the overfit demo with the same settings
@@ -392,3 +396,25 @@ def test_code_rejects_invalid_params(client):
     assert resp.status_code == 422
     assert resp.json()["message"] == ("demo: Input should be 'overfit', 'weight_decay', 'early_stopping', "
                                       "'dropout' or 'mixup'")
+
+
+def test_a_failing_runner_becomes_an_error_event():
+    from reglab.lab.jobs import JobManager
+    from reglab.lab.schemas import LabLimits, OverfitParams
+
+    manager = JobManager(LabLimits(max_jobs=1))
+
+    def prepare(params):
+        def run(job):
+            job.emit("start", {})
+            raise RuntimeError("the model diverged")
+
+        return run
+
+    job = manager.submit("overfit", OverfitParams(), prepare)
+    job.thread.join(10)
+    assert job.status() == {"id": job.id, "demo": "overfit", "state": "error", "events": 2,
+                            "error": "RuntimeError: the model diverged"}
+    assert [name for name, _ in job.events_since(0)] == ["start", "error"]
+    assert job.events_since(1)[0][1]["message"] == "RuntimeError: the model diverged"
+    assert manager.running == 0  # the slot is free again
