@@ -111,7 +111,8 @@ def test_markdown_table_and_diagnoses(built):
     assert "| baseline | none | 3 | 66.0 ± 2.5 | 41.9 ± 0.2 | reference | 3 overfitting |" in md
     assert "| dropout=0.3 | dropout=0.3 | 3 | 70.5 ± 1.2 | 1.9 ± 0.2 | +4.5 [+2.4, +6.6] | 3 good fit |" in md
     assert md.count("- **") == 18  # one diagnosis line per run
-    assert md.startswith("# reglab report: demo\n\n6 arms, 18 runs.\n")
+    assert md.startswith("# reglab report: demo\n\n6 arms, 18 runs. Data mnist1d; model mlp; "
+                         "adamw lr 0.01; 30 epochs, batch 100; seeds 0, 1, 2.\n")
 
 
 def test_html_table_marks_significant_effects(built):

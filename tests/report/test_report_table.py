@@ -66,3 +66,21 @@ def test_fmt_mean_ci_edge_cases():
     assert fmt_mean_ci((0.5, math.nan, math.nan)) == "50.0 (no CI, 1 seed)"
     assert fmt_mean_ci((math.nan, math.nan, math.nan)) == "n/a"
     assert fmt_mean_ci((0.5, 0.5, 0.5)) == "50.0 ± 0.0"
+
+
+def test_setup_text_lists_common_settings_and_what_varies(scripted):
+    from reglab.report.findings import setup_text
+
+    a = scripted.make_run("baseline", 0, 0.6)
+    b = scripted.make_run("dropout", 1, 0.7, dropout=0.2)
+    b.spec = b.spec.model_copy(update={
+        "epochs": 50,
+        "data": b.spec.data.model_copy(update={"train_size": 1000}),
+        "model": a.spec.model.model_copy(update={"options": {"width": 64}})})
+    assert setup_text(summarize_arms([a, b])) == (
+        "Data varies; model varies; adamw lr 0.01; epochs vary, batch 100; seeds 0, 1.")
+    b.spec = b.spec.model_copy(update={"epochs": 30})
+    a.spec = a.spec.model_copy(update={"data": b.spec.data, "model": b.spec.model})
+    assert setup_text(summarize_arms([a, b])) == (
+        "Data mnist1d (train_size=1000); model mlp (width=64); adamw lr 0.01; 30 epochs, batch "
+        "100; seeds 0, 1.")

@@ -138,7 +138,7 @@ def build_report(
         StoreError: missing/unreadable store, or no completed run in it.
     """
     from reglab.report.figures import build_figures
-    from reglab.report.findings import findings
+    from reglab.report.findings import findings, setup_text
     from reglab.report.html import render_html
     from reglab.report.markdown import render_markdown
     from reglab.report.table import rich_table
@@ -162,8 +162,10 @@ def build_report(
         for fig in figures:
             _write(out / "figures" / f"{fig.id}.png", fig.png)
         html_path, md_path = out / "report.html", out / "report.md"
-        _write(html_path, render_html(title, summaries, figures, found, notes=notes))
-        _write(md_path, render_markdown(title, summaries, figures, found, notes=notes))
+        setup = setup_text(summaries)
+        _write(html_path, render_html(title, summaries, figures, found, notes=notes, setup=setup))
+        _write(md_path, render_markdown(title, summaries, figures, found, notes=notes,
+                                        setup=setup))
     except OSError as exc:
         raise ReglabError(f"Cannot write the report to {str(out)!r}: {exc.strerror}. Expected a "
                          "writable directory. Received: --out "

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from reglab.analysis.effects import ArmSummary
 
-__all__ = ["findings"]
+__all__ = ["findings", "setup_text"]
 
 
 def _score(s: ArmSummary) -> str:
@@ -89,3 +90,32 @@ def findings(summaries: Sequence[ArmSummary]) -> str:
         parts.append(f"Diagnosis of the {ref.arm} ({ref.verdict_text()}), seed {diag.seed}: "
                      f"{diag.diagnosis['sentence']}")
     return " ".join(parts)
+
+
+def setup_text(summaries: Sequence[ArmSummary]) -> str:
+    """What was trained: ``"Data mnist1d (train_size=1000); model mlp; adamw lr 0.01; 40
+    epochs, batch 100; seeds 0, 1, 2."`` A setting that differs between runs reads "varies"."""
+    specs = [r.spec for s in summaries for r in s.runs]
+    if not specs:
+        return ""
+
+    def common(get: Any) -> str:
+        values = {repr(get(sp)) for sp in specs}
+        return str(get(specs[0])) if len(values) == 1 else "varies"
+
+    def opts(d: dict[str, Any]) -> str:
+        inner = ", ".join(f"{k}={v}" for k, v in d.items() if v not in (None, {}, 0.0))
+        return f" ({inner})" if inner else ""
+
+    data = common(lambda sp: sp["data"]["name"] + opts(
+        {k: sp["data"].get(k) for k in ("train_size", "label_noise")}
+        | dict(sp["data"].get("options") or {})))
+    model = common(lambda sp: sp["model"]["name"] + opts(dict(sp["model"].get("options") or {})))
+    opt = common(lambda sp: f"{sp['optimizer']['name']} lr {sp['optimizer']['lr']:g}")
+    epochs = common(lambda sp: sp["epochs"])
+    batch = common(lambda sp: sp["batch_size"])
+    seeds = sorted({int(sp.get("seed", 0)) for sp in specs})
+    epochs = "epochs vary" if epochs == "varies" else f"{epochs} epochs"
+    opt = "optimizer varies" if opt == "varies" else opt
+    return (f"Data {data}; model {model}; {opt}; {epochs}, batch {batch}; "
+            f"seeds {', '.join(str(x) for x in seeds)}.")

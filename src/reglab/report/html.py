@@ -32,6 +32,7 @@ def render_html(
     found: str,
     *,
     notes: Sequence[str] = (),
+    setup: str = "",
 ) -> str:
     """One HTML page holding everything (figures embedded as ``data:image/png;base64``)."""
     esc = html.escape
@@ -42,7 +43,7 @@ def render_html(
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{esc(title)}</h1>",
-        f'<p class="muted">{len(summaries)} arms, {n_runs} runs.</p>',
+        f'<p class="muted" id="setup">{len(summaries)} arms, {n_runs} runs. {esc(setup)}</p>',
         '<h2>What we found</h2>',
         f'<p class="findings" id="findings">{esc(found)}</p>',
         "<h2>Summary</h2>",

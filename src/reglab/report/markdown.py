@@ -19,10 +19,11 @@ def render_markdown(
     *,
     figure_dir: str = "figures",
     notes: Sequence[str] = (),
+    setup: str = "",
 ) -> str:
     """The report as Markdown: findings, the summary table, figures (linked PNGs), diagnoses."""
     n_runs = sum(s.n for s in summaries)
-    lines = [f"# {title}", "", f"{len(summaries)} arms, {n_runs} runs.", "", "## What we found", "",
+    lines = [f"# {title}", "", f"{len(summaries)} arms, {n_runs} runs. {setup}".rstrip(), "", "## What we found", "",
              found, "", "## Summary", "", markdown_table(summaries),
              caption(summaries),
              ""]
