@@ -67,6 +67,7 @@ const runner = new JobRunner(DEMO, {
     document.getElementById("reason").textContent = data.reason;
   },
   done(data) {
+    batcher.flushNow();
     if (!continuing) {
       bestEpoch = data.best_epoch;
       document.getElementById("restored").textContent = `${fmt(data.restored.val_loss)} / ${fmt(data.restored.val_acc)}`;

@@ -197,11 +197,15 @@ export class Batcher {
       this.pending = true;
       requestAnimationFrame(() => {
         this.pending = false;
-        const items = this.items;
-        this.items = [];
-        if (items.length) this.flush(items);
+        this.flushNow();
       });
     }
+  }
+  // Draw whatever is pending now (a job's last event calls this before it reports "done").
+  flushNow() {
+    const items = this.items;
+    this.items = [];
+    if (items.length) this.flush(items);
   }
 }
 

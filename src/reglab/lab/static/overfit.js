@@ -80,6 +80,7 @@ const runner = new JobRunner(DEMO, {
     batcher.push(data);
   },
   done(data) {
+    batcher.flushNow();
     setStatus(`Done: ${data.stopped_epoch} epochs, best epoch ${data.best_epoch}.`);
     document.body.dataset.state = "done";
   },

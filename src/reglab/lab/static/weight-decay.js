@@ -68,7 +68,11 @@ const runner = new JobRunner(DEMO, {
     setStatus(`Training both models on ${data.info.n_train} samples…`);
   },
   epoch(data) { batcher.push(data); },
-  done() { setStatus("Done."); document.body.dataset.state = "done"; },
+  done() {
+    batcher.flushNow();
+    setStatus("Done.");
+    document.body.dataset.state = "done";
+  },
   cancelled() { setStatus("Stopped."); },
   error(data) { setStatus(data.message, "error"); },
 });
