@@ -285,8 +285,9 @@ def mc_predict(
                     raise ValueError(invalid_argument(
                         "model", "a classifier returning (N, C) logits", model,
                         shown=f"outputs of shape {tuple(logits.shape)}"))
-                logp = torch.log_softmax(_upcast(logits), dim=1)
-                p = logp.exp()
+                logits = _upcast(logits)
+                logp = torch.log_softmax(logits, dim=1)
+                p = torch.softmax(logits, dim=1)  # the same op as deterministic_predict
                 h = predictive_entropy(p)
                 if mean is None:  # Welford: exact zeros when every pass is equal
                     mean, m2, lse, exp_h = p.clone(), torch.zeros_like(p), logp.clone(), h.clone()

@@ -1,0 +1,121 @@
+"""`reglab uncertainty` and `reglab distill` through typer's CliRunner: printed numbers equal the
+library's, stored runs are re-trained to the stored numbers, files are written, and bad input
+gives one red line and exit code 2."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from reglab.cli import app
+from reglab.experiments.execute import run_one
+from reglab.experiments.spec import RunSpec
+from reglab.experiments.store import RunStore
+from reglab.report.reliability import uncertainty_rows
+from reglab.uncertainty import evaluate_uncertainty
+
+
+@pytest.fixture
+def wide(monkeypatch):
+    from reglab.cli.app import console
+
+    monkeypatch.setattr(console, "_width", 160)
+
+
+def _cells(out: str, first: str) -> list[str]:
+    rows = [[c.strip() for c in line.strip("│ ").split("│")] for line in out.splitlines() if line.startswith("│")]
+    return next(r for r in rows if r[0] == first)
+
+
+def _spec(arm: str, dropout: float, seed: int) -> RunSpec:
+    return RunSpec.from_dict({"arm": arm, "seed": seed, "epochs": 3, "batch_size": 50,
+                              "data": {"name": "blobs", "options": {"n_samples": 300}},
+                              "regularization": {"dropout": dropout}})
+
+
+def test_fresh_run_prints_the_library_numbers(tmp_path, wide):
+    args = ["uncertainty", "--dataset", "blobs", "--epochs", "3", "--train-size", "120", "--samples", "5",
+            "--top", "3", "--bins", "10", "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    spec = RunSpec.from_dict({"arm": "dropout=0.2", "seed": 0, "epochs": 3, "data": {"name": "blobs", "train_size": 120},
+                              "model": {"name": "mlp"}, "regularization": {"dropout": 0.2}})
+    expected = evaluate_uncertainty(spec, samples=5, n_bins=10, top_k=3)
+    for row in uncertainty_rows(expected):
+        assert _cells(result.stdout, row[0]) == list(row)
+    first = expected.uncertain[0]
+    assert _cells(result.stdout, str(first["index"]))[:3] == [str(first["index"]), str(first["label"]),
+                                                              str(first["prediction"])]
+    assert f"Report: {tmp_path / 'uncertainty.html'}  (1 figures)" in result.stdout
+    html = (tmp_path / "uncertainty.html").read_text()
+    assert '<figure id="fig-reliability">' in html and "data:image/png;base64," in html
+    assert (tmp_path / "figures" / "fig-reliability.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| ECE |" in (tmp_path / "uncertainty.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli-unc") / "runs.sqlite"
+    results = [run_one(_spec("baseline", 0.0, 0)), run_one(_spec("dropout", 0.3, 0)), run_one(_spec("dropout", 0.3, 1))]
+    with RunStore(path) as s:
+        s.plan_study("demo", "study", {}, [r.spec for r in results])
+        for r in results:
+            s.add_result("demo", r, None)
+    return path, results
+
+
+def test_stored_run_is_retrained_to_the_stored_numbers(store, tmp_path, wide):
+    path, results = store
+    result = CliRunner().invoke(app, ["uncertainty", "--store", str(path), "--seed", "1", "--samples", "4",
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    acc = 100 * results[2].final["test_acc"]
+    assert "Re-training stored run dropout seed 1 (3 epochs) from its spec: the store keeps no weights." in result.stdout
+    assert f"Stored test accuracy {acc:.1f}%, re-trained {acc:.1f}%." in result.stdout
+    assert _cells(result.stdout, "accuracy")[1] == f"{acc:.1f}%"
+    assert (tmp_path / "uncertainty.md").exists()
+
+
+def run_error(args):
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    return result.stderr
+
+
+def test_errors(store, tmp_path):
+    path, _ = store
+    missing = tmp_path / "runs.sqlite"
+    assert run_error(["uncertainty", "--store", str(missing)]) == (
+        f"Error: Run store '{missing}' not found. Expected the runs.sqlite file written by `reglab study` or "
+        "`reglab sweep`. Received: a path that does not exist\n")
+    assert run_error(["uncertainty", "--store", str(path), "--arm", "baseline"]) == (
+        "Error: Run 'baseline' (seed 0) has no dropout layer, so MC dropout has nothing to sample. Expected a "
+        "run trained with dropout > 0 (e.g. the study arm 'dropout', or --dropout 0.2 for a fresh run). "
+        "Received: regularization.dropout=0.0\n")
+    assert run_error(["uncertainty", "--store", str(path), "--samples", "0"]) == (
+        "Error: Invalid value for argument `samples`. Expected an integer >= 1. Received: samples=0\n")
+    assert run_error(["uncertainty", "--dropout", "1.5"]) == (
+        "Error: Invalid value for argument `regularization.dropout`. Expected a number in [0, 1). "
+        "Received: regularization.dropout=1.5\n")
+    assert run_error(["distill", "--ensemble", "1"]) == (
+        "Error: Invalid value for argument `ensemble`. Expected 0 (no ensemble arm) or an integer >= 2. "
+        "Received: ensemble=1\n")
+
+
+def test_distill_tiny_config(tmp_path, wide):
+    toml = tmp_path / "d.toml"
+    toml.write_text('name = "tiny"\nepochs = 2\nseeds = 2\nensemble = 0\nbatch_size = 50\n'
+                    '[data]\nname = "blobs"\noptions = {n_samples = 150}\n'
+                    '[teacher]\nname = "mlp"\noptions = {width = 12}\n')
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["distill", "--config", str(toml), "--student-width", "3", "--no-self",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "distillation study tiny: 6 runs planned, 0 already done, 6 to train" in result.stdout
+    assert _cells(result.stdout, "student")[:4] == ["student", "mlp width=3", "33", "2"]
+    assert _cells(result.stdout, "distilled")[-1].endswith("vs student")
+    assert f"Table:  {out / 'distillation.md'}" in result.stdout
+    assert f"Report: {out / 'report.html'}" in result.stdout
+    printed = CliRunner().invoke(app, ["distill", "--config", str(toml), "--print-config"])
+    assert printed.exit_code == 0 and '"teacher": {' in printed.stdout and '"width": 12' in printed.stdout
