@@ -146,6 +146,7 @@ class JobManager:
                 )
             self._reserved += 1
         try:
+            torch.set_num_threads(1)  # this (server pool) thread builds the data and the model
             runner = prepare(params)
         except BaseException:
             with self._lock:
