@@ -195,3 +195,22 @@ def test_auto_runner_vectorizes_and_matches_run_one(tmp_path):
         alone = run_one(run.spec)
         assert run.history["val_loss"] == pytest.approx(alone.history["val_loss"], rel=1e-4)
         assert run.final["test_loss"] == pytest.approx(alone.final["test_loss"], rel=1e-4)
+
+
+@pytest.mark.slow
+def test_unguarded_script_with_worker_processes(tmp_path):
+    """A script calling run_study at top level (no __main__ guard) must not rerun itself in the
+    spawned workers (it used to kill them, and once hung the parent)."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from reglab.experiments.config import load_config\n"
+        "from reglab.experiments.study import run_study\n"
+        f"cfg = load_config('study', overrides={{'out': {str(tmp_path / 'out')!r}, 'epochs': 1, 'seeds': 1, "
+        "'train_size': 100, 'arms': ['baseline', 'dropout'], 'runner': 'processes', 'workers': 2})\n"
+        "s = run_study(cfg, report=False)\n"
+        "print('done', s.completed, s.failed)\n"
+    )
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "REGLAB_PROGRESS": "0"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "done 2 []"

@@ -228,12 +228,9 @@ def run_study(
         name, reason = choose_runner(pending, runner or config.runner)
         summary.runner, summary.runner_reason = name, reason
         if pending:
-            from reglab.experiments.execute import cached_splits
-
             n_workers = workers or config.workers or default_workers()
             chunks = vectorized_chunks(pending, n_workers, VECTORIZED_CHUNK) if name == "vectorized" else None
-            outcomes = iter_local(pending, workers=n_workers, device=device, preload=cached_splits(),
-                                  chunks=chunks)
+            outcomes = iter_local(pending, workers=n_workers, device=device, chunks=chunks)
             console.print(
                 f"[bold]{kind} {escape(config.name)}[/bold]: {len(specs)} runs planned, "
                 f"{summary.skipped} already done, {len(pending)} to train ({escape(name)}: {escape(reason)})",

@@ -2,8 +2,9 @@
 
 Workers start with the ``spawn`` method (safe with torch's threads), set
 ``torch.set_num_threads(1)`` (FACTS.md: two threads per process on a shared 2-core machine made
-small-model training 20-60x slower), ignore SIGINT (Ctrl-C reaches the parent, which stops them),
-and receive the parent's already-loaded datasets so each dataset is built once. Outcomes are
+small-model training 20-60x slower), ignore SIGINT (Ctrl-C reaches the parent, which stops them)
+and load their data themselves (``reglab.data`` caches built datasets on disk; ``preload`` can
+send small ones, but a large spawn payload once hung a parent whose new worker died). Outcomes are
 yielded in the order runs finish; the caller (the parent) writes them to the store, so a killed
 worker or parent never leaves a half-written run.
 """
@@ -11,10 +12,12 @@ worker or parent never leaves a half-written run.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
 import os
 import pickle
 import signal
+import sys
 import time
 import traceback
 from collections.abc import Iterator, Sequence
@@ -27,7 +30,7 @@ from reglab.experiments.spec import RunSpec
 __all__ = ["Outcome", "iter_local", "default_workers"]
 
 #: Datasets larger than this (pickled bytes) are loaded by each worker instead of sent to it.
-PRELOAD_LIMIT_BYTES = 256 * 2**20
+PRELOAD_LIMIT_BYTES = 16 * 2**20
 
 
 @dataclass
@@ -121,6 +124,33 @@ def _inline(chunks: Sequence[list[RunSpec]], vectorized: bool, device: str, thre
         torch.set_num_threads(previous)
 
 
+@contextlib.contextmanager
+def _main_not_reimported() -> Iterator[None]:
+    """Keep spawned workers from re-running the caller's ``__main__`` script.
+
+    With the ``spawn`` start method every new worker imports the parent's main module; a script
+    that calls ``run_study`` at top level (no ``if __name__ == "__main__":`` guard) would then
+    start the study again inside each worker, which dies on multiprocessing's bootstrapping error.
+    The workers run only reglab's functions, so they need nothing from ``__main__``: while the
+    pool starts its workers, ``__main__`` looks like an interactive session (no spec, no file).
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    missing = object()
+    saved = {name: getattr(main, name, missing) for name in ("__spec__", "__file__")}
+    main.__spec__ = None
+    if saved["__file__"] is not missing:
+        del main.__file__
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is not missing:
+                setattr(main, name, value)
+
+
 def _stop(pool: cf.ProcessPoolExecutor) -> None:
     """Stop a pool now: cancel queued runs and terminate the workers (running runs are lost,
     which is fine: a run is stored only when complete)."""
@@ -178,10 +208,11 @@ def iter_local(
         initargs=(blob, threads),
     )
     try:
-        if vectorized:
-            futures = {pool.submit(_execute_chunk, [s.to_dict() for s in job], device): job for job in jobs}
-        else:
-            futures = {pool.submit(_execute, job[0].to_dict(), device): job for job in jobs}
+        with _main_not_reimported():  # workers start during the submits
+            if vectorized:
+                futures = {pool.submit(_execute_chunk, [s.to_dict() for s in job], device): job for job in jobs}
+            else:
+                futures = {pool.submit(_execute, job[0].to_dict(), device): job for job in jobs}
         for future in cf.as_completed(futures):
             job = futures[future]
             try:
