@@ -158,19 +158,29 @@ def test_choose_runner_reasons(monkeypatch):
     specs = plan(load_config("study", overrides={"seeds": 1}))
     assert study_mod.choose_runner(specs, "processes") == (
         "processes", "worker processes were requested (--runner processes)")
-    monkeypatch.setattr(study_mod, "_vectorized_api", lambda: (lambda s: (False, "arms differ in model"), None))
-    assert study_mod.choose_runner(specs, "auto") == ("processes", "not vectorized: arms differ in model")
+    assert study_mod.choose_runner(specs, "auto") == ("vectorized", "5 runs batched in 1 model group")
+    monkeypatch.setattr(study_mod, "_vectorized_api", lambda: "the vectorized runner is unavailable (test)")
+    assert study_mod.choose_runner(specs, "auto") == (
+        "processes", "not vectorized: the vectorized runner is unavailable (test)")
+
+
+def test_split_runner_mixed_arms():
+    specs = plan(load_config("study", overrides={"seeds": 2, "arms": ["baseline", "mixup", "dropout"]}))
+    name, reason, groups, singles = study_mod.split_runner(specs, "auto")
+    assert name == "vectorized+processes"
+    assert reason == ("4 runs batched in 1 model group; 2 in worker processes (not vectorized: 'mixup': "
+                      "mixup_alpha=0.2 is not supported by the vectorized runner)")
+    assert [(s.arm, s.seed) for g in groups for s in g] == [("baseline", 0), ("dropout", 0), ("baseline", 1),
+                                                             ("dropout", 1)]
+    assert [(s.arm, s.seed) for s in singles] == [("mixup", 0), ("mixup", 1)]
     from reglab.errors import ConfigError
 
     with pytest.raises(ConfigError) as exc:
-        study_mod.choose_runner(specs, "vectorized")
+        study_mod.split_runner(specs, "vectorized")
     assert str(exc.value) == (
-        "Invalid value for argument `runner`. Expected a runner that can train these runs. "
-        "Received: runner='vectorized' (arms differ in model)"
+        "Invalid value for argument `runner`. Expected a runner that can train these runs. Received: "
+        "runner='vectorized' ('mixup': mixup_alpha=0.2 is not supported by the vectorized runner)"
     )
-    monkeypatch.setattr(study_mod, "_vectorized_api", lambda: (lambda s: (True, ""), None))
-    assert study_mod.choose_runner(specs, "auto") == (
-        "vectorized", "the arms share one architecture: trained as one batched model")
 
 
 def test_vectorized_chunks_balance_workers():
@@ -184,10 +194,10 @@ def test_vectorized_chunks_balance_workers():
 
 
 def test_auto_runner_vectorizes_and_matches_run_one(tmp_path):
-    config = _config(tmp_path, runner="auto", seeds=1, arms=["baseline", "dropout", "weight_decay"])
+    config = _config(tmp_path, runner="auto", seeds=1, arms=["baseline", "dropout", "weight_decay", "mixup"])
     summary = study_mod.run_study(config, report=False)
-    assert summary.runner == "vectorized"
-    assert summary.runner_reason == "3 runs share model 'mlp': trained as one batched model"
+    assert summary.runner == "vectorized+processes"
+    assert summary.runner_reason.startswith("3 runs batched in 1 model group; 1 in worker processes")
     _assert_exactly_planned(summary.store_path, config)
     with RunStore(summary.store_path) as store:
         runs = store.runs(config.name)

@@ -32,7 +32,7 @@ from reglab.experiments.runners.local import Outcome, default_workers, iter_loca
 from reglab.experiments.spec import RunSpec
 from reglab.experiments.store import RunStore
 
-__all__ = ["StudySummary", "run_study", "choose_runner", "vectorized_chunks", "STORE_NAME", "format_outcome"]
+__all__ = ["StudySummary", "run_study", "choose_runner", "split_runner", "vectorized_chunks", "STORE_NAME", "format_outcome"]
 
 STORE_NAME = "runs.sqlite"
 #: Most runs trained as one batched model in one vectorized job.
@@ -78,25 +78,65 @@ def _vectorized_api() -> tuple[Callable[..., Any], Callable[..., Any]] | str:
     return supports, run_vectorized
 
 
-def choose_runner(specs: Sequence[RunSpec], runner: RunnerName) -> tuple[str, str]:
-    """(runner, reason): ``"vectorized"`` when asked or when ``auto`` and every arm can be
-    batched (same architecture); else ``"processes"`` with the reason. Asking for ``vectorized``
-    when it cannot run raises :class:`ConfigError` with the reason."""
+def _group_key(spec: RunSpec) -> str:
+    momentum = spec.optimizer.momentum if spec.optimizer.name == "sgd" else None
+    return (f"{spec.data.model_dump_json()}|{spec.model.model_dump_json()}|{spec.batch_size}|"
+            f"{spec.optimizer.name}|{momentum}")
+
+
+def split_runner(specs: Sequence[RunSpec], runner: RunnerName) -> tuple[str, str, list[list[RunSpec]], list[RunSpec]]:
+    """Decide how to train ``specs``: ``(runner, reason, vectorized groups, runs for processes)``.
+
+    ``auto`` batches every group of two or more runs that share data, model, batch size and
+    optimizer and that the vectorized runner supports (``reglab.experiments.vectorized.supports``);
+    the other runs go to worker processes, and ``reason`` says why. ``vectorized`` raises
+    :class:`ConfigError` (with the reason) when some run cannot be batched; ``processes`` never
+    batches.
+    """
+    specs = list(specs)
     if runner == "processes":
-        return "processes", "worker processes were requested (--runner processes)"
+        return "processes", "worker processes were requested (--runner processes)", [], specs
     if not specs:
-        return "processes", "no run left to train"
+        return "processes", "no run left to train", [], []
     api = _vectorized_api()
     if isinstance(api, str):
-        ok, reason = False, api
+        groups, rest, why_not = [], specs, api
     else:
-        ok, reason = api[0](list(specs))
-    if ok:
-        return "vectorized", reason or "the arms share one architecture: trained as one batched model"
-    if runner == "vectorized":
+        supports = api[0]
+        groups, rest, why_not = [], [], ""
+        by_key: dict[str, list[RunSpec]] = {}
+        for spec in specs:
+            ok, reason = supports([spec])
+            if ok:
+                by_key.setdefault(_group_key(spec), []).append(spec)
+            else:
+                rest.append(spec)
+                why_not = why_not or f"{spec.arm!r}: {reason}"
+        for group in by_key.values():
+            ok, reason = supports(group) if len(group) > 1 else (False, "a single run gains nothing from batching")
+            if ok:
+                groups.append(group)
+            else:
+                rest.extend(group)
+                why_not = why_not or reason
+        order = {s.key(): i for i, s in enumerate(specs)}
+        rest.sort(key=lambda s: order[s.key()])
+    if runner == "vectorized" and rest:
         raise ConfigError(invalid_argument("runner", "a runner that can train these runs", "vectorized",
-                                           shown=f"runner='vectorized' ({reason})"))
-    return "processes", f"not vectorized: {reason}"
+                                           shown=f"runner='vectorized' ({why_not})"))
+    n_vec = sum(len(g) for g in groups)
+    if not groups:
+        return "processes", f"not vectorized: {why_not}", [], rest
+    shared = f"{n_vec} run{'s' if n_vec != 1 else ''} batched in {len(groups)} model group{'s' if len(groups) != 1 else ''}"
+    if not rest:
+        return "vectorized", shared, groups, []
+    return "vectorized+processes", f"{shared}; {len(rest)} in worker processes (not vectorized: {why_not})", groups, rest
+
+
+def choose_runner(specs: Sequence[RunSpec], runner: RunnerName) -> tuple[str, str]:
+    """``(runner, reason)`` of :func:`split_runner`."""
+    name, reason, _, _ = split_runner(specs, runner)
+    return name, reason
 
 
 def _preflight(specs: Sequence[RunSpec]) -> None:
@@ -225,12 +265,12 @@ def run_study(
             pending = pending[:max_runs]
         summary = StudySummary(config.name, kind, out_dir, store_path, planned=len(specs),
                                skipped=len(specs) - len([s for s in specs if s.key() not in done]))
-        name, reason = choose_runner(pending, runner or config.runner)
+        name, reason, groups, singles = split_runner(pending, runner or config.runner)
         summary.runner, summary.runner_reason = name, reason
         if pending:
             n_workers = workers or config.workers or default_workers()
-            chunks = vectorized_chunks(pending, n_workers, VECTORIZED_CHUNK) if name == "vectorized" else None
-            outcomes = iter_local(pending, workers=n_workers, device=device, chunks=chunks)
+            chunks = [c for g in groups for c in vectorized_chunks(g, n_workers, VECTORIZED_CHUNK)]
+            outcomes = iter_local(singles, workers=n_workers, device=device, chunks=chunks)
             console.print(
                 f"[bold]{kind} {escape(config.name)}[/bold]: {len(specs)} runs planned, "
                 f"{summary.skipped} already done, {len(pending)} to train ({escape(name)}: {escape(reason)})",

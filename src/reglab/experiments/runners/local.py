@@ -107,14 +107,14 @@ def _to_outcome(spec: RunSpec, payload: tuple[str, Any, str | None, float]) -> O
     return Outcome(spec, error=value, detail=detail, seconds=seconds)
 
 
-def _inline(chunks: Sequence[list[RunSpec]], vectorized: bool, device: str, threads: int) -> Iterator[Outcome]:
+def _inline(jobs: Sequence[tuple[bool, list[RunSpec]]], device: str, threads: int) -> Iterator[Outcome]:
     import torch
 
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        for chunk in chunks:
-            if vectorized:
+        for batched, chunk in jobs:
+            if batched:
                 payloads = _execute_chunk([s.to_dict() for s in chunk], device)
             else:
                 payloads = [_execute(chunk[0].to_dict(), device)]
@@ -136,7 +136,8 @@ def _main_not_reimported() -> Iterator[None]:
     """
     main = sys.modules.get("__main__")
     if main is None:
-        yield
+        with _sigint_ignored():
+            yield
         return
     missing = object()
     saved = {name: getattr(main, name, missing) for name in ("__spec__", "__file__")}
@@ -144,11 +145,29 @@ def _main_not_reimported() -> Iterator[None]:
     if saved["__file__"] is not missing:
         del main.__file__
     try:
-        yield
+        with _sigint_ignored():
+            yield
     finally:
         for name, value in saved.items():
             if value is not missing:
                 setattr(main, name, value)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Start workers with SIGINT ignored (inherited at exec, kept by Python), so a Ctrl-C that
+    reaches the whole process group while a worker is still importing torch cannot print a
+    KeyboardInterrupt traceback from it; the parent handles Ctrl-C and stops the workers."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _stop(pool: cf.ProcessPoolExecutor) -> None:
@@ -176,27 +195,26 @@ def iter_local(
     """Run ``specs`` and yield an :class:`Outcome` as each finishes (finish order).
 
     Args:
-        specs: the runs (each a job for ``run_one``), unless ``chunks`` is given.
+        specs: runs trained one by one (each a job for ``run_one``).
         workers: worker processes (None: one per core). With 1 worker, or one job, the jobs
             execute in this process, one after the other.
         device: torch device for every run. Defaults to ``"cpu"``.
         threads: torch threads per worker. Defaults to 1.
         preload: datasets already loaded here (``execute.cached_splits()``), sent to the workers.
         start_method: multiprocessing start method. Defaults to ``"spawn"``.
-        chunks: groups of specs, each trained as one batched model by
-            ``reglab.experiments.vectorized.run_vectorized`` in one worker (``specs`` ignored).
-            Defaults to None.
+        chunks: more jobs: groups of specs, each trained as one batched model by
+            ``reglab.experiments.vectorized.run_vectorized`` in one worker. Defaults to None.
 
     Closing the iterator early (or Ctrl-C in the caller) stops the workers at once.
     """
-    vectorized = chunks is not None
-    jobs: list[list[RunSpec]] = [list(c) for c in chunks] if chunks is not None else [[s] for s in specs]
-    jobs = [j for j in jobs if j]
+    # jobs: (batched?, specs); batched chunks first (the longest), then single runs
+    jobs: list[tuple[bool, list[RunSpec]]] = [(True, list(c)) for c in (chunks or ()) if c]
+    jobs += [(False, [s]) for s in specs]
     if not jobs:
         return
     workers = min(workers or default_workers(), len(jobs))
     if workers <= 1:
-        yield from _inline(jobs, vectorized, device, threads)
+        yield from _inline(jobs, device, threads)
         return
     blob = pickle.dumps(preload) if preload else None
     if blob is not None and len(blob) > PRELOAD_LIMIT_BYTES:
@@ -209,12 +227,13 @@ def iter_local(
     )
     try:
         with _main_not_reimported():  # workers start during the submits
-            if vectorized:
-                futures = {pool.submit(_execute_chunk, [s.to_dict() for s in job], device): job for job in jobs}
-            else:
-                futures = {pool.submit(_execute, job[0].to_dict(), device): job for job in jobs}
+            futures = {
+                (pool.submit(_execute_chunk, [s.to_dict() for s in job], device) if batched
+                 else pool.submit(_execute, job[0].to_dict(), device)): (batched, job)
+                for batched, job in jobs
+            }
         for future in cf.as_completed(futures):
-            job = futures[future]
+            batched, job = futures[future]
             try:
                 payload = future.result()
             except cf.process.BrokenProcessPool as exc:
@@ -222,7 +241,7 @@ def iter_local(
                     f"A worker process died while training (run {job[0].arm!r}, seed {job[0].seed}): "
                     f"{exc}. Completed runs are stored; run the same command again to resume."
                 ) from None
-            payloads = payload if vectorized else [payload]
+            payloads = payload if batched else [payload]
             for spec, item in zip(job, payloads):
                 yield _to_outcome(spec, item)
     finally:
