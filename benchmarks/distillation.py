@@ -6,7 +6,7 @@ teacher-size self-distilled student, over seeds; prints the table (mean, 95% Stu
 paired effects). Store and report go to --out.
 
 Usage: python benchmarks/distillation.py [--seeds 3] [--epochs 60] [--teacher-width 512]
-       [--student-width 32] [--temperature 4] [--alpha 0.9] [--ensemble 3] [--out DIR]
+       [--student-width 32] [--teacher-dropout 0] [--temperature 4] [--alpha 0.9] [--ensemble 3] [--out DIR]
 Single-threaded, one process (teachers reused within it).
 """
 
@@ -25,6 +25,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--teacher-width", type=int, default=512)
     ap.add_argument("--student-width", type=int, default=32)
+    ap.add_argument("--teacher-dropout", type=float, default=0.0, help="dropout inside the teacher (Hinton et al. "
+                    "trained theirs with dropout); 0: none")
     ap.add_argument("--temperature", type=float, default=4.0)
     ap.add_argument("--alpha", type=float, default=0.9)
     ap.add_argument("--ensemble", type=int, default=3)
@@ -38,7 +40,8 @@ def main() -> None:
 
     cfg = load_distillation_config(overrides={
         "name": "bench-distillation", "out": args.out, "seeds": args.seeds, "epochs": args.epochs,
-        "teacher": {"name": "mlp", "options": {"width": args.teacher_width}},
+        "teacher": {"name": "mlp", "options": {"width": args.teacher_width,
+                                               **({"dropout": args.teacher_dropout} if args.teacher_dropout else {})}},
         "student": {"name": "mlp", "options": {"width": args.student_width}},
         "temperature": args.temperature, "alpha": args.alpha, "ensemble": args.ensemble,
         "self_distillation": not args.no_self, "workers": 1,
@@ -47,7 +50,7 @@ def main() -> None:
     summary = run_distillation(cfg, resume=False, console=Console(width=160), report=False)
     print()
     print(f"MNIST-1D, AdamW lr 1e-2, batch 100, {args.epochs} epochs, T={args.temperature:g}, "
-          f"alpha={args.alpha:g}, {args.seeds} seeds")
+          f"alpha={args.alpha:g}, teacher dropout {args.teacher_dropout:g}, {args.seeds} seeds")
     print(distillation_markdown(summary.rows, "Distillation on MNIST-1D"))
     print(f"total {time.perf_counter() - start:.0f} s")
 

@@ -4,6 +4,8 @@ gives one red line and exit code 2."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from typer.testing import CliRunner
 
@@ -119,3 +121,6 @@ def test_distill_tiny_config(tmp_path, wide):
     assert f"Report: {out / 'report.html'}" in result.stdout
     printed = CliRunner().invoke(app, ["distill", "--config", str(toml), "--print-config"])
     assert printed.exit_code == 0 and '"teacher": {' in printed.stdout and '"width": 12' in printed.stdout
+    printed = CliRunner().invoke(app, ["distill", "--teacher-dropout", "0.3", "--print-config"])
+    config = json.loads(printed.stdout)
+    assert config["teacher"] == {"name": "mlp", "options": {"width": 512, "dropout": 0.3}}

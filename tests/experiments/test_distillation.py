@@ -142,3 +142,10 @@ def test_config_errors(tmp_path):
     toml.write_text('name = "d"\nepochs = 2\n[student]\nname = "mlp"\noptions = {width = 8}\n')
     cfg = load_distillation_config(toml, {"epochs": 4, "seeds": None})
     assert (cfg.name, cfg.epochs, cfg.seeds, cfg.student.options) == ("d", 4, 3, {"width": 8})
+
+
+def test_section_overrides_merge_into_the_defaults():
+    cfg = load_distillation_config(overrides={"teacher": {"options": {"dropout": 0.3}}, "data": {"train_size": 500}})
+    assert cfg.teacher == ModelSpec(name="mlp", options={"width": 512, "dropout": 0.3})
+    assert (cfg.data.name, cfg.data.train_size) == ("mnist1d", 500)
+    assert cfg.student == ModelSpec(name="mlp", options={"width": 32})

@@ -158,6 +158,10 @@ def load_distillation_config(path: str | Path | None = None,
     for key, value in (overrides or {}).items():
         if value is None:
             continue
+        if isinstance(value, Mapping) and key not in data and key in DistillationStudyConfig.model_fields:
+            default = DistillationStudyConfig.model_fields[key].get_default(call_default_factory=True)
+            if isinstance(default, BaseModel):  # a section: merge into its defaults (teacher width 512 ...)
+                data[key] = default.model_dump(mode="json")
         if isinstance(value, Mapping) and isinstance(data.get(key), Mapping):
             merged = dict(data[key])
             for k2, v2 in value.items():
