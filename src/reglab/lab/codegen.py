@@ -52,9 +52,13 @@ def _data_and_model(p: Any) -> str:
 
 
 def _loop(p: Any, model: str = "model", extra: str = "", indent: str = "") -> str:
+    if getattr(p, "optimizer", "adam") == "sgd":
+        optimizer = f"torch.optim.SGD({model}.parameters(), lr={p.lr!r}, momentum=0.9)"
+    else:
+        optimizer = f"torch.optim.Adam({model}.parameters(), lr={p.lr!r})"
     return (
         f"{indent}train_loader, val_loader, _ = splits.loaders({p.batch_size}, seed={p.seed})\n"
-        f"{indent}optimizer = torch.optim.Adam({model}.parameters(), lr={p.lr!r})\n"
+        f"{indent}optimizer = {optimizer}\n"
         f"{indent}trainer = Trainer({model}, optimizer, train_loader=train_loader, val_loader=val_loader,\n"
         f"{indent}                  epochs={p.epochs}, seed={p.seed}{extra})\n"
         f"{indent}history = trainer.fit().to_dict()\n"

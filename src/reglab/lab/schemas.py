@@ -108,16 +108,24 @@ class OverfitParams(_TrainParams):
 
 
 class WeightDecayParams(_TrainParams):
-    """Demo 3: an L1/L2 penalty's effect on the decision boundary next to an unregularized twin."""
+    """Demo 3: an L1/L2 penalty's effect on the decision boundary next to an unregularized twin.
+
+    Defaults to SGD with momentum 0.9 (as TensorFlow Playground): there an L2 penalty shrinks every
+    weight in proportion and L1 drives many to zero. Under Adam the penalty's gradient is rescaled
+    per weight, so coupled L2 also zeroes the weights of unused units (Loshchilov & Hutter 2019,
+    "Decoupled Weight Decay Regularization", ICLR, arXiv:1711.05101).
+    """
 
     dataset: Dataset2D = "moons"
     penalty: Literal["l2", "l1", "none"] = "l2"
-    lam: float = Field(default=0.003, ge=0.0, le=1.0, description="penalty coefficient lambda")
+    lam: float = Field(default=0.001, ge=0.0, le=1.0, description="penalty coefficient lambda")
+    optimizer: Literal["sgd", "adam"] = Field(default="sgd", description="sgd: momentum 0.9; adam: defaults")
+    lr: float = Field(default=0.1, gt=0.0, le=1.0, description="learning rate")
     label_noise: float = Field(default=0.2, ge=0.0, le=0.5, description="fraction of train labels flipped")
     width: int = Field(default=128, ge=1, le=MAX_WIDTH, description="hidden units per layer")
     depth: int = Field(default=3, ge=1, le=MAX_DEPTH, description="hidden layers")
     epochs: int = Field(default=150, ge=1, le=MAX_EPOCHS)
-    zero_tol: float = Field(default=0.01, gt=0.0, le=1.0, description="|w| below this counts as near zero")
+    zero_tol: float = Field(default=0.001, gt=0.0, le=1.0, description="|w| below this counts as near zero")
     boundary_every: int = Field(default=5, ge=1, le=MAX_EPOCHS, description="epochs between heatmaps")
 
 

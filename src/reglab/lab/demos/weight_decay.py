@@ -5,7 +5,8 @@ Both models start from the same weights and see the same batches; the regularize
 Generalization", NeurIPS) or ``lam * l1_penalty(W)`` (Tibshirani 1996, "Regression Shrinkage
 and Selection via the Lasso", JRSS-B) over the weight matrices (``dim >= 2``; biases are not
 penalized) to its loss. Each epoch streams both models' curves, weight norm and the number of
-weights with ``|w| < zero_tol``, and every few epochs both decision-boundary heatmaps.
+weights with ``|w| < zero_tol``, and every few epochs both decision-boundary heatmaps. The
+optimizer is SGD with momentum 0.9 by default, Adam on request (see ``WeightDecayParams``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,16 @@ from reglab.lab.demos.common import (
 )
 from reglab.lab.schemas import WeightDecayParams
 
-__all__ = ["prepare", "penalty_term"]
+__all__ = ["prepare", "penalty_term", "make_optimizer", "SGD_MOMENTUM"]
+
+SGD_MOMENTUM = 0.9
+
+
+def make_optimizer(name: str, model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
+    """``torch.optim.SGD(momentum=0.9)`` or ``torch.optim.Adam`` (its defaults) over all parameters."""
+    if name == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=lr, momentum=SGD_MOMENTUM)
+    return torch.optim.Adam(model.parameters(), lr=lr)
 
 
 def penalty_term(kind: str, lam: float) -> Any:
@@ -62,7 +72,7 @@ def prepare(params: WeightDecayParams) -> Any:
         torch.set_num_threads(1)
         try:
             train_loader, val_loader, _ = splits.loaders(params.batch_size, seed=params.seed)
-            optimizer = torch.optim.Adam(model.parameters(), lr=params.lr)
+            optimizer = make_optimizer(params.optimizer, model, params.lr)
             gate = SeedGate()
             stream = StreamCallback(job, num_classes, grid=grid, boundary_every=params.boundary_every,
                                     arm=arm, epochs=params.epochs,
