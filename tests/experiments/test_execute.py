@@ -1,0 +1,106 @@
+"""run_one: what each regularization field turns into, exact final metrics, same seed same numbers."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from reglab.experiments import execute
+from reglab.experiments.spec import (
+    DataSpec,
+    DistillationSpec,
+    EarlyStoppingSpec,
+    ModelSpec,
+    RegularizationSpec,
+    RunSpec,
+)
+
+DATA = DataSpec(name="mnist1d", train_size=100)
+
+
+def _spec(**reg) -> RunSpec:
+    return RunSpec(epochs=2, batch_size=50, data=DATA, regularization=RegularizationSpec(**reg))
+
+
+def test_same_seed_same_numbers_and_final_metrics():
+    spec = _spec(dropout=0.2)
+    a, b = execute.run_one(spec), execute.run_one(spec)
+    assert a.history == {**b.history, "seconds": a.history["seconds"]}
+    assert {k: v for k, v in a.final.items()} == b.final
+    other = execute.run_one(spec.model_copy(update={"seed": 1}))
+    assert other.history["train_loss"] != a.history["train_loss"]
+    f = a.final
+    assert f["gap"] == f["train_acc"] - f["val_acc"]
+    assert f["test_gap"] == f["train_acc"] - f["test_acc"]
+    assert (f["n_train"], f["num_classes"], f["n_params"]) == (100, 10, 15210)
+    assert f["best_epoch"] == a.history["best_epoch"] and f["stopped_epoch"] == 2
+    assert a.history["epoch"] == [1, 2]
+    assert sum(f["weight_hist"]["counts"]) == f["weight_hist"]["n"] == 40 * 100 + 100 * 100 + 100 * 10
+
+
+def test_final_metrics_are_plain_cross_entropy_of_the_final_weights():
+    model, history, splits = execute._train(_spec(label_smoothing=0.3), device="cpu", progress=False)
+    model.eval()
+    with torch.no_grad():
+        logits = model(splits.x_test)
+    loss, acc = execute.evaluate_split(model, splits.x_test, splits.y_test, "classification", batch_size=128)
+    assert loss == pytest.approx(float(F.cross_entropy(logits, splits.y_test)), rel=1e-6)
+    assert acc == int((logits.argmax(1) == splits.y_test).sum()) / len(splits.y_test)
+
+
+def test_optimizer_groups_and_no_hidden_decay():
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    plain = execute._optimizer(_spec(), model)
+    assert isinstance(plain, torch.optim.AdamW)
+    assert [g["weight_decay"] for g in plain.param_groups] == [0.0]  # not AdamW's default 0.01
+    decayed = execute._optimizer(_spec(weight_decay=0.1), model)
+    assert [g["weight_decay"] for g in decayed.param_groups] == [0.1, 0.0]
+    assert [len(g["params"]) for g in decayed.param_groups] == [2, 2]  # weights / biases
+    assert all(p.dim() >= 2 for p in decayed.param_groups[0]["params"])
+    sgd = execute._optimizer(RunSpec(optimizer={"name": "sgd", "lr": 0.1, "momentum": 0.5}), model)
+    assert isinstance(sgd, torch.optim.SGD) and sgd.param_groups[0]["momentum"] == 0.5
+
+
+def test_model_options_from_regularization():
+    info = execute.load_splits(DATA).info
+    noisy = execute.build_model(ModelSpec(name="mlp"), info, input_noise=0.25)
+    assert isinstance(noisy, nn.Sequential) and type(noisy[0]).__name__ == "GaussianNoise" and noisy[0].std == 0.25
+    dropped = execute.build_model(ModelSpec(name="mlp"), info, dropout=0.3)
+    assert [m.p for m in dropped.modules() if isinstance(m, nn.Dropout) or type(m).__name__ == "Dropout"][:1] == [0.3]
+    digits = execute.load_splits(DataSpec(name="digits")).info
+    res = execute.build_model(ModelSpec(name="resnet"), digits, drop_path=0.1)
+    assert any(type(m).__name__ == "DropPath" for m in res.modules())
+
+
+def test_max_norm_holds_after_training():
+    model, _, _ = execute._train(_spec(max_norm=0.5), device="cpu", progress=False)
+    norms = [m.weight.norm(dim=1).max().item() for m in model.modules() if isinstance(m, nn.Linear)]
+    assert max(norms) <= 0.5 + 1e-5
+
+
+def test_l1_shrinks_weights_and_early_stopping_restores():
+    base = execute.run_one(_spec())
+    l1 = execute.run_one(_spec(l1=1e-2))
+    assert l1.final["weight_hist"]["abs_mean"] < base.final["weight_hist"]["abs_mean"]
+    es = execute.run_one(RunSpec(epochs=30, batch_size=50, data=DATA, regularization=RegularizationSpec(
+        early_stopping=EarlyStoppingSpec(monitor="val_loss", patience=2))))
+    h = es.history
+    assert h["stopped_epoch"] < 30
+    assert h["best_epoch"] == 1 + min(range(len(h["val_loss"])), key=lambda i: h["val_loss"][i])
+    assert es.final["val_loss"] == pytest.approx(h["val_loss"][h["best_epoch"] - 1], rel=1e-5)
+
+
+def test_mixup_and_distillation_runs():
+    mix = execute.run_one(_spec(mixup_alpha=0.2, label_smoothing=0.1))
+    assert math.isfinite(mix.final["test_loss"]) and len(mix.history["train_loss"]) == 2
+    execute._TEACHERS.clear()
+    spec = _spec(distillation=DistillationSpec(teacher=ModelSpec(name="mlp", options={"width": 32}), teacher_epochs=1))
+    out = execute.run_one(spec)
+    assert len(execute._TEACHERS) == 1  # the teacher is trained once per process and reused
+    execute.run_one(spec)
+    assert len(execute._TEACHERS) == 1
+    assert out.final["n_params"] == 15210  # the student, not the teacher
