@@ -177,3 +177,17 @@ def test_failed_runs_exit_1(monkeypatch, tmp_path):
         "Error: 1 of 1 runs failed (first: baseline seed 0: RuntimeError: out of memory). Their errors are in "
         "the store; run the same command again to retry them.\n"
     )
+
+
+def test_sweep_runs_the_grid(tmp_path):
+    out = tmp_path / "sw"
+    result = runner.invoke(app, ["sweep", "--grid", "dropout=0,0.5", "--grid", "lr=0.01,0.001", *TINY,
+                                 "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert f"Report: {out / 'report.html'}" in result.stdout
+    with RunStore(out / "runs.sqlite") as store:
+        runs = store.runs("sweep")
+    assert [(r.arm, r.spec.regularization.dropout, r.spec.optimizer.lr) for r in runs] == [
+        ("dropout=0,lr=0.01", 0, 0.01), ("dropout=0,lr=0.001", 0, 0.001),
+        ("dropout=0.5,lr=0.01", 0.5, 0.01), ("dropout=0.5,lr=0.001", 0.5, 0.001),
+    ]
