@@ -150,6 +150,10 @@ def test_study_runs_reports_and_resumes(tmp_path):
            f"The run store {str(out / 'runs.sqlite')!r} already holds study 'default' with 2 completed run(s) "
            "that are not in this plan (the config changed). Run with --no-resume to replace them, or choose "
            "another --out directory or --name.")
+    replaced = runner.invoke(app, [*args[:-2], "--out", str(out), "--epochs", "3", "--no-resume", "--quiet"])
+    assert replaced.exit_code == 0, replaced.output
+    with RunStore(out / "runs.sqlite") as store:
+        assert [len(r.history["epoch"]) for r in store.runs("default", status=None)] == [3, 3]
 
 
 def test_ctrl_c_exits_130(monkeypatch, tmp_path):
