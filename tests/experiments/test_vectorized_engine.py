@@ -257,8 +257,12 @@ def test_stopped_members_weights_do_not_move_while_others_train():
     _assert_same_run(stack, 1, model, hists[1], hist)
 
 
+@pytest.mark.parametrize("kernel", ["fused", "foreach"])
 @pytest.mark.parametrize("name", ["adamw", "adam", "sgd"])
-def test_stacked_optimizer_matches_torch_per_member(name):
+def test_stacked_optimizer_matches_torch_per_member(name, kernel, monkeypatch):
+    if kernel == "foreach":  # the fallback where torch has no fused Adam(W) kernel
+        monkeypatch.delattr(torch, "_fused_adamw_", raising=False)
+        monkeypatch.delattr(torch, "_fused_adam_", raising=False)
     g = torch.Generator().manual_seed(0)
     k, lrs, wds = 3, [1e-2, 3e-3, 5e-2], [0.0, 0.1, 0.01]
     w = torch.randn(k, 4, 5, generator=g)
@@ -284,7 +288,10 @@ def test_stacked_optimizer_matches_torch_per_member(name):
         torch.testing.assert_close(sb[m].detach(), pb.detach(), atol=1e-6, rtol=0)
 
 
-def test_stacked_optimizer_inactive_member_is_frozen_exactly():
+@pytest.mark.parametrize("kernel", ["fused", "foreach"])
+def test_stacked_optimizer_inactive_member_is_frozen_exactly(kernel, monkeypatch):
+    if kernel == "foreach":
+        monkeypatch.delattr(torch, "_fused_adamw_", raising=False)
     w = torch.randn(2, 3, 3).requires_grad_()
     opt = StackedOptimizer([w], [True], name="adamw", lr=[1e-1, 1e-1], weight_decay=[0.5, 0.5])
     w.grad = torch.ones_like(w)

@@ -1,9 +1,12 @@
 """Optimizers over stacked ``(K, ...)`` parameters with per-member learning rate and weight decay.
 
-Each update is exactly the one ``torch.optim.AdamW`` / ``Adam`` / ``SGD`` applies to a single
-member (same operations in the same order, bias corrections computed in double precision as
-torch does), but with the member's own ``lr`` and ``weight_decay`` broadcast as ``(K, 1, 1)``
-columns, so K members cost one set of kernels. A member whose ``active`` flag is False is
+Each update is the one ``torch.optim.AdamW`` / ``Adam`` / ``SGD`` applies to a single member, with
+the member's own ``lr`` and ``weight_decay``. Adam(W) uses PyTorch's fused kernel (the
+``fused=True`` path of ``torch.optim.AdamW``; it agrees with the default implementation to float
+rounding, ~1e-7) on the whole stack when members share their hyperparameters and on each
+member's slice otherwise; where that kernel is missing, and for SGD, the update is written with
+``torch._foreach`` ops and the per-member values broadcast as ``(K, 1, 1)`` columns (the same
+operations in the same order as torch's single-tensor implementation). A member whose ``active`` flag is False is
 frozen: its step size is zero and its decay factor one, so its weights do not move (early
 stopping).
 
@@ -15,6 +18,7 @@ References:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -96,6 +100,49 @@ class StackedOptimizer:
             self._adam(lr)
 
     def _adam(self, lr: Sequence[float]) -> None:
+        fused = getattr(torch, "_fused_adamw_" if self.name == "adamw" else "_fused_adam_", None)
+        if fused is not None and self.params[0].device.type in ("cpu", "cuda"):
+            self._adam_fused(fused, lr)
+        else:
+            self._adam_foreach(lr)
+
+    def _adam_fused(self, fused: Any, lr: Sequence[float]) -> None:
+        """PyTorch's fused Adam(W) kernel (the ``fused=True`` path of ``torch.optim.AdamW``), one
+        call per group of members sharing ``(lr, weight_decay)``: on the whole stack when all
+        members share them (a sweep of dropout rates, seeds...), else on each member's slice.
+        Frozen members (``lr = 0``) are left out, so their weights and moments do not change."""
+        beta1, beta2 = self.betas
+        k_all = self.params[0].shape[0]
+        step = torch.tensor(float(self.step_count), device=self.params[0].device)
+        groups: dict[tuple[float, float], list[int]] = {}
+        for k, (rate, wd) in enumerate(zip(lr, self.weight_decay)):
+            if rate > 0:
+                groups.setdefault((rate, wd), []).append(k)
+        grads = [p.grad for p in self.params]
+        for (rate, wd), members in groups.items():
+            slices: list[Any] = [slice(None)] if len(members) == k_all else members
+            for index in slices:
+                for decays in (True, False):
+                    chosen = [i for i, d in enumerate(self.decayed) if d == decays and grads[i] is not None]
+                    if not chosen:
+                        continue
+                    fused(
+                        [self.params[i][index] for i in chosen],
+                        [grads[i][index] for i in chosen],
+                        [self.exp_avg[i][index] for i in chosen],
+                        [self.exp_avg_sq[i][index] for i in chosen],
+                        [],
+                        [step] * len(chosen),
+                        lr=rate,
+                        beta1=beta1,
+                        beta2=beta2,
+                        weight_decay=wd if decays else 0.0,
+                        eps=self.eps,
+                        amsgrad=False,
+                        maximize=False,
+                    )
+
+    def _adam_foreach(self, lr: Sequence[float]) -> None:
         beta1, beta2 = self.betas
         bc1 = 1 - beta1**self.step_count
         bc2_sqrt = (1 - beta2**self.step_count) ** 0.5
