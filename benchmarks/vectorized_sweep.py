@@ -44,13 +44,14 @@ RATES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 METHODS = ("sequential", "vectorized exact", "vectorized fast")
 
 
-def _specs(epochs: int, device: str) -> list[Any]:
+def _specs(epochs: int, device: str, members: int = 8) -> list[Any]:
+    """``members`` specs: dropout RATES[i % 8], seed i // 8 (8: the 8-rate sweep of one seed)."""
     from reglab.experiments.spec import DataSpec, ModelSpec, OptimizerSpec, RegularizationSpec, RunSpec
 
     return [
         RunSpec(
             arm=f"dropout={p}",
-            seed=0,
+            seed=i // len(RATES),
             epochs=epochs,
             batch_size=100,
             data=DataSpec(name="mnist1d"),
@@ -58,7 +59,7 @@ def _specs(epochs: int, device: str) -> list[Any]:
             optimizer=OptimizerSpec(name="adamw", lr=1e-2),
             regularization=RegularizationSpec(dropout=p),
         )
-        for p in RATES
+        for i, p in ((i, RATES[i % len(RATES)]) for i in range(members))
     ]
 
 
@@ -92,7 +93,7 @@ def _status_kib(field: str) -> int:
     raise KeyError(field)
 
 
-def _memory_child(method: str, epochs: int, device: str) -> None:
+def _memory_child(method: str, epochs: int, device: str, members: int = 8) -> None:
     """Run one method once in this fresh process; print its memory as JSON.
 
     Before training (imports done, data loaded) the kernel's peak-RSS mark is reset (``5`` to
@@ -102,7 +103,7 @@ def _memory_child(method: str, epochs: int, device: str) -> None:
     torch.set_num_threads(1)
     from reglab.experiments.execute import load_splits
 
-    specs = _specs(epochs, device)
+    specs = _specs(epochs, device, members)
     load_splits(specs[0].data)
     _run(method, [specs[0].model_copy(update={"epochs": 1})], device)  # imports every module it uses
 
@@ -124,9 +125,10 @@ def _memory_child(method: str, epochs: int, device: str) -> None:
                       "cuda_peak_bytes": cuda_peak}))
 
 
-def _memory(method: str, epochs: int, device: str) -> dict[str, Any]:
+def _memory(method: str, epochs: int, device: str, members: int) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--memory-child", method, "--epochs", str(epochs), "--device", device],
+        [sys.executable, os.path.abspath(__file__), "--memory-child", method, "--epochs", str(epochs),
+         "--device", device, "--members", str(members)],
         check=True,
         capture_output=True,
         text=True,
@@ -139,20 +141,22 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--members", type=int, default=8, help="runs in the sweep (rates cycle, seeds grow)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     parser.add_argument("--memory-child", choices=METHODS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.memory_child:
-        _memory_child(args.memory_child, args.epochs, args.device)
+        _memory_child(args.memory_child, args.epochs, args.device, args.members)
         return
 
     from reglab.experiments.execute import load_splits
 
-    specs = _specs(args.epochs, args.device)
+    specs = _specs(args.epochs, args.device, args.members)
     info = load_splits(specs[0].data).info
     print(
-        f"MNIST-1D MLP 40-100-100-10, {len(specs)} members (dropout {', '.join(str(p) for p in RATES)}), "
+        f"MNIST-1D MLP 40-100-100-10, {len(specs)} members (dropout {', '.join(str(p) for p in RATES)}"
+        f"{'' if len(specs) == len(RATES) else ' x seeds'}), "
         f"{args.epochs} epochs x {-(-info.n_train // 100)} steps of batch 100, AdamW lr 1e-2, "
         f"device {args.device}, torch threads {torch.get_num_threads()}, {args.rounds} interleaved rounds"
     )
@@ -179,13 +183,13 @@ def main() -> None:
     diff = max(abs(a - b) for a, b in zip(acc["sequential"], acc["vectorized exact"]))
     print(f"\nmax |test_acc(sequential) - test_acc(vectorized exact)| over the members: {diff:.4f}")
     print("test acc by dropout rate (sequential / exact / fast):")
-    for p, a, b, c in zip(RATES, acc["sequential"], acc["vectorized exact"], acc["vectorized fast"]):
-        print(f"  p={p:.1f}: {a:.3f} / {b:.3f} / {c:.3f}")
+    for spec, a, b, c in zip(specs, acc["sequential"], acc["vectorized exact"], acc["vectorized fast"]):
+        print(f"  p={spec.regularization.dropout:.1f} seed {spec.seed}: {a:.3f} / {b:.3f} / {c:.3f}")
 
     if not args.no_memory:
         print("\npeak memory, one fresh subprocess per method (RSS before training = after imports and data):")
         for m in METHODS:
-            mem = _memory(m, args.epochs, args.device)
+            mem = _memory(m, args.epochs, args.device, args.members)
             line = (
                 f"  {m:<18} peak RSS during training {mem['peak_kib'] / 1024:7.1f} MiB "
                 f"(before {mem['before_kib'] / 1024:7.1f} MiB, +{(mem['peak_kib'] - mem['before_kib']) / 1024:5.1f} MiB;"
