@@ -195,3 +195,15 @@ def test_sweep_runs_the_grid(tmp_path):
         ("dropout=0,lr=0.01", 0, 0.01), ("dropout=0,lr=0.001", 0, 0.001),
         ("dropout=0.5,lr=0.01", 0.5, 0.01), ("dropout=0.5,lr=0.001", 0.5, 0.001),
     ]
+
+
+def test_data_dir_reaches_the_data_layer(tmp_path, monkeypatch):
+    from reglab.data import load
+    from reglab.errors import DataUnavailableError
+
+    monkeypatch.setenv("REGLAB_DATA_DIR", str(tmp_path / "elsewhere"))  # restored after the test
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataUnavailableError) as exc:
+        load("mnist", data_dir=empty)
+    _fails(["study", "--dataset", "mnist", "--data-dir", str(empty), "--out", str(tmp_path / "o")], str(exc.value))

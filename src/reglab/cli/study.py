@@ -29,6 +29,16 @@ _SET = typer.Option(None, "--set", help="Override any field: --set dropout=0.1 -
 _PRINT = typer.Option(False, "--print-config", help="Print the effective config as TOML and exit.")
 _RESUME = typer.Option(True, "--resume/--no-resume", help="Skip runs already in the store (default).")
 _QUIET = typer.Option(False, "--quiet", "-q", help="No live line per run.")
+_DATA_DIR = typer.Option(None, "--data-dir", help="Where downloaded datasets' files are ($REGLAB_DATA_DIR).")
+
+
+def _use_data_dir(data_dir: Path | None) -> None:
+    """Downloaded datasets' folder: machine-specific, so not part of the run specs (their keys
+    stay the same on every machine); set for this process and its workers."""
+    if data_dir is not None:
+        import os
+
+        os.environ["REGLAB_DATA_DIR"] = str(data_dir)
 
 
 def _overrides(**flags: Any) -> dict[str, Any]:
@@ -102,6 +112,7 @@ def study(
     resume: bool = _RESUME,
     quiet: bool = _QUIET,
     list_techniques: bool = typer.Option(False, "--list-techniques", help="List the arms and exit."),
+    data_dir: Path = _DATA_DIR,
 ) -> None:
     """Compare regularization techniques: a baseline, each technique alone, and a stack, over seeds.
 
@@ -122,6 +133,7 @@ def study(
     if print_config:
         typer.echo(to_toml(cfg), nl=False)
         return
+    _use_data_dir(data_dir)
     _run(cfg, resume, quiet)
 
 
@@ -146,6 +158,7 @@ def sweep(
     print_config: bool = _PRINT,
     resume: bool = _RESUME,
     quiet: bool = _QUIET,
+    data_dir: Path = _DATA_DIR,
 ) -> None:
     """Train every combination of the grid values, for each seed, and report.
 
@@ -160,4 +173,5 @@ def sweep(
     if print_config:
         typer.echo(to_toml(cfg), nl=False)
         return
+    _use_data_dir(data_dir)
     _run(cfg, resume, quiet)
