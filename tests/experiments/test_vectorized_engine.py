@@ -374,3 +374,52 @@ def test_fit_stacked_checks_its_arguments_before_training():
         "'lr', 'grad_norm_mean', 'grad_norm_max', 'seconds'. Received: monitor='val_loss'"
     )
     assert stack.weights[0].grad is None  # nothing trained
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"lr": 0.0}, "Invalid value for argument `lr`. Expected a number in (0, inf). Received: lr=0.0"),
+        (
+            {"lr": 1e-2, "weight_decay": -0.1},
+            "Invalid value for argument `weight_decay`. Expected a number in [0, inf). Received: weight_decay=-0.1",
+        ),
+        (
+            {"lr": 1e-2, "label_smoothing": 1.5},
+            "Invalid value for argument `label_smoothing`. Expected a number in [0, 1]. Received: label_smoothing=1.5",
+        ),
+        (
+            {"lr": 1e-2, "max_norm": 0},
+            "Invalid value for argument `max_norm`. Expected a number in (0, inf). Received: max_norm=0",
+        ),
+    ],
+)
+def test_member_hyper_rejects_bad_values(kwargs, message):
+    with pytest.raises(ValueError) as exc:
+        MemberHyper(**kwargs)
+    assert str(exc.value) == message
+
+
+def test_stack_and_optimizer_argument_errors():
+    with pytest.raises(ValueError) as exc:
+        compile_stack([])
+    assert str(exc.value) == "Invalid value for argument `models`. Expected at least one model. Received: models=[]"
+    w = torch.zeros(3, 2, 2, requires_grad=True)
+    with pytest.raises(ValueError) as exc:
+        StackedOptimizer([w], [True], lr=[1e-2, 1e-2])
+    assert str(exc.value) == "Invalid value for argument `lr`. Expected one value per member (3). Received: len(lr)=2"
+    with pytest.raises(ValueError) as exc:
+        StackedOptimizer([w], [True], name="rmsprop", lr=[1e-2] * 3)
+    assert str(exc.value) == (
+        "Invalid value for argument `name`. Expected one of 'adamw', 'adam', 'sgd'. Received: name='rmsprop'"
+    )
+    from reglab.errors import ConfigError
+
+    with pytest.raises(ConfigError) as exc:
+        compile_stack([build("mlp", (D,), C, width=8, norm="batch")])
+    assert str(exc.value) == (
+        "Cannot stack module BatchNorm1d (only Linear, element-wise activations and Dropout)."
+    )
+    with pytest.raises(ConfigError) as exc:
+        compile_stack([_model(1), build("mlp", (D,), C, width=8)])
+    assert str(exc.value).startswith("Cannot stack the members: member 1 has layout [('Linear', ((8, 6), (8,)))")

@@ -15,11 +15,12 @@ semantics:
   before clipping, clipping is per member;
 * update: :class:`~reglab.experiments.vectorized.optim.StackedOptimizer` with per-member lr and
   decoupled weight decay; max-norm renormalisation (Srivastava et al. 2014) per member and unit;
-* early stopping: each member has its own stopper; a stopped member is frozen (no update, no
-  metrics) and, with ``restore_best``, ends with the weights of its best epoch, while the others
-  continue.
+* early stopping (Prechelt 1998, "Early Stopping - But When?"): each member has its own
+  ``reglab.training.EarlyStopping``; a stopped member is frozen (no update, no metrics) and, with
+  ``restore_best``, ends with the weights of its best epoch, while the others continue. A member
+  whose loss becomes NaN/inf stops alone, rolled back to its last finite epoch.
 
-Histories are ``reglab.training.History`` objects, one per member.
+It returns one ``History.to_dict()`` per member, with the Trainer's stop sentences.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from reglab._validate import check_int
+from reglab._validate import check_int, check_non_negative, check_positive, check_probability
 from reglab.errors import invalid_argument
 from reglab.experiments.vectorized.allocator import reuse_freed_memory
 from reglab.experiments.vectorized.optim import StackedOptimizer
@@ -47,7 +48,15 @@ __all__ = ["MemberHyper", "fit_stacked", "evaluate_stacked"]
 class MemberHyper:
     """One member's hyperparameters (the dropout rate lives in the compiled stack).
 
-    Defaults: no weight decay, no penalties, no smoothing, no noise, no max-norm, no clipping.
+    Args (checked on construction):
+        lr: learning rate, > 0.
+        weight_decay: decoupled (AdamW) or coupled (Adam, SGD) decay of the weights, >= 0.
+            Defaults to 0.0.
+        l1, l2: coefficients of ``sum |w|`` and ``sum w^2`` added to the loss, >= 0. Defaults to 0.0.
+        label_smoothing: in [0, 1]. Defaults to 0.0.
+        input_noise: std of Gaussian noise added to the inputs, >= 0. Defaults to 0.0.
+        max_norm: per-unit max-norm constraint, > 0, or None. Defaults to None.
+        grad_clip: clip each member's total gradient norm to this, > 0, or None. Defaults to None.
     """
 
     lr: float
@@ -58,6 +67,15 @@ class MemberHyper:
     input_noise: float = 0.0
     max_norm: float | None = None
     grad_clip: float | None = None
+
+    def __post_init__(self) -> None:
+        check_positive("lr", self.lr)
+        for name in ("weight_decay", "l1", "l2", "input_noise"):
+            check_non_negative(name, getattr(self, name))
+        check_probability("label_smoothing", self.label_smoothing)
+        for name in ("max_norm", "grad_clip"):
+            if getattr(self, name) is not None:
+                check_positive(name, getattr(self, name))
 
 
 def _member_ce(logits: torch.Tensor, target: torch.Tensor, smoothing: torch.Tensor | None) -> torch.Tensor:

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from reglab._validate import check_choice
+from reglab.errors import invalid_argument
 
 __all__ = ["StackedOptimizer"]
 
@@ -61,8 +62,11 @@ class StackedOptimizer:
         k = self.params[0].shape[0]
         self.lr = [float(v) for v in lr]
         self.weight_decay = [float(v) for v in (weight_decay if weight_decay is not None else [0.0] * k)]
-        if len(self.lr) != k or len(self.weight_decay) != k:
-            raise ValueError(f"lr and weight_decay need one value per member ({k})")
+        for name, values in (("lr", self.lr), ("weight_decay", self.weight_decay)):
+            if len(values) != k:
+                raise ValueError(
+                    invalid_argument(name, f"one value per member ({k})", values, shown=f"len({name})={len(values)}")
+                )
         self.betas = betas
         self.eps = eps
         self.momentum = momentum

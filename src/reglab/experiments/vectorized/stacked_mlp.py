@@ -98,7 +98,7 @@ def compile_stack(models: Sequence[nn.Module]) -> StackedMLP:
             differ.
     """
     if not models:
-        raise ValueError("compile_stack needs at least one model")
+        raise ValueError(invalid_argument("models", "at least one model", models))
     split = [_split_dropout(m) for m in models]
     first = split[0][0]
     shape_a = [(_describe(m), tuple(tuple(p.shape) for p in m.parameters())) for m in first]
