@@ -121,6 +121,6 @@ def test_distill_tiny_config(tmp_path, wide):
     assert f"Report: {out / 'report.html'}" in result.stdout
     printed = CliRunner().invoke(app, ["distill", "--config", str(toml), "--print-config"])
     assert printed.exit_code == 0 and '"teacher": {' in printed.stdout and '"width": 12' in printed.stdout
-    printed = CliRunner().invoke(app, ["distill", "--teacher-dropout", "0.3", "--print-config"])
+    printed = CliRunner().invoke(app, ["distill", "--teacher-dropout", "0.5", "--teacher-width", "64", "--print-config"])
     config = json.loads(printed.stdout)
-    assert config["teacher"] == {"name": "mlp", "options": {"width": 512, "dropout": 0.3}}
+    assert config["teacher"] == {"name": "mlp", "options": {"width": 64, "dropout": 0.5}}

@@ -131,12 +131,13 @@ def test_config_errors(tmp_path):
     with pytest.raises(ConfigError) as exc:
         load_distillation_config(overrides={"alpha": 1.5})
     assert str(exc.value) == "Invalid value for argument `alpha`. Expected a number in [0, 1]. Received: alpha=1.5"
-    same = DistillationStudyConfig(student=ModelSpec(name="mlp", options={"width": 512}))
+    same = DistillationStudyConfig(student=ModelSpec(name="mlp", options={"width": 512, "dropout": 0.3}))
     with pytest.raises(ConfigError) as exc:
         plan_distillation(same)
     assert str(exc.value) == (
         "Invalid value for argument `student`. Expected a model other than the teacher (self-distillation "
-        "already trains a teacher-size student). Received: student={'name': 'mlp', 'options': {'width': 512}} "
+        "already trains a teacher-size student). Received: student={'name': 'mlp', 'options': {'width': 512, "
+        "'dropout': 0.3}} "
         "(the teacher's model)")
     toml = tmp_path / "d.toml"
     toml.write_text('name = "d"\nepochs = 2\n[student]\nname = "mlp"\noptions = {width = 8}\n')
@@ -145,7 +146,7 @@ def test_config_errors(tmp_path):
 
 
 def test_section_overrides_merge_into_the_defaults():
-    cfg = load_distillation_config(overrides={"teacher": {"options": {"dropout": 0.3}}, "data": {"train_size": 500}})
-    assert cfg.teacher == ModelSpec(name="mlp", options={"width": 512, "dropout": 0.3})
+    cfg = load_distillation_config(overrides={"teacher": {"options": {"dropout": 0.5}}, "data": {"train_size": 500}})
+    assert cfg.teacher == ModelSpec(name="mlp", options={"width": 512, "dropout": 0.5})
     assert (cfg.data.name, cfg.data.train_size) == ("mnist1d", 500)
     assert cfg.student == ModelSpec(name="mlp", options={"width": 32})

@@ -103,7 +103,7 @@ def distill(
     seeds: int = typer.Option(None, "--seeds", help="Seeds (default 3)."),
     teacher_width: int = typer.Option(None, "--teacher-width", help="Hidden width of the teacher model (default 512)."),
     student_width: int = typer.Option(None, "--student-width", help="Hidden width of the student model (default 32)."),
-    teacher_dropout: float = typer.Option(None, "--teacher-dropout", help="Dropout inside the teacher model (default none)."),
+    teacher_dropout: float = typer.Option(None, "--teacher-dropout", help="Dropout inside the teacher model (default 0.3)."),
     temperature: float = typer.Option(None, "--temperature", "-T", help="Softening temperature (default 4)."),
     alpha: float = typer.Option(None, "--alpha", help="Weight of the soft (distillation) term, in [0, 1] (default 0.9)."),
     ensemble: int = typer.Option(None, "--ensemble", help="Teachers of the ensemble arm; 0: no ensemble arm (default 3)."),

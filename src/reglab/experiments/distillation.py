@@ -81,9 +81,16 @@ TEACHER_SEED_FACTOR = 1000
 class DistillationStudyConfig(BaseModel):
     """A teacher-student study (TOML for ``reglab distill --config``).
 
-    Defaults: MNIST-1D, teacher MLP 2 x 512, student MLP 2 x 32, AdamW lr 1e-2, batch 100,
-    60 epochs, T = 4 and alpha = 0.9 (Hinton et al. 2015; the ``distillation`` study arm's
-    values), an ensemble of 3 teachers, self-distillation on, 3 seeds.
+    Defaults: MNIST-1D, teacher MLP 2 x 512 with dropout 0.3, student MLP 2 x 32, AdamW lr 1e-2,
+    batch 100, 60 epochs, T = 4 and alpha = 0.9 (Hinton et al. 2015; the ``distillation`` study
+    arm's values), an ensemble of 3 teachers, self-distillation on, 3 seeds.
+
+    The teacher is regularized with dropout, as Hinton et al.'s was: an unregularized teacher
+    memorises the training set (train 98%), so on the very inputs the student learns from its
+    softened outputs are nearly one-hot and carry little beyond the labels. Measured on MNIST-1D
+    (3 seeds, ``benchmarks/distillation.py``): unregularized teacher 65.3%, distilled student
+    +0.2 points [95% CI -2.4, +2.8] over the student alone; dropout-0.3 teacher 67.6%, distilled
+    student +3.1 [-2.7, +9.0].
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -98,7 +105,7 @@ class DistillationStudyConfig(BaseModel):
     first_seed: int = Field(default=0, ge=0)
     workers: int | None = Field(default=1, ge=1)  # 1: teachers are cached in this process
     data: DataSpec = Field(default_factory=DataSpec)
-    teacher: ModelSpec = Field(default_factory=lambda: ModelSpec(name="mlp", options={"width": 512}))
+    teacher: ModelSpec = Field(default_factory=lambda: ModelSpec(name="mlp", options={"width": 512, "dropout": 0.3}))
     student: ModelSpec = Field(default_factory=lambda: ModelSpec(name="mlp", options={"width": 32}))
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
     temperature: float = Field(default=4.0, gt=0.0)
@@ -151,16 +158,19 @@ class DistillationStudyConfig(BaseModel):
 def load_distillation_config(path: str | Path | None = None,
                              overrides: Mapping[str, Any] | None = None) -> DistillationStudyConfig:
     """Defaults < the TOML file ``path`` < ``overrides`` (top-level fields; ``None`` values are
-    ignored). Unknown fields and bad values raise :class:`ConfigError` naming the field."""
+    ignored). A section override (``{"teacher": {"options": {"dropout": 0.5}}}``) is merged into
+    the file's section, or into the default section when it names no model/dataset of its own.
+    Unknown fields and bad values raise :class:`ConfigError` naming the field."""
     from reglab.experiments.config import config_error, read_toml
 
     data: dict[str, Any] = dict(read_toml(path)) if path is not None else {}
     for key, value in (overrides or {}).items():
         if value is None:
             continue
-        if isinstance(value, Mapping) and key not in data and key in DistillationStudyConfig.model_fields:
+        if (isinstance(value, Mapping) and "name" not in value and key not in data
+                and key in DistillationStudyConfig.model_fields):
             default = DistillationStudyConfig.model_fields[key].get_default(call_default_factory=True)
-            if isinstance(default, BaseModel):  # a section: merge into its defaults (teacher width 512 ...)
+            if isinstance(default, BaseModel):  # a section without a new name: edit its defaults
                 data[key] = default.model_dump(mode="json")
         if isinstance(value, Mapping) and isinstance(data.get(key), Mapping):
             merged = dict(data[key])
