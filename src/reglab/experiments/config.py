@@ -75,10 +75,11 @@ __all__ = [
     "to_toml",
 ]
 
-#: Epochs of the default study. Measured (3 seeds, 2 shared cores): at 100 epochs the MLP's
-#: baseline overfits (train 100%, test 62.5%) while dropout 0.2 gains +3.9 points [95% CI +1.8,
-#: +6.0] and the stack +4.6 [+2.0, +7.2]; at 60 epochs dropout gained only +2.2 [-0.8, +5.2].
-#: 15 vectorized runs of 100 epochs took 2.6 minutes on a machine loaded 3x over its 2 cores.
+#: Epochs of the default study. Measured (3 seeds, 2 shared cores, two runs of the benchmark on
+#: successive versions of the engine): at 100 epochs the MLP's baseline overfits (train 100%,
+#: test 62.5-63.1%) while dropout 0.2 gains +2.9 to +3.9 points (95% CIs above 0) and the stack
+#: +4.0 to +4.6; at 60 epochs dropout gained only +2.2 [-0.8, +5.2]. ``benchmarks/default_study.py``
+#: timed the whole command at 67-80 s on the loaded machine (limit: 5 minutes).
 DEFAULT_EPOCHS = 100
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
