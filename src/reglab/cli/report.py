@@ -152,7 +152,8 @@ def recommend_cmd(
         console.print(
             f"Wrote study {escape(config.name)} ({len(config.arms)} arms x {config.seeds} seeds) "
             f"to {escape(str(emit_config))}; run it with: reglab study --config "
-            f"{escape(str(emit_config))}"
+            f"{escape(str(emit_config))}",
+            soft_wrap=True,
         )
         if rec.fine_tuning:
             console.print("Note: the study trains reglab's reference model from scratch; apply "
