@@ -104,3 +104,13 @@ def test_mixup_and_distillation_runs():
     execute.run_one(spec)
     assert len(execute._TEACHERS) == 1
     assert out.final["n_params"] == 15210  # the student, not the teacher
+
+
+def test_self_distillation_teacher_has_the_students_architecture():
+    execute._TEACHERS.clear()
+    student = ModelSpec(name="mlp", options={"width": 16})
+    spec = RunSpec(epochs=1, batch_size=50, data=DATA, model=student,
+                   regularization=RegularizationSpec(distillation=DistillationSpec(teacher=None)))
+    out = execute.run_one(spec)
+    (teacher,) = next(iter(execute._TEACHERS.values()))
+    assert sum(p.numel() for p in teacher.parameters()) == out.final["n_params"] == 40 * 16 + 16 + 16 * 16 + 16 + 16 * 10 + 10

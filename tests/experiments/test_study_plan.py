@@ -114,3 +114,14 @@ def test_grid_arm_name():
     assert grid_arm_name({"dropout": 0.5, "weight_decay": 1e-05, "model.width": 64}) == (
         "dropout=0.5,weight_decay=1e-05,model.width=64"
     )
+
+
+def test_distillation_arms():
+    cfg = load_config("study", overrides={"arms": ["distillation", "ensemble_distillation", "self_distillation=2"],
+                                          "seeds": 1})
+    reg = {s.arm: s.regularization.distillation for s in plan(cfg)}
+    assert reg["distillation"].teacher.options == {"width": 512, "dropout": 0.3}
+    assert (reg["distillation"].temperature, reg["distillation"].teachers) == (4.0, 1)
+    assert (reg["ensemble_distillation"].teachers, reg["ensemble_distillation"].temperature) == (3, 4.0)
+    assert reg["ensemble_distillation"].teacher == reg["distillation"].teacher
+    assert (reg["self_distillation=2"].teacher, reg["self_distillation=2"].temperature) == (None, 2.0)

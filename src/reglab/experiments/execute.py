@@ -185,7 +185,7 @@ def _teachers(spec: RunSpec, device: str) -> list[nn.Module]:
             epochs=dist.teacher_epochs or spec.epochs,
             batch_size=spec.batch_size,
             data=spec.data,
-            model=dist.teacher,
+            model=dist.teacher or spec.model,  # None: self-distillation
             optimizer=spec.optimizer,
         )
         key = tspec.key()

@@ -65,9 +65,18 @@ class EarlyStoppingSpec(_Spec):
 
 
 class DistillationSpec(_Spec):
-    """Knowledge distillation (Hinton et al. 2015) from teacher(s) trained with the same data."""
+    """Knowledge distillation (Hinton et al. 2015) from teacher(s) trained with the same data.
 
-    teacher: ModelSpec = Field(default_factory=lambda: ModelSpec(name="mlp", options={"width": 512}))
+    The default teacher is a 2 x 512 MLP with dropout 0.3: regularized, as Hinton et al.'s was. An
+    unregularized teacher memorises the training set, its softened outputs there are nearly one-hot
+    and the student gains nothing (measured on MNIST-1D: +0.2 points [-2.4, +2.8] vs +5.1
+    [+1.1, +9.0] with the dropout teacher; see ``reglab.experiments.distillation``).
+    ``teacher=None`` is self-distillation: the teacher has the student's own architecture.
+    """
+
+    teacher: ModelSpec | None = Field(
+        default_factory=lambda: ModelSpec(name="mlp", options={"width": 512, "dropout": 0.3})
+    )
     teachers: int = Field(default=1, ge=1)  # > 1: ensemble distillation (averaged soft targets)
     temperature: float = Field(default=4.0, gt=0.0)
     alpha: float = Field(default=0.9, ge=0.0, le=1.0)  # weight of the soft (KD) term

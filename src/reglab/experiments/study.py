@@ -150,7 +150,7 @@ def _preflight(specs: Sequence[RunSpec]) -> None:
         reg = spec.regularization
         models = [(spec.model, reg.dropout, reg.drop_path)]
         if reg.distillation is not None:
-            models.append((reg.distillation.teacher, 0.0, 0.0))
+            models.append((reg.distillation.teacher or spec.model, 0.0, 0.0))
         for model, dropout, drop_path in models:
             key = f"{spec.data.model_dump_json()}|{model.model_dump_json()}|{dropout}|{drop_path}"
             if key in seen:

@@ -74,7 +74,8 @@ def supports(specs: Sequence[RunSpec]) -> tuple[bool, str]:
             if value:
                 return False, f"{name}={value!r} {_SUFFIX}"
         if reg.distillation is not None:
-            return False, f"distillation (teacher {reg.distillation.teacher.name!r}) {_SUFFIX}"
+            teacher = reg.distillation.teacher or spec.model
+            return False, f"distillation (teacher {teacher.name!r}) {_SUFFIX}"
         if spec.model.name not in SUPPORTED_MODELS:
             allowed = ", ".join(repr(m) for m in SUPPORTED_MODELS)
             return False, f"model {spec.model.name!r} {_SUFFIX} (it trains {allowed})"
