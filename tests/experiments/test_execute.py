@@ -43,7 +43,7 @@ def test_same_seed_same_numbers_and_final_metrics():
 
 
 def test_final_metrics_are_plain_cross_entropy_of_the_final_weights():
-    model, history, splits = execute._train(_spec(label_smoothing=0.3), device="cpu", progress=False)
+    model, history, splits = execute.train(_spec(label_smoothing=0.3), device="cpu", progress=False)
     model.eval()
     with torch.no_grad():
         logits = model(splits.x_test)
@@ -77,7 +77,7 @@ def test_model_options_from_regularization():
 
 
 def test_max_norm_holds_after_training():
-    model, _, _ = execute._train(_spec(max_norm=0.5), device="cpu", progress=False)
+    model, _, _ = execute.train(_spec(max_norm=0.5), device="cpu", progress=False)
     norms = [m.weight.norm(dim=1).max().item() for m in model.modules() if isinstance(m, nn.Linear)]
     assert max(norms) <= 0.5 + 1e-5
 

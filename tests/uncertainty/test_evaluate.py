@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from reglab.errors import ConfigError, StoreError
-from reglab.experiments.execute import _train, run_one
+from reglab.experiments.execute import run_one, train
 from reglab.experiments.spec import RunSpec
 from reglab.experiments.store import RunStore
 from reglab.uncertainty import calibration_metrics, deterministic_predict, evaluate_uncertainty, mc_predict
@@ -39,7 +39,7 @@ def test_retrained_run_matches_run_one_and_mc_scores(stored):
     spec = _spec("dropout", 0.3, 1)
     r = evaluate_uncertainty(spec, samples=6, seed=3, n_bins=5, top_k=4)
     assert r.deterministic.accuracy == results[3].final["test_acc"]
-    model, _, splits = _train(spec, device="cpu", progress=False)
+    model, _, splits = train(spec, device="cpu", progress=False)
     det = deterministic_predict(model, splits.x_test)
     assert r.deterministic == calibration_metrics(det, splits.y_test, 5)
     pred = mc_predict(model, splits.x_test, 6, generator=torch.Generator().manual_seed(3), top_k=4)

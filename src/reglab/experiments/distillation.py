@@ -385,7 +385,7 @@ def run_distillation(
     from reglab.experiments.execute import cached_splits
     from reglab.experiments.runners.local import iter_local
     from reglab.experiments.store import RunStore
-    from reglab.experiments.study import STORE_NAME, _diagnose, _preflight, format_outcome
+    from reglab.experiments.study import STORE_NAME, diagnose_result, format_outcome, preflight
 
     start = time.perf_counter()
     console = console or Console()
@@ -394,7 +394,7 @@ def run_distillation(
     if out_dir.exists() and not out_dir.is_dir():
         raise StoreError(f"Cannot use the output directory {str(out_dir)!r}: it is a file. "
                          "Expected a directory (or a path that does not exist yet).")
-    _preflight(specs)
+    preflight(specs)
     store_path = out_dir / STORE_NAME
     with RunStore(store_path) as store:
         store.plan_study(config.name, "distillation", config.model_dump(mode="json"), specs, replace=not resume)
@@ -413,7 +413,7 @@ def run_distillation(
                     count += 1
                     diagnosis = None
                     if outcome.ok:
-                        diagnosis = _diagnose(outcome.result)
+                        diagnosis = diagnose_result(outcome.result)
                         store.add_result(config.name, outcome.result, diagnosis)
                         summary.completed += 1
                     else:

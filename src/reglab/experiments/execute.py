@@ -42,7 +42,9 @@ from torch.nn import functional as F
 
 from reglab.experiments.spec import DataSpec, ModelSpec, RunSpec
 
-__all__ = ["RunResult", "run_one", "load_splits", "preload_splits", "build_model", "evaluate_split"]
+__all__ = [
+    "RunResult", "run_one", "train", "final_metrics", "load_splits", "preload_splits", "build_model", "evaluate_split",
+]
 
 _SPLITS: dict[str, Any] = {}
 _TEACHERS: dict[str, list[nn.Module]] = {}
@@ -190,14 +192,25 @@ def _teachers(spec: RunSpec, device: str) -> list[nn.Module]:
         )
         key = tspec.key()
         if key not in _TEACHERS:
-            _TEACHERS[key] = [_train(tspec, device=device, progress=False)[0]]
+            _TEACHERS[key] = [train(tspec, device=device, progress=False)[0]]
         teachers.extend(_TEACHERS[key])
     for t in teachers:
         t.eval()
     return teachers
 
 
-def _train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dict[str, Any], Any]:
+def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dict[str, Any], Any]:
+    """Train ``spec`` as :func:`run_one` does (teachers first under distillation), unmeasured.
+
+    Args:
+        spec: the run.
+        device: torch device.
+        progress: show the Trainer's per-epoch progress.
+
+    Returns:
+        ``(model, history, splits)``: the trained model (final weights: the restored best weights
+        under early stopping), ``History.to_dict()`` and the run's ``reglab.data`` splits.
+    """
     from reglab.training import EarlyStopping, Penalty, Trainer
 
     splits = load_splits(spec.data)
@@ -262,7 +275,27 @@ def run_one(spec: RunSpec, *, device: str = "cpu", progress: bool = False) -> Ru
         :class:`RunResult` with ``History.to_dict()`` and the final metrics.
     """
     start = time.perf_counter()
-    model, history, splits = _train(spec, device=device, progress=progress)
+    model, history, splits = train(spec, device=device, progress=progress)
+    final = final_metrics(model, splits, history, device=device)
+    return RunResult(spec=spec, history=history, final=final, seconds=time.perf_counter() - start)
+
+
+def final_metrics(model: nn.Module, splits: Any, history: dict[str, Any], *, device: str = "cpu") -> dict[str, Any]:
+    """The ``final`` metrics of a :class:`RunResult` for a trained model (see :class:`RunResult`).
+
+    Loss and accuracy on train, validation and test (:func:`evaluate_split`: eval mode, plain
+    cross-entropy, MSE for regression), the gaps, ``best_epoch``/``stopped_epoch`` from
+    ``history``, and ``n_params, num_classes, n_train, weight_hist``.
+
+    Args:
+        model: the trained model (its final weights are measured).
+        splits: the run's ``reglab.data`` splits.
+        history: ``History.to_dict()`` of the run.
+        device: torch device. Defaults to ``"cpu"``.
+
+    Returns:
+        dict with the keys listed in :class:`RunResult`.
+    """
     info = splits.info
     final: dict[str, Any] = {}
     for split in ("train", "val", "test"):
@@ -284,4 +317,4 @@ def run_one(spec: RunSpec, *, device: str = "cpu", progress: bool = False) -> Ru
     from reglab.analysis import weight_histogram
 
     final["weight_hist"] = weight_histogram(model)
-    return RunResult(spec=spec, history=history, final=final, seconds=time.perf_counter() - start)
+    return final

@@ -32,7 +32,10 @@ from reglab.experiments.runners.local import Outcome, default_workers, iter_loca
 from reglab.experiments.spec import RunSpec
 from reglab.experiments.store import RunStore
 
-__all__ = ["StudySummary", "run_study", "choose_runner", "split_runner", "vectorized_chunks", "STORE_NAME", "format_outcome"]
+__all__ = [
+    "StudySummary", "run_study", "choose_runner", "split_runner", "vectorized_chunks", "STORE_NAME", "format_outcome",
+    "preflight", "diagnose_result",
+]
 
 STORE_NAME = "runs.sqlite"
 #: Most runs trained as one batched model in one vectorized job.
@@ -139,7 +142,7 @@ def choose_runner(specs: Sequence[RunSpec], runner: RunnerName) -> tuple[str, st
     return name, reason
 
 
-def _preflight(specs: Sequence[RunSpec]) -> None:
+def preflight(specs: Sequence[RunSpec]) -> None:
     """Load each dataset once here and build each distinct model once, so a bad dataset or model
     option fails now, with its message, instead of in every worker."""
     from reglab.experiments.execute import build_model, load_splits
@@ -205,7 +208,8 @@ def format_outcome(outcome: Outcome, done: int, total: int, diagnosis: dict[str,
     return f"[green]v[/green] {head}  " + "  ".join(parts)
 
 
-def _diagnose(result: Any) -> dict[str, Any]:
+def diagnose_result(result: Any) -> dict[str, Any]:
+    """``analysis.diagnose`` of a finished run's history, as the dict stored with the run."""
     from reglab.analysis import diagnose
 
     return diagnose(result.history, num_classes=result.final.get("num_classes")).to_dict()
@@ -255,7 +259,7 @@ def run_study(
         raise StoreError(f"Cannot use the output directory {str(out_dir)!r}: it is a file. "
                          "Expected a directory (or a path that does not exist yet).")
     store_path = out_dir / STORE_NAME
-    _preflight(specs)  # bad dataset/model options fail here, before the store is touched
+    preflight(specs)  # bad dataset/model options fail here, before the store is touched
     with RunStore(store_path) as store:
         kind = "sweep" if isinstance(config, SweepConfig) else "study"
         store.plan_study(config.name, kind, config.model_dump(mode="json"), specs, replace=not resume)
@@ -308,7 +312,7 @@ def _consume(outcomes: Iterator[Outcome], store: RunStore, study: str, summary: 
             for outcome in outcomes:
                 diagnosis = None
                 if outcome.ok:
-                    diagnosis = _diagnose(outcome.result)
+                    diagnosis = diagnose_result(outcome.result)
                     store.add_result(study, outcome.result, diagnosis)
                     summary.completed += 1
                 else:

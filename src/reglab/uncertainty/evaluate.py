@@ -148,7 +148,7 @@ def evaluate_uncertainty(
     Raises:
         ConfigError: the spec trains no dropout layer, or is a regression task.
     """
-    from reglab.experiments.execute import _train, build_model, load_splits
+    from reglab.experiments.execute import build_model, load_splits, train
     from reglab.nn import DROPOUT_FAMILY
     from reglab.experiments.spec import RunSpec
 
@@ -174,7 +174,7 @@ def evaluate_uncertainty(
                             drop_path=reg.drop_path, input_noise=reg.input_noise)
     if not any(isinstance(m, DROPOUT_FAMILY) for m in probe.modules()):
         raise _no_dropout_error(spec)
-    model, _, splits = _train(spec, device=device, progress=False)
+    model, _, splits = train(spec, device=device, progress=False)
     info = splits.info
     x, y = getattr(splits, f"x_{split}"), getattr(splits, f"y_{split}")
     if len(y) == 0:
