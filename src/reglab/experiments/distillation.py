@@ -41,7 +41,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from reglab.errors import ConfigError, StoreError, invalid_argument
+from reglab.errors import ConfigError, invalid_argument
 from reglab.experiments.spec import DataSpec, DistillationSpec, ModelSpec, OptimizerSpec, RunSpec
 
 __all__ = [
@@ -385,15 +385,13 @@ def run_distillation(
     from reglab.experiments.execute import cached_splits
     from reglab.experiments.runners.local import iter_local
     from reglab.experiments.store import RunStore
-    from reglab.experiments.study import STORE_NAME, diagnose_result, format_outcome, preflight
+    from reglab.experiments.study import STORE_NAME, check_out_dir, consume_outcomes, preflight
 
     start = time.perf_counter()
     console = console or Console()
     specs = plan_distillation(config)
     out_dir = config.out_dir()
-    if out_dir.exists() and not out_dir.is_dir():
-        raise StoreError(f"Cannot use the output directory {str(out_dir)!r}: it is a file. "
-                         "Expected a directory (or a path that does not exist yet).")
+    check_out_dir(out_dir)
     preflight(specs)
     store_path = out_dir / STORE_NAME
     with RunStore(store_path) as store:
@@ -407,22 +405,7 @@ def run_distillation(
                           f"{summary.skipped} already done, {len(pending)} to train", soft_wrap=True)
             outcomes = iter_local(pending, workers=workers or config.workers, device=device,
                                   preload=cached_splits())
-            count = summary.skipped
-            try:
-                for outcome in outcomes:
-                    count += 1
-                    diagnosis = None
-                    if outcome.ok:
-                        diagnosis = diagnose_result(outcome.result)
-                        store.add_result(config.name, outcome.result, diagnosis)
-                        summary.completed += 1
-                    else:
-                        store.add_failure(config.name, outcome.spec, outcome.error or "", outcome.seconds)
-                        summary.failed.append((outcome.spec.arm, outcome.spec.seed, outcome.error or ""))
-                    console.print(format_outcome(outcome, count, len(specs), diagnosis), highlight=False,
-                                  soft_wrap=True)
-            finally:
-                outcomes.close()
+            consume_outcomes(outcomes, store, config.name, summary, console, len(specs), progress=False)
         runs = store.runs(config.name)
         summary.rows = summarize_distillation(runs)
         if summary.rows:

@@ -34,7 +34,7 @@ from reglab.experiments.store import RunStore
 
 __all__ = [
     "StudySummary", "run_study", "choose_runner", "split_runner", "vectorized_chunks", "STORE_NAME", "format_outcome",
-    "preflight", "diagnose_result",
+    "preflight", "diagnose_result", "check_out_dir", "consume_outcomes",
 ]
 
 STORE_NAME = "runs.sqlite"
@@ -208,6 +208,17 @@ def format_outcome(outcome: Outcome, done: int, total: int, diagnosis: dict[str,
     return f"[green]v[/green] {head}  " + "  ".join(parts)
 
 
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse an output directory that is an existing file (a missing one is created later).
+
+    Raises:
+        StoreError: ``out_dir`` exists and is not a directory.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise StoreError(f"Cannot use the output directory {str(out_dir)!r}: it is a file. "
+                         "Expected a directory (or a path that does not exist yet).")
+
+
 def diagnose_result(result: Any) -> dict[str, Any]:
     """``analysis.diagnose`` of a finished run's history, as the dict stored with the run."""
     from reglab.analysis import diagnose
@@ -255,9 +266,7 @@ def run_study(
     console = console or Console()
     specs = plan(config)
     out_dir = config.out_dir()
-    if out_dir.exists() and not out_dir.is_dir():
-        raise StoreError(f"Cannot use the output directory {str(out_dir)!r}: it is a file. "
-                         "Expected a directory (or a path that does not exist yet).")
+    check_out_dir(out_dir)
     store_path = out_dir / STORE_NAME
     preflight(specs)  # bad dataset/model options fail here, before the store is touched
     with RunStore(store_path) as store:
@@ -280,7 +289,7 @@ def run_study(
                 f"{summary.skipped} already done, {len(pending)} to train ({escape(name)}: {escape(reason)})",
                 soft_wrap=True,
             )
-            _consume(outcomes, store, config.name, summary, console, len(specs), progress)
+            consume_outcomes(outcomes, store, config.name, summary, console, len(specs), progress)
         if report and store.counts(config.name)["completed"]:
             from reglab.report import build_report
 
@@ -289,8 +298,22 @@ def run_study(
     return summary
 
 
-def _consume(outcomes: Iterator[Outcome], store: RunStore, study: str, summary: StudySummary,
-             console: Console, total: int, progress: bool | None) -> None:
+def consume_outcomes(outcomes: Iterator[Outcome], store: RunStore, study: str, summary: Any,
+                     console: Console, total: int, progress: bool | None) -> None:
+    """Store each finished run as it arrives (result with its diagnosis, or failure), count it in
+    ``summary`` (``completed``, ``failed``; ``skipped`` is the count already done) and print its
+    :func:`format_outcome` line; closes ``outcomes`` at the end, also on Ctrl-C.
+
+    Args:
+        outcomes: the runner's outcomes.
+        store: the open run store.
+        study: the study name in the store.
+        summary: a :class:`StudySummary` or any object with ``skipped``, ``completed``, ``failed``.
+        console: where the lines and the progress bar go.
+        total: runs planned (the ``[done/total]`` of each line).
+        progress: show the progress bar (None: when the console is a terminal and
+            ``$REGLAB_PROGRESS`` is not ``0``).
+    """
     if progress is None:
         progress = console.is_terminal and os.environ.get("REGLAB_PROGRESS", "1") != "0"
     bar = Progress(
