@@ -20,6 +20,7 @@ from typing import Any
 
 from reglab.analysis.effects import ArmSummary, as_run_views, find_sweeps, summarize_arms
 from reglab.errors import ReglabError, StoreError
+from reglab.report.files import write_atomic
 
 __all__ = ["Report", "build_report", "load_runs"]
 
@@ -91,15 +92,6 @@ def _store_runs(store: Any, study: str | None, label: str) -> tuple[list[Any], s
     return list(store.runs(study)), label, study
 
 
-def _write(path: Path, data: str | bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    if isinstance(data, bytes):
-        tmp.write_bytes(data)
-    else:
-        tmp.write_text(data, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _notes(summaries: Sequence[ArmSummary], figure_ids: Sequence[str]) -> list[str]:
     notes = []
     if not find_sweeps(summaries):
@@ -160,11 +152,11 @@ def build_report(
     try:
         (out / "figures").mkdir(parents=True, exist_ok=True)
         for fig in figures:
-            _write(out / "figures" / f"{fig.id}.png", fig.png)
+            write_atomic(out / "figures" / f"{fig.id}.png", fig.png)
         html_path, md_path = out / "report.html", out / "report.md"
         setup = setup_text(summaries)
-        _write(html_path, render_html(title, summaries, figures, found, notes=notes, setup=setup))
-        _write(md_path, render_markdown(title, summaries, figures, found, notes=notes,
+        write_atomic(html_path, render_html(title, summaries, figures, found, notes=notes, setup=setup))
+        write_atomic(md_path, render_markdown(title, summaries, figures, found, notes=notes,
                                         setup=setup))
     except OSError as exc:
         raise ReglabError(f"Cannot write the report to {str(out)!r}: {exc.strerror}. Expected a "

@@ -24,7 +24,7 @@ from typing import Any
 from reglab.analysis.effects import ArmSummary, Sweep, find_sweeps
 
 __all__ = ["FigureSpec", "build_figures", "learning_curves", "gap_curves", "sweep_figure",
-           "dropout_ablation", "weight_histograms", "mean_curve"]
+           "dropout_ablation", "weight_histograms", "mean_curve", "new_figure", "figure_png"]
 
 _DPI = 100
 _COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
@@ -40,7 +40,8 @@ class FigureSpec:
     png: bytes
 
 
-def _figure(width: float, height: float) -> Any:
+def new_figure(width: float, height: float) -> Any:
+    """A matplotlib ``Figure`` (Agg canvas, constrained layout) of ``width`` x ``height`` inches."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -49,7 +50,8 @@ def _figure(width: float, height: float) -> Any:
     return fig
 
 
-def _png(fig: Any) -> bytes:
+def figure_png(fig: Any) -> bytes:
+    """``fig`` as PNG bytes, without the ``Software`` metadata (same figure, same bytes)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=_DPI, metadata={"Software": None})
     return buf.getvalue()
@@ -85,7 +87,7 @@ def learning_curves(summaries: Sequence[ArmSummary]) -> FigureSpec | None:
         return None
     cols = min(3, len(arms))
     rows = math.ceil(len(arms) / cols)
-    fig = _figure(4.2 * cols, 3.0 * rows)
+    fig = new_figure(4.2 * cols, 3.0 * rows)
     axes = fig.subplots(rows, cols, squeeze=False)
     notes = []
     for i, s in enumerate(arms):
@@ -115,12 +117,12 @@ def learning_curves(summaries: Sequence[ArmSummary]) -> FigureSpec | None:
             "best epoch marked (" + "; ".join(notes) + ")",
         caption="Mean training (dashed) and validation (solid) loss over seeds; the dot and the "
                 "dotted line mark the epoch of the lowest mean validation loss.",
-        png=_png(fig),
+        png=figure_png(fig),
     )
 
 
 def gap_curves(summaries: Sequence[ArmSummary]) -> FigureSpec | None:
-    fig = _figure(7.0, 4.0)
+    fig = new_figure(7.0, 4.0)
     ax = fig.subplots()
     drawn = 0
     kinds = set()
@@ -158,7 +160,7 @@ def gap_curves(summaries: Sequence[ArmSummary]) -> FigureSpec | None:
                 "accuracy logged during each epoch (dropout, noise and mixing active), so it "
                 "reads lower for those arms than the table's gap, which evaluates the final "
                 "weights in eval mode.",
-        png=_png(fig),
+        png=figure_png(fig),
     )
 
 
@@ -179,7 +181,7 @@ def _metric_words(s: ArmSummary) -> tuple[str, float, str, float]:
 
 def sweep_figure(sweep: Sweep) -> FigureSpec:
     """Validation accuracy (or loss, for regression) with its 95% CI vs the swept value."""
-    fig = _figure(6.0, 4.0)
+    fig = new_figure(6.0, 4.0)
     ax = fig.subplots()
     metric, scale, unit, sign = _metric_words(sweep.points[0][1])
     ref = [(v, s) for v, s in sweep.points if not v]
@@ -212,13 +214,13 @@ def sweep_figure(sweep: Sweep) -> FigureSpec:
         caption=f"Final validation {metric} (mean and 95% CI over seeds) for each value of "
                 f"{sweep.field}" + ("; the dashed line and grey band are the arm without it "
                                     "(mean, 95% CI)." if ref else "."),
-        png=_png(fig),
+        png=figure_png(fig),
     )
 
 
 def dropout_ablation(sweep: Sweep) -> FigureSpec:
     """Test accuracy (or loss) and the gap vs the dropout rate (linear axis, rate 0 included)."""
-    fig = _figure(9.0, 3.6)
+    fig = new_figure(9.0, 3.6)
     ax1, ax2 = fig.subplots(1, 2)
     metric, scale, unit, sign = _metric_words(sweep.points[0][1])
     xs = [float(v or 0.0) for v, _ in sweep.points]
@@ -243,7 +245,7 @@ def dropout_ablation(sweep: Sweep) -> FigureSpec:
             f"{float(best[0] or 0):g}",
         caption=f"Test {metric} (left) and train-validation gap (right) for each dropout rate, "
                 "all other settings equal.",
-        png=_png(fig),
+        png=figure_png(fig),
     )
 
 
@@ -280,7 +282,7 @@ def weight_histograms(summaries: Sequence[ArmSummary]) -> FigureSpec | None:
     chosen = _hist_arms(summaries)
     if len(chosen) < 2:
         return None
-    fig = _figure(7.0, 4.0)
+    fig = new_figure(7.0, 4.0)
     ax = fig.subplots()
     colors = {"baseline": "0.4"}
     descr = []
@@ -307,7 +309,7 @@ def weight_histograms(summaries: Sequence[ArmSummary]) -> FigureSpec | None:
         caption="Distribution of the final weights (dim >= 2). L1 piles weights at exactly zero "
                 "(sparsity); L2 / weight decay shrinks all weights toward zero without zeroing "
                 "them.",
-        png=_png(fig),
+        png=figure_png(fig),
     )
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -24,27 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from reglab.errors import ReglabError, invalid_argument
-from reglab.report.figures import FigureSpec
+from reglab.report.figures import FigureSpec, figure_png, new_figure
+from reglab.report.files import write_atomic
 
 __all__ = ["reliability_diagram", "uncertain_inputs_figure", "write_uncertainty_report", "uncertainty_rows"]
 
-_DPI = 100
 _COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
-
-
-def _figure(width: float, height: float) -> Any:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _png(fig: Any) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI, metadata={"Software": None})
-    return buf.getvalue()
 
 
 def _bins_dict(bins: Any) -> dict[str, Any]:
@@ -71,7 +55,7 @@ def reliability_diagram(bins: Mapping[str, Any], *, title: str = "Reliability di
         raise ValueError(invalid_argument("bins", "a non-empty mapping of label -> ReliabilityBins", bins))
     items = [(str(label), _bins_dict(b)) for label, b in bins.items()]
     cols = len(items)
-    fig = _figure(4.2 * cols, 5.0)
+    fig = new_figure(4.2 * cols, 5.0)
     grid = fig.add_gridspec(2, cols, height_ratios=(3, 1))
     descr = []
     for i, (label, b) in enumerate(items):
@@ -110,7 +94,7 @@ def reliability_diagram(bins: Mapping[str, Any], *, title: str = "Reliability di
                 "perfect calibration; the hatched red bars are the gap between accuracy and mean "
                 "confidence (bars below the diagonal: overconfident). Below: share of examples per "
                 "bin. ECE is the count-weighted mean gap (Guo et al. 2017).",
-        png=_png(fig),
+        png=figure_png(fig),
     )
 
 
@@ -141,7 +125,7 @@ def uncertain_inputs_figure(inputs: Any, rows: Sequence[Mapping[str, Any]], inpu
     k = len(rows)
     cols = min(5, k)
     nrows = math.ceil(k / cols)
-    fig = _figure(2.6 * cols, 2.3 * nrows)
+    fig = new_figure(2.6 * cols, 2.3 * nrows)
     axes = fig.subplots(nrows, cols, squeeze=False)
     for j, row in enumerate(rows):
         ax = axes[j // cols][j % cols]
@@ -172,7 +156,7 @@ def uncertain_inputs_figure(inputs: Any, rows: Sequence[Mapping[str, Any]], inpu
         caption="The test inputs with the highest MC-dropout uncertainty, most uncertain first; "
                 "titles give the index, true label, MC prediction (x: wrong), mean confidence and "
                 "mutual information (BALD, nats).",
-        png=_png(fig),
+        png=figure_png(fig),
     )
 
 
@@ -192,15 +176,6 @@ def _uncertain_table(result: Any) -> list[tuple[str, ...]]:
     return [(str(r["index"]), _label(names, r["label"]), _label(names, r["prediction"]),
              f"{r['confidence']:.3f}", f"{r['entropy']:.3f}", f"{r['mutual_information']:.4f}")
             for r in result.uncertain]
-
-
-def _write(path: Path, data: str | bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    if isinstance(data, bytes):
-        tmp.write_bytes(data)
-    else:
-        tmp.write_text(data, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def write_uncertainty_report(result: Any, out_dir: str | os.PathLike[str]) -> tuple[Path, Path, list[FigureSpec]]:
@@ -258,10 +233,10 @@ def write_uncertainty_report(result: Any, out_dir: str | os.PathLike[str]) -> tu
     try:
         (out / "figures").mkdir(parents=True, exist_ok=True)
         for fig in figs:
-            _write(out / "figures" / f"{fig.id}.png", fig.png)
+            write_atomic(out / "figures" / f"{fig.id}.png", fig.png)
         html_path, md_path = out / "uncertainty.html", out / "uncertainty.md"
-        _write(html_path, "\n".join(parts) + "\n")
-        _write(md_path, "\n".join(md).rstrip() + "\n")
+        write_atomic(html_path, "\n".join(parts) + "\n")
+        write_atomic(md_path, "\n".join(md).rstrip() + "\n")
     except OSError as exc:
         raise ReglabError(f"Cannot write the uncertainty report to {str(out)!r}: {exc.strerror}. Expected a "
                           f"writable directory. Received: --out {str(out)!r}") from None
