@@ -54,7 +54,7 @@ from reglab.experiments.spec import (
     RegularizationSpec,
     RunSpec,
 )
-from reglab.experiments.techniques import DEFAULT_ARMS, parse_arm
+from reglab.experiments.techniques import DEFAULT_ARMS, parse_arm, parse_number
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -331,14 +331,7 @@ def parse_value(text: str) -> Any:
         return None
     if low in ("true", "false"):
         return low == "true"
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        return text
+    return parse_number(text)
 
 
 def _coerce(path: tuple[str, ...], value: Any) -> Any:

@@ -209,7 +209,8 @@ def get_technique(name: str) -> Technique:
         ) from None
 
 
-def _parse_number(text: str) -> Any:
+def parse_number(text: str) -> Any:
+    """``text`` as an int, else a float, else the string unchanged."""
     try:
         return int(text)
     except ValueError:
@@ -232,7 +233,7 @@ def parse_arm(arm: str) -> tuple[Technique, Any]:
         )
     if not raw.strip():
         raise ConfigError(invalid_argument("arms", f"a value after '{name.strip()}='", arm))
-    return technique, _parse_number(raw.strip())
+    return technique, parse_number(raw.strip())
 
 
 def expand_arms(arms: list[str] | tuple[str, ...], model: str) -> list[str]:
