@@ -190,3 +190,13 @@ def test_output_directory_under_a_file(tmp_path):
         f"Cannot create the output directory {str(blocker / 'out')!r}: Not a directory. "
         "Expected a writable directory."
     )
+
+
+def test_epoch_columns_are_the_history_metrics_after_epoch():
+    # The store keeps its own copy so that importing it (and the CLI) does not import torch through
+    # reglab.training; this pins the copy to History's per-epoch series.
+    from reglab.experiments.store import EPOCH_COLUMNS
+    from reglab.training.history import METRICS
+
+    assert METRICS[0] == "epoch"
+    assert EPOCH_COLUMNS == METRICS[1:]

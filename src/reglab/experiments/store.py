@@ -40,6 +40,7 @@ SCHEMA_VERSION = 1
 APPLICATION_ID = 0x52474C42
 
 #: Per-epoch history lists stored as columns; any other per-epoch list goes to ``extra``.
+#: ``reglab.training.history.METRICS`` after ``epoch``, copied: importing it would import torch.
 EPOCH_COLUMNS = (
     "train_loss",
     "train_acc",
