@@ -27,6 +27,8 @@ __all__ = [
     "SEED_LOCK",
     "SeedGate",
     "fit",
+    "prepare_mlp",
+    "start_payload",
 ]
 
 CANCEL_REASON = "Cancelled: the page went away or the job was stopped."
@@ -156,6 +158,24 @@ def info_payload(splits: Any) -> dict[str, Any]:
         "label_noise": info.label_noise,
         "n_flipped": info.n_flipped,
     }
+
+
+def prepare_mlp(params: Any) -> tuple[Any, torch.nn.Module, BoundaryGrid | None]:
+    """``(splits, model, grid)`` of an MLP demo: :func:`load_splits` and :func:`build_mlp` from
+    ``params`` (``dataset, seed, train_size, label_noise, width, depth``), and the decision-boundary
+    grid of the training points for a 2-D dataset (None otherwise)."""
+    splits = load_splits(params.dataset, seed=params.seed, train_size=params.train_size,
+                         label_noise=params.label_noise)
+    model = build_mlp(splits, width=params.width, depth=params.depth, seed=params.seed)
+    grid = BoundaryGrid(splits.x_train, splits.info.num_classes) if params.dataset in DATASETS_2D else None
+    return splits, model, grid
+
+
+def start_payload(splits: Any, grid: BoundaryGrid | None, epochs: int, **extra: Any) -> dict[str, Any]:
+    """The ``start`` event of a training demo: dataset info, training points, grid axes, epochs,
+    then ``extra``."""
+    return {"info": info_payload(splits), "points": points_payload(splits),
+            "grid": grid.axes() if grid is not None else None, "epochs": epochs, **extra}
 
 
 def weight_stats(model: torch.nn.Module, zero_tol: float) -> dict[str, Any]:

@@ -13,28 +13,22 @@ from typing import Any
 import torch
 
 from reglab.lab.demos.common import (
-    BoundaryGrid,
     SeedGate,
     StreamCallback,
-    build_mlp,
     clean,
     fit,
-    info_payload,
-    load_splits,
-    points_payload,
+    prepare_mlp,
+    start_payload,
 )
-from reglab.lab.schemas import DATASETS_2D, OverfitParams
+from reglab.lab.schemas import OverfitParams
 
 __all__ = ["prepare"]
 
 
 def prepare(params: OverfitParams) -> Any:
     """Load the data and build the model now; return the runner that trains them."""
-    splits = load_splits(params.dataset, seed=params.seed, train_size=params.train_size,
-                         label_noise=params.label_noise)
-    model = build_mlp(splits, width=params.width, depth=params.depth, seed=params.seed)
+    splits, model, grid = prepare_mlp(params)
     num_classes = splits.info.num_classes
-    grid = BoundaryGrid(splits.x_train, num_classes) if params.dataset in DATASETS_2D else None
 
     def run(job: Any) -> dict[str, Any]:
         from reglab.training import Trainer
@@ -44,8 +38,7 @@ def prepare(params: OverfitParams) -> Any:
         gate = SeedGate()
         stream = StreamCallback(job, num_classes, grid=grid, boundary_every=params.boundary_every,
                                 epochs=params.epochs)
-        job.emit("start", {"info": info_payload(splits), "points": points_payload(splits),
-                           "grid": grid.axes() if grid is not None else None, "epochs": params.epochs})
+        job.emit("start", start_payload(splits, grid, params.epochs))
         trainer = Trainer(model, optimizer, train_loader=train_loader, val_loader=val_loader,
                           callbacks=[gate, stream], epochs=params.epochs, seed=params.seed, progress=False)
         history = fit(trainer, gate).to_dict()

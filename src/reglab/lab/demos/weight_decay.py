@@ -18,15 +18,12 @@ from typing import Any
 import torch
 
 from reglab.lab.demos.common import (
-    BoundaryGrid,
     SeedGate,
     StreamCallback,
-    build_mlp,
     clean,
     fit,
-    info_payload,
-    load_splits,
-    points_payload,
+    prepare_mlp,
+    start_payload,
     weight_stats,
 )
 from reglab.lab.schemas import WeightDecayParams
@@ -58,12 +55,9 @@ def penalty_term(kind: str, lam: float) -> Any:
 
 
 def prepare(params: WeightDecayParams) -> Any:
-    splits = load_splits(params.dataset, seed=params.seed, train_size=params.train_size,
-                         label_noise=params.label_noise)
-    regularized = build_mlp(splits, width=params.width, depth=params.depth, seed=params.seed)
+    splits, regularized, grid = prepare_mlp(params)  # a 2-D dataset: grid is never None
     baseline = copy.deepcopy(regularized)  # the same initial weights
     num_classes = splits.info.num_classes
-    grid = BoundaryGrid(splits.x_train, num_classes)
     term = penalty_term(params.penalty, params.lam)
 
     def train(job: Any, arm: str, model: torch.nn.Module, penalties: tuple[Any, ...], out: dict[str, Any]) -> None:
@@ -86,8 +80,8 @@ def prepare(params: WeightDecayParams) -> Any:
             job.cancel()
 
     def run(job: Any) -> dict[str, Any]:
-        job.emit("start", {"info": info_payload(splits), "points": points_payload(splits), "grid": grid.axes(),
-                           "epochs": params.epochs, "n_weights": weight_stats(regularized, params.zero_tol)["n_weights"]})
+        job.emit("start", start_payload(splits, grid, params.epochs,
+                                        n_weights=weight_stats(regularized, params.zero_tol)["n_weights"]))
         out: dict[str, Any] = {}
         other = threading.Thread(target=train, args=(job, "baseline", baseline, (), out), daemon=True)
         other.start()
