@@ -1,5 +1,5 @@
 import {
-  Batcher, COLORS, JobRunner, PLOT_CONFIG, fmt, getParams, initControls, initCopyButton, refreshCode, setStatus,
+  Batcher, COLORS, JobRunner, PLOT_CONFIG, fmt, getParams, initTrainButtons, refreshCode, setStatus,
 } from "/static/lab.js";
 
 const DEMO = "early_stopping";
@@ -95,12 +95,7 @@ function train(past) {
   runner.start({ ...getParams(), continue_past_stop: past });
 }
 
-initControls((params) => {
-  refreshCode(DEMO, params);
-  if (runner.running) train(false);
-});
-initCopyButton();
-document.getElementById("train").addEventListener("click", () => train(false));
+initTrainButtons(DEMO, runner, () => train(false));
 document.getElementById("continue").addEventListener("click", () => {
   train(true);
   refreshCode(DEMO, { ...getParams(), continue_past_stop: true });

@@ -105,6 +105,19 @@ export function initCopyButton() {
   });
 }
 
+// The buttons of a training page: a changed control refreshes the code and restarts a running job,
+// Train calls start(), Stop (where the page has one) cancels the job.
+export function initTrainButtons(demo, runner, start) {
+  initControls((params) => {
+    refreshCode(demo, params);
+    if (runner.running) start();
+  });
+  initCopyButton();
+  document.getElementById("train").addEventListener("click", () => start());
+  const stop = document.getElementById("stop");
+  if (stop) stop.addEventListener("click", () => { runner.cancel(); setStatus("Stopped."); });
+}
+
 // A training job: POST it, follow its Server-Sent Events, cancel it on demand or when leaving.
 export class JobRunner {
   constructor(demo, handlers) {

@@ -1,6 +1,6 @@
 import {
   Batcher, COLORS, HEATMAP_LAYOUT, JobRunner, PLOT_CONFIG, boundaryTraces, fmt, getParams,
-  initControls, initCopyButton, refreshCode, setStatus,
+  initTrainButtons, refreshCode, setStatus,
 } from "/static/lab.js";
 
 const DEMO = "overfit";
@@ -96,13 +96,7 @@ function train() {
   runner.start(getParams());
 }
 
-initControls((params) => {
-  refreshCode(DEMO, params);
-  if (runner.running) train();
-});
-initCopyButton();
-document.getElementById("train").addEventListener("click", train);
-document.getElementById("stop").addEventListener("click", () => { runner.cancel(); setStatus("Stopped."); });
+initTrainButtons(DEMO, runner, train);
 Plotly.newPlot("boundary", [], { ...HEATMAP_LAYOUT, title: { text: "Decision boundary" } }, PLOT_CONFIG);
 resetCharts();
 refreshCode(DEMO, getParams());
