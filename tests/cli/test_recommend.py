@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 from typer.testing import CliRunner
 
@@ -13,17 +9,6 @@ from reglab.cli import app
 from reglab.experiments.config import load_config
 
 BASE = ["recommend", "--family", "mlp", "--n-train", "3200", "--classes", "10", "--params", "15210"]
-
-
-def _scripted():
-    name = "reglab_tests_scripted_runs"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "report" / "scripted_runs.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def flat(text: str) -> str:
@@ -84,8 +69,8 @@ def test_emit_config_is_loadable_by_study(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    s = _scripted()
+def store(tmp_path_factory, scripted):
+    s = scripted
     path = tmp_path_factory.mktemp("cli-recommend") / "runs.sqlite"
     runs = [s.make_run("baseline", seed, 0.66) for seed in range(3)]
     runs += [s.make_run("dropout", seed, 0.7, "good", dropout=0.2) for seed in range(3)]

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sqlite3
-import sys
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -13,24 +10,13 @@ from typer.testing import CliRunner
 from reglab.cli import app
 
 
-def _scripted():
-    name = "reglab_tests_scripted_runs"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "report" / "scripted_runs.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 def flat(text: str) -> str:
     return " ".join(text.split())
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    s = _scripted()
+def store(tmp_path_factory, scripted):
+    s = scripted
     path = tmp_path_factory.mktemp("cli-report") / "runs.sqlite"
     runs = [s.make_run("baseline", seed, acc) for seed, acc in enumerate([0.66, 0.67, 0.65])]
     runs += [s.make_run("dropout", seed, acc, "good", dropout=0.2)
