@@ -251,6 +251,13 @@ def fit_stacked(
     clip_limit = _column([c if c is not None else math.inf for c in clip], ref)
     n = len(x_train)
     x_flat = x_train.reshape(n, -1)
+    any_clip = any(c is not None for c in clip)
+    any_max_norm = any(c is not None for c in max_norm)
+    # Gather an epoch's batches at once when the K shuffled copies are small (<= 64 MiB).
+    gather_epoch = k_all * x_flat.numel() * x_flat.element_size() <= 64 * 2**20
+    # The hand-written forward/backward (StackedMLP.forward_backward) for ReLU stacks; autograd
+    # for the other activations.
+    manual = stack.supports_manual_backward()
     best = stack.snapshot() if any(st is not None and st.restore_best for st in stoppers) else None
     last_good = stack.snapshot()
 
@@ -284,38 +291,50 @@ def fit_stacked(
         norms: list[torch.Tensor] = []
         sizes: list[int] = []
         correct = torch.zeros(k_all, dtype=torch.float64, device=device)
+        if gather_epoch:  # one gather per epoch; each step's batch is a view
+            xs = x_flat.index_select(0, order.view(-1)).view(k_all, n, -1)  # (K, N, F)
+            ys = y_train.take(order)  # (K, N)
+        any_noise = any(s > 0 and active[k] for k, s in enumerate(noise))
         for start in range(0, n, batch_size):
-            idx = order[:, start : start + batch_size]  # (K, b)
-            xb = x_flat[idx]  # (K, b, F)
-            yb = y_train[idx]  # (K, b)
-            if any(s > 0 and active[k] for k, s in enumerate(noise)):
+            if gather_epoch:
+                xb, yb = xs[:, start : start + batch_size], ys[:, start : start + batch_size]
+            else:
+                idx = order[:, start : start + batch_size]  # (K, b)
+                xb = x_flat.index_select(0, idx.reshape(-1)).view(*idx.shape, -1)  # (K, b, F)
+                yb = y_train[idx]  # (K, b)
+            if any_noise:
                 xb = xb.clone()
                 for k, s in enumerate(noise):
                     if s > 0 and active[k]:  # as reglab.functional.gaussian_noise draws it
                         xb[k] = torch.empty_like(xb[k]).normal_(0.0, s, generator=mask_generators[k]).add_(xb[k])
-            logits = stack.forward(xb, training=True, generators=mask_generators, masks=masks)  # (K, b, C)
-            data_loss = _member_ce(logits, yb, smoothing)  # (K,)
-            objective = data_loss
-            if l1 is not None:
-                objective = objective + l1 * sum(w.abs().flatten(1).sum(1) for w in weights)
-            if l2 is not None:
-                objective = objective + l2 * sum(w.square().flatten(1).sum(1) for w in weights)
-            opt.zero_grad()
-            objective.sum().backward()  # members share no parameter: each gets its own gradient
+            if manual:
+                logits, data_loss = stack.forward_backward(
+                    xb, yb, generators=mask_generators, masks=masks, smoothing=smoothing, l1=l1, l2=l2
+                )
+            else:
+                logits = stack.forward(xb, training=True, generators=mask_generators, masks=masks)  # (K, b, C)
+                data_loss = _member_ce(logits, yb, smoothing)  # (K,)
+                objective = data_loss
+                if l1 is not None:
+                    objective = objective + l1 * sum(w.abs().flatten(1).sum(1) for w in weights)
+                if l2 is not None:
+                    objective = objective + l2 * sum(w.square().flatten(1).sum(1) for w in weights)
+                opt.zero_grad()
+                objective.sum().backward()  # members share no parameter: each gets its own gradient
             with torch.no_grad():
                 if frozen is not None:
                     for p in params:
                         p.grad.masked_fill_(frozen.view(-1, *([1] * (p.dim() - 1))), 0.0)
                 norm = _grad_norms(params)  # (K,) before clipping
-                if any(c is not None for c in clip):
+                if any_clip:
                     coef = (clip_limit / (norm + 1e-6)).clamp(max=1.0)
                     torch._foreach_mul_([p.grad for p in params], [coef.view(-1, *([1] * (p.dim() - 1))) for p in params])
                 opt.step(None if frozen is None else active)
-                if any(c is not None for c in max_norm):
+                if any_max_norm:
                     _renorm_(weights, max_norm, active)
                 losses.append(data_loss.detach())
                 norms.append(norm)
-                sizes.append(idx.shape[1])
+                sizes.append(xb.shape[1])
                 correct += (logits.detach().argmax(-1) == yb).sum(1)
         # One sync for the epoch, reduced as Trainer reduces a run's batches.
         loss_t = torch.stack(losses).float()  # (steps, K)
