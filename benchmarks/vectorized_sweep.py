@@ -136,6 +136,33 @@ def _memory(method: str, epochs: int, device: str, members: int) -> dict[str, An
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _two_threads(specs: list[Any], args: Any, seq_one: float) -> None:
+    """Extra rows, not the headline: every method with ``torch.set_num_threads(2)`` (interleaved
+    rounds, median); the vectorized times are compared with the sequential runs at their best of
+    1 thread (the table above) or 2 threads (measured here)."""
+    from reglab.experiments.vectorized import reuse_freed_memory
+
+    torch.set_num_threads(2)
+    try:
+        times: dict[str, list[float]] = {m: [] for m in METHODS}
+        with reuse_freed_memory():
+            for _ in range(args.rounds):
+                for method in METHODS:
+                    times[method].append(_timed(method, specs, args.device)[0])
+    finally:
+        torch.set_num_threads(1)
+    med = {m: statistics.median(v) for m, v in times.items()}
+    best_seq = min(seq_one, med["sequential"])
+    print(
+        f"\nextra rows, 2 torch threads on both sides (machine: {os.cpu_count()} cores; shared, noisy);"
+        f" speed-up against sequential at its best of 1 thread ({seq_one:.2f} s) and 2 threads"
+        f" ({med['sequential']:.2f} s):"
+    )
+    for m in METHODS:
+        rounds = ", ".join(f"{t:.2f}" for t in times[m])
+        print(f"{m + ' (2 thr)':<26} {med[m]:9.2f} {med[m] / len(specs):10.3f} {best_seq / med[m]:8.2f}x   [{rounds}]")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=10)
@@ -143,6 +170,11 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--members", type=int, default=8, help="runs in the sweep (rates cycle, seeds grow)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    parser.add_argument(
+        "--no-threads2",
+        action="store_true",
+        help="skip the extra rows where both sides may use 2 threads (the headline stays single-threaded)",
+    )
     parser.add_argument("--memory-child", choices=METHODS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -178,6 +210,9 @@ def main() -> None:
     for m in METHODS:
         rounds = ", ".join(f"{t:.2f}" for t in times[m])
         print(f"{m:<18} {med[m]:9.2f} {med[m] / len(specs):10.3f} {med['sequential'] / med[m]:8.2f}x   [{rounds}]")
+
+    if not args.no_threads2 and (os.cpu_count() or 1) >= 2:
+        _two_threads(specs, args, med["sequential"])
 
     acc = {m: [r.final["test_acc"] for r in last[m]] for m in METHODS}
     diff = max(abs(a - b) for a, b in zip(acc["sequential"], acc["vectorized exact"]))

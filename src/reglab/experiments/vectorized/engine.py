@@ -290,7 +290,7 @@ def fit_stacked(
         losses: list[torch.Tensor] = []
         norms: list[torch.Tensor] = []
         sizes: list[int] = []
-        correct = torch.zeros(k_all, dtype=torch.float64, device=device)
+        correct = torch.zeros(k_all, dtype=torch.int64, device=device)
         if gather_epoch:  # one gather per epoch; each step's batch is a view
             xs = x_flat.index_select(0, order.view(-1)).view(k_all, n, -1)  # (K, N, F)
             ys = y_train.take(order)  # (K, N)
@@ -341,7 +341,7 @@ def fit_stacked(
         size_t = torch.tensor(sizes, dtype=torch.float32, device=device).view(-1, 1)
         norm_t = torch.stack(norms).float()
         train_loss = ((loss_t * size_t).sum(0) / size_t.sum()).tolist()
-        train_acc = (correct / n).tolist()
+        train_acc = (correct.double() / n).tolist()
         norm_mean, norm_max = norm_t.mean(0).tolist(), norm_t.max(0).values.tolist()
         finite = torch.isfinite(loss_t)
         all_finite = finite.all(0).tolist()

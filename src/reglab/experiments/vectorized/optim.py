@@ -125,9 +125,15 @@ class StackedOptimizer:
         grads = [p.grad for p in self.params]
         for (rate, wd), members in groups.items():
             slices: list[Any] = [slice(None)] if len(members) == k_all else members
+            # without decay, weights and biases take the same update: one call for all of them
+            kinds: tuple[bool | None, ...] = (True, False) if wd != 0 else (None,)
             for index in slices:
-                for decays in (True, False):
-                    chosen = [i for i, d in enumerate(self.decayed) if d == decays and grads[i] is not None]
+                for decays in kinds:
+                    chosen = [
+                        i
+                        for i, d in enumerate(self.decayed)
+                        if (decays is None or d == decays) and grads[i] is not None
+                    ]
                     if not chosen:
                         continue
                     fused(
@@ -140,7 +146,7 @@ class StackedOptimizer:
                         lr=rate,
                         beta1=beta1,
                         beta2=beta2,
-                        weight_decay=wd if decays else 0.0,
+                        weight_decay=wd if decays else 0.0,  # None: wd is 0
                         eps=self.eps,
                         amsgrad=False,
                         maximize=False,
