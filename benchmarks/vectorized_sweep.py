@@ -11,6 +11,10 @@ median over rounds:
   its results equal the sequential run's (the script checks the test accuracies);
 * ``vectorized fast``: ``run_vectorized(specs, masks="fast")``: same Bernoulli law, cheaper draw.
 
+Extra rows (not the headline; ``--no-threads2`` skips them): the same three methods with
+``torch.set_num_threads(2)``, the vectorized times compared with the sequential runs at their best
+of 1 or 2 threads.
+
 Both sides include building the models, training, the per-epoch validation and the final
 train/val/test evaluation of every run (what a study pays per run); the dataset is loaded once
 beforehand (cached per process on both paths). Both run under the same glibc allocator settings

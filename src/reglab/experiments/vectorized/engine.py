@@ -11,8 +11,9 @@ semantics:
 * loss: per-member mean cross-entropy with the member's label smoothing (Szegedy et al. 2016),
   plus ``l1 * sum|w|`` and ``l2 * sum w^2`` over the member's weights (not biases);
 * gradient: each member's gradient is that of its own loss (the members share no parameters, so
-  the gradient of the sum is the stack of the members' gradients); its total norm is recorded
-  before clipping, clipping is per member;
+  the gradient of the sum is the stack of the members' gradients), written out by
+  :meth:`StackedMLP.forward_backward` for ReLU stacks and by autograd otherwise; its total norm
+  is recorded before clipping, clipping is per member;
 * update: :class:`~reglab.experiments.vectorized.optim.StackedOptimizer` with per-member lr and
   decoupled weight decay; max-norm renormalisation (Srivastava et al. 2014) per member and unit;
 * early stopping (Prechelt 1998, "Early Stopping - But When?"): each member has its own
