@@ -286,8 +286,9 @@ class StackedMLP:
         * ``masks="exact"``: the mask ``torch.empty(B, H).bernoulli_(1 - p, generator=g)``
           draws on CPU (the draw of :func:`reglab.functional.dropout` and of PyTorch's CPU
           dropout), bit for bit and leaving ``g`` in the same state, so member k reproduces a
-          single run that uses the same generator; computed as ``uniform_ (float64) < 1 - p``,
-          which is what ``bernoulli_`` does internally, drawn as int64 bits (see :meth:`_mask`);
+          single run that uses the same generator: ``bernoulli_`` keeps a unit when its
+          float64 uniform is ``< 1 - p``; the same test is made on the same 64 random bits,
+          drawn as int64 (see :meth:`_mask`);
         * ``masks="fast"``: 31 random bits per unit (each int64 ``random_`` draw split into two
           values uniform on ``[0, 2**31)``), kept when below ``round((1 - p) * 2**31)``: the same
           Bernoulli(1 - p) law up to ``2**-31`` (finer than ``torch.rand``'s 24 bits), about half
