@@ -136,11 +136,14 @@ class StackedOptimizer:
                     ]
                     if not chosen:
                         continue
+                    if index == slice(None):  # the whole stack: the tensors themselves
+                        tensors = [[seq[i] for i in chosen] for seq in (self.params, grads, self.exp_avg, self.exp_avg_sq)]
+                    else:
+                        tensors = [
+                            [seq[i][index] for i in chosen] for seq in (self.params, grads, self.exp_avg, self.exp_avg_sq)
+                        ]
                     fused(
-                        [self.params[i][index] for i in chosen],
-                        [grads[i][index] for i in chosen],
-                        [self.exp_avg[i][index] for i in chosen],
-                        [self.exp_avg_sq[i][index] for i in chosen],
+                        *tensors,
                         [],
                         [step] * len(chosen),
                         lr=rate,
