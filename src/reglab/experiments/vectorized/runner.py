@@ -130,30 +130,6 @@ def _stopper(spec: RunSpec) -> Any:
     )
 
 
-def _final(model: torch.nn.Module, history: dict[str, Any], splits: Any, device: str) -> dict[str, Any]:
-    """The ``final`` metrics of ``run_one`` (same functions, same keys) for a trained member."""
-    from reglab.analysis import weight_histogram
-    from reglab.experiments.execute import evaluate_split
-
-    info = splits.info
-    final: dict[str, Any] = {}
-    for split in ("train", "val", "test"):
-        loss, acc = evaluate_split(
-            model, getattr(splits, f"x_{split}"), getattr(splits, f"y_{split}"), info.task, device=device
-        )
-        final[f"{split}_loss"] = loss
-        final[f"{split}_acc"] = acc
-    final["gap"] = final["train_acc"] - final["val_acc"] if final["val_acc"] is not None else None
-    final["test_gap"] = final["train_acc"] - final["test_acc"]
-    final["best_epoch"] = history.get("best_epoch")
-    final["stopped_epoch"] = history.get("stopped_epoch")
-    final["n_params"] = sum(p.numel() for p in model.parameters())
-    final["num_classes"] = int(info.num_classes)
-    final["n_train"] = int(info.n_train)
-    final["weight_hist"] = weight_histogram(model)
-    return final
-
-
 def run_vectorized(
     specs: Sequence[RunSpec], *, device: str = "cpu", progress: bool = False, masks: str = "exact"
 ) -> list[Any]:
@@ -173,7 +149,7 @@ def run_vectorized(
     Raises:
         ConfigError: :func:`supports` refuses the specs (its reason is the message).
     """
-    from reglab.experiments.execute import RunResult, build_model, load_splits
+    from reglab.experiments.execute import RunResult, build_model, final_metrics, load_splits
 
     if masks not in ("exact", "fast"):
         from reglab.errors import invalid_argument
@@ -228,7 +204,7 @@ def run_vectorized(
     results = []
     for k, (spec, model, history) in enumerate(zip(specs, models, histories)):
         model = stack.write_member(k, model.to(dev))
-        results.append(RunResult(spec=spec, history=history, final=_final(model, history, splits, device), seconds=0.0))
+        results.append(RunResult(spec=spec, history=history, final=final_metrics(model, splits, history, device=device), seconds=0.0))
     seconds = (time.perf_counter() - started) / len(specs)
     for result in results:
         result.seconds = seconds
