@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from reglab.penalties import MaxNorm, max_norm_
+from reglab.penalties import MaxNorm, max_norm_, renorm_units_
 
 
 def _weight(gen, *shape):
@@ -119,3 +119,13 @@ def test_bad_arguments_full_message(call, message):
     with pytest.raises(ValueError) as exc:
         call()
     assert str(exc.value) == message
+
+
+def test_renorm_units_is_max_norm_without_checks_or_count(gen):
+    w = torch.randn(64, 30, generator=gen) * 2
+    a, b = w.clone(), w.clone()
+    over = renorm_units_(a, 1.5)
+    assert int(over.sum()) == max_norm_(b, 1.5)
+    assert torch.equal(a, b)
+    assert over.shape == (64, 1) and bool(over.any())
+    assert float(torch.linalg.vector_norm(a, dim=1).max()) <= 1.5

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from reglab.penalties.groups import DEFAULT_SKIP, decay_parameters, no_decay_parameters, param_groups
-from reglab.penalties.max_norm import MaxNorm, constrained_weights, max_norm_
+from reglab.penalties.max_norm import MaxNorm, constrained_weights, max_norm_, renorm_units_
 from reglab.penalties.norms import Penalty, elastic_net_penalty, l1_penalty, l2_penalty
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "no_decay_parameters",
     "param_groups",
     "max_norm_",
+    "renorm_units_",
     "MaxNorm",
     "constrained_weights",
 ]

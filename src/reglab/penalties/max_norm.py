@@ -25,7 +25,7 @@ from reglab._validate import check_int, check_positive
 from reglab.errors import invalid_argument
 from reglab.registry import Configurable
 
-__all__ = ["max_norm_", "MaxNorm", "constrained_weights"]
+__all__ = ["max_norm_", "renorm_units_", "MaxNorm", "constrained_weights"]
 
 _EPS = 1e-7  # torch.renorm's
 
@@ -74,6 +74,30 @@ def _weights(module_or_params: Any) -> list[Tensor]:
 
 
 @torch.no_grad()
+def renorm_units_(weight: Tensor, max_norm: float, dim: int = 0) -> Tensor:
+    """The constraint on one weight, in place, unchecked and without a device sync.
+
+    Each slice along ``dim`` (one unit) whose L2 norm exceeds ``max_norm`` is scaled to just
+    below it (the ``2 eps`` shrink of the module docstring); the others are left bit for bit.
+    The training loops call this after every optimizer step; :func:`max_norm_` adds the checks.
+
+    Args:
+        weight: a floating-point tensor with at least 2 dimensions.
+        max_norm: the bound ``c > 0``.
+        dim: the dimension that indexes units, in ``[0, weight.dim())``. Defaults to 0.
+
+    Returns:
+        A boolean tensor, True for each rescaled unit (reading it waits for the device).
+    """
+    others = [i for i in range(weight.dim()) if i != dim]
+    norms = torch.linalg.vector_norm(weight, 2, dim=others, keepdim=True)
+    over = norms > max_norm
+    shrink = max_norm * (1.0 - 2.0 * torch.finfo(weight.dtype).eps)
+    weight.mul_(torch.where(over, shrink / (norms + _EPS), torch.ones_like(norms)))
+    return over
+
+
+@torch.no_grad()
 def max_norm_(module_or_params: nn.Module | Tensor | Any, max_norm: float, dim: int = 0) -> int:
     """Renormalise in place every unit whose incoming weight norm exceeds ``max_norm``.
 
@@ -109,13 +133,7 @@ def max_norm_(module_or_params: nn.Module | Tensor | Any, max_norm: float, dim: 
             raise ValueError(
                 invalid_argument("dim", f"an integer in [{-w.dim()}, {w.dim() - 1}] for a weight of shape {tuple(w.shape)}", dim)
             )
-        d = dim % w.dim()
-        others = [i for i in range(w.dim()) if i != d]
-        norms = torch.linalg.vector_norm(w, 2, dim=others, keepdim=True)
-        over = norms > max_norm
-        shrink = max_norm * (1.0 - 2.0 * torch.finfo(w.dtype).eps)
-        w.mul_(torch.where(over, shrink / (norms + _EPS), torch.ones_like(norms)))
-        clipped.append(over.sum())
+        clipped.append(renorm_units_(w, max_norm, dim % w.dim()).sum())
     return int(torch.stack(clipped).sum())
 
 

@@ -20,6 +20,7 @@ from torch import nn
 
 from reglab._validate import check_non_negative, check_positive
 from reglab.errors import invalid_argument
+from reglab.penalties import renorm_units_
 
 __all__ = ["GradientNoise", "max_norm_weights", "apply_max_norm_"]
 
@@ -69,9 +70,8 @@ def max_norm_weights(model: nn.Module) -> list[torch.Tensor]:
 def apply_max_norm_(weights: Iterable[torch.Tensor], max_norm: float) -> None:
     """Rescale each unit's incoming weights (dim 0) to L2 norm <= ``max_norm``, in place.
 
-    ``torch.renorm`` per weight: the same constraint as ``reglab.penalties.max_norm_`` without
-    its count of rescaled units, so the training step never waits for the device.
+    ``reglab.penalties.renorm_units_`` per weight: the constraint of ``max_norm_`` without its
+    count of rescaled units, so the training step never waits for the device.
     """
-    with torch.no_grad():
-        for weight in weights:
-            weight.renorm_(2, 0, max_norm)
+    for weight in weights:
+        renorm_units_(weight, max_norm)

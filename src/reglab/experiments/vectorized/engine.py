@@ -41,6 +41,7 @@ from reglab.errors import invalid_argument
 from reglab.experiments.vectorized.allocator import reuse_freed_memory
 from reglab.experiments.vectorized.optim import StackedOptimizer
 from reglab.experiments.vectorized.stacked_mlp import StackedMLP
+from reglab.penalties import renorm_units_
 
 __all__ = ["MemberHyper", "fit_stacked", "evaluate_stacked"]
 
@@ -420,12 +421,13 @@ def _renorm_(weights: Sequence[torch.Tensor], max_norm: Sequence[float | None], 
     """Per member and unit, scale incoming weights whose L2 norm exceeds ``c`` back to ``c``.
 
     The stacked weight is ``(K, in, out)``; a unit's incoming weights are ``w[k, :, j]``, a row of
-    the member's ``nn.Linear.weight``, as ``Tensor.renorm_(2, 0, c)`` treats them.
+    the member's ``nn.Linear.weight``: ``reglab.penalties.renorm_units_`` with ``dim=1``, the
+    Trainer's constraint.
     """
     for w in weights:
         for k, c in enumerate(max_norm):
             if c is not None and active[k]:
-                w[k].renorm_(2, 1, c)
+                renorm_units_(w[k], c, dim=1)
 
 
 def _finish(m: _Member) -> dict[str, Any]:
