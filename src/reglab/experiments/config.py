@@ -63,6 +63,8 @@ else:  # pragma: no cover
 
 __all__ = [
     "DEFAULT_EPOCHS",
+    "OutputsMixin",
+    "check_study_name",
     "StudyConfig",
     "SweepConfig",
     "load_config",
@@ -85,7 +87,31 @@ DEFAULT_EPOCHS = 100
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-class _BaseConfig(BaseModel):
+def check_study_name(value: str) -> str:
+    """A study name usable as a directory name: letters, digits, '_', '-', '.'."""
+    if not _NAME_RE.match(value):
+        raise ValueError(
+            invalid_argument("name", "letters, digits, '_', '-' or '.', starting with a letter or digit", value)
+        )
+    return value
+
+
+class OutputsMixin:
+    """Seeds and output directory of a config with ``name``, ``out``, ``seeds``, ``first_seed``.
+
+    Methods only: annotations here would become pydantic fields and reorder the config's fields.
+    """
+
+    @property
+    def seed_list(self) -> list[int]:
+        return list(range(self.first_seed, self.first_seed + self.seeds))
+
+    def out_dir(self) -> Path:
+        """The output directory: ``out`` or ``reglab-out/<name>``."""
+        return Path(self.out) if self.out is not None else Path("reglab-out") / self.name
+
+
+class _BaseConfig(OutputsMixin, BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = "default"  # study name; the output directory defaults to reglab-out/<name>
@@ -104,13 +130,7 @@ class _BaseConfig(BaseModel):
     @field_validator("name")
     @classmethod
     def _check_name(cls, value: str) -> str:
-        if not _NAME_RE.match(value):
-            raise ValueError(
-                invalid_argument(
-                    "name", "letters, digits, '_', '-' or '.', starting with a letter or digit", value
-                )
-            )
-        return value
+        return check_study_name(value)
 
     @field_validator("data")
     @classmethod
@@ -128,13 +148,6 @@ class _BaseConfig(BaseModel):
             raise ValueError(invalid_argument("model.name", f"one of {format_choices(names)}", value.name))
         return value
 
-    @property
-    def seed_list(self) -> list[int]:
-        return list(range(self.first_seed, self.first_seed + self.seeds))
-
-    def out_dir(self) -> Path:
-        """The output directory: ``out`` or ``reglab-out/<name>``."""
-        return Path(self.out) if self.out is not None else Path("reglab-out") / self.name
 
 
 def _dataset_names() -> list[str] | None:

@@ -43,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from reglab.errors import ConfigError, invalid_argument
 from reglab.experiments.spec import DataSpec, DistillationSpec, ModelSpec, OptimizerSpec, RunSpec
+from reglab.experiments.config import OutputsMixin, check_study_name
 
 __all__ = [
     "DISTILLATION_ARMS",
@@ -78,7 +79,7 @@ _ROLE = {
 TEACHER_SEED_FACTOR = 1000
 
 
-class DistillationStudyConfig(BaseModel):
+class DistillationStudyConfig(OutputsMixin, BaseModel):
     """A teacher-student study (TOML for ``reglab distill --config``).
 
     Defaults: MNIST-1D, teacher MLP 2 x 512 with dropout 0.3, student MLP 2 x 32, AdamW lr 1e-2,
@@ -130,20 +131,7 @@ class DistillationStudyConfig(BaseModel):
     @field_validator("name")
     @classmethod
     def _check_name(cls, value: str) -> str:
-        from reglab.experiments.config import _NAME_RE
-
-        if not _NAME_RE.match(value):
-            raise ValueError(invalid_argument(
-                "name", "letters, digits, '_', '-' or '.', starting with a letter or digit", value))
-        return value
-
-    @property
-    def seed_list(self) -> list[int]:
-        return list(range(self.first_seed, self.first_seed + self.seeds))
-
-    def out_dir(self) -> Path:
-        """``out`` or ``reglab-out/<name>``."""
-        return Path(self.out) if self.out is not None else Path("reglab-out") / self.name
+        return check_study_name(value)
 
     def arms(self) -> list[str]:
         """The arms this config trains, in plan order."""
