@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -101,6 +102,16 @@ def fetch_digits(data_dir: Path | None, *, test_fraction: float = 0.2) -> RawDat
     return RawData(*holdout(x, y, test_fraction), "channel", tuple(str(i) for i in range(10)))
 
 
+def _sklearn_classification(loader: Any, test_fraction: float) -> RawData:
+    """A scikit-learn tabular classification set (``loader()`` -> Bunch), held out, named classes."""
+    _check_test_fraction(test_fraction)
+    bunch = loader()
+    x = bunch.data.astype(np.float32)
+    y = bunch.target.astype(np.int64)
+    names = tuple(str(n) for n in bunch.target_names)
+    return RawData(*holdout(x, y, test_fraction), "feature", names)
+
+
 def fetch_breast_cancer(data_dir: Path | None, *, test_fraction: float = 0.2) -> RawData:
     """Breast Cancer Wisconsin (diagnostic; Street et al. 1993) from scikit-learn: 569 x 30, 2 classes.
 
@@ -108,12 +119,7 @@ def fetch_breast_cancer(data_dir: Path | None, *, test_fraction: float = 0.2) ->
     """
     from sklearn.datasets import load_breast_cancer
 
-    _check_test_fraction(test_fraction)
-    bunch = load_breast_cancer()
-    x = bunch.data.astype(np.float32)
-    y = bunch.target.astype(np.int64)
-    names = tuple(str(n) for n in bunch.target_names)
-    return RawData(*holdout(x, y, test_fraction), "feature", names)
+    return _sklearn_classification(load_breast_cancer, test_fraction)
 
 
 def fetch_wine(data_dir: Path | None, *, test_fraction: float = 0.2) -> RawData:
@@ -123,12 +129,7 @@ def fetch_wine(data_dir: Path | None, *, test_fraction: float = 0.2) -> RawData:
     """
     from sklearn.datasets import load_wine
 
-    _check_test_fraction(test_fraction)
-    bunch = load_wine()
-    x = bunch.data.astype(np.float32)
-    y = bunch.target.astype(np.int64)
-    names = tuple(str(n) for n in bunch.target_names)
-    return RawData(*holdout(x, y, test_fraction), "feature", names)
+    return _sklearn_classification(load_wine, test_fraction)
 
 
 def fetch_diabetes(data_dir: Path | None, *, test_fraction: float = 0.2) -> RawData:
