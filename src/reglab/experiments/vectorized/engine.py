@@ -119,7 +119,7 @@ def evaluate_stacked(
 def _grad_norms(params: Sequence[torch.Tensor]) -> torch.Tensor:
     """Per-member total L2 norm of the gradients, ``(K,)`` (``torch.nn.utils.get_total_norm``
     of each member's gradients: the norm of the per-tensor norms)."""
-    norms = [torch.linalg.vector_norm(p.grad.flatten(1), dim=1) for p in params if p.grad is not None]
+    norms = [torch.linalg.vector_norm(p.grad, dim=tuple(range(1, p.dim()))) for p in params if p.grad is not None]
     return torch.linalg.vector_norm(torch.stack(norms), dim=0)
 
 
@@ -292,7 +292,8 @@ def fit_stacked(
         losses: list[torch.Tensor] = []
         norms: list[torch.Tensor] = []
         sizes: list[int] = []
-        correct = torch.zeros(k_all, dtype=torch.int64, device=device)
+        predictions: list[torch.Tensor] = []  # (K, b) per step; compared with the labels once per epoch
+        labels: list[torch.Tensor] = []
         if gather_epoch:  # one gather per epoch; each step's batch is a view
             xs = x_flat.index_select(0, order.view(-1)).view(k_all, n, -1)  # (K, N, F)
             ys = y_train.take(order)  # (K, N)
@@ -337,12 +338,15 @@ def fit_stacked(
                 losses.append(data_loss.detach())
                 norms.append(norm)
                 sizes.append(xb.shape[1])
-                correct += (logits.detach().argmax(-1) == yb).sum(1)
+                predictions.append(logits.detach().argmax(-1))
+                if not gather_epoch:
+                    labels.append(yb)
         # One sync for the epoch, reduced as Trainer reduces a run's batches.
         loss_t = torch.stack(losses).float()  # (steps, K)
         size_t = torch.tensor(sizes, dtype=torch.float32, device=device).view(-1, 1)
         norm_t = torch.stack(norms).float()
         train_loss = ((loss_t * size_t).sum(0) / size_t.sum()).tolist()
+        correct = torch.eq(torch.cat(predictions, dim=1), ys if gather_epoch else torch.cat(labels, dim=1)).sum(1)
         train_acc = (correct.double() / n).tolist()
         norm_mean, norm_max = norm_t.mean(0).tolist(), norm_t.max(0).values.tolist()
         finite = torch.isfinite(loss_t)

@@ -74,6 +74,7 @@ class StackedOptimizer:
         self.exp_avg = [torch.zeros_like(p) for p in self.params] if self.name != "sgd" else []
         self.exp_avg_sq = [torch.zeros_like(p) for p in self.params] if self.name != "sgd" else []
         self.momentum_buffer: list[torch.Tensor] | None = None
+        self._step: torch.Tensor | None = None  # the fused kernels' step count, one reused tensor
         self._decay = [p for p, d in zip(self.params, self.decayed) if d] if any(self.weight_decay) else []
 
     def _columns(self, values: Sequence[float], params: Sequence[torch.Tensor]) -> list[torch.Tensor]:
@@ -117,7 +118,9 @@ class StackedOptimizer:
         Frozen members (``lr = 0``) are left out, so their weights and moments do not change."""
         beta1, beta2 = self.betas
         k_all = self.params[0].shape[0]
-        step = torch.tensor(float(self.step_count), device=self.params[0].device)
+        if self._step is None:
+            self._step = torch.zeros((), device=self.params[0].device)
+        step = self._step.fill_(float(self.step_count))  # read (not updated) by the kernel
         groups: dict[tuple[float, float], list[int]] = {}
         for k, (rate, wd) in enumerate(zip(lr, self.weight_decay)):
             if rate > 0:

@@ -20,8 +20,7 @@ float rounding (tested to 1e-6). Other activations train through autograd.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from reglab.errors import ConfigError, invalid_argument
+from reglab.experiments.vectorized.masks import MaskPlan
 
 __all__ = ["Layer", "StackedMLP", "compile_stack", "leaf_modules"]
 
@@ -43,7 +43,6 @@ _ACTIVATIONS: dict[type, Callable[[torch.Tensor], torch.Tensor]] = {
     nn.LeakyReLU: F.leaky_relu,
 }
 _PASS_THROUGH = (nn.Identity, nn.Flatten)
-_LOW53 = 2**53 - 1
 _TRANSPOSED_OUT = 32  # layers with at most this many outputs run transposed (forward_backward)
 
 
@@ -149,13 +148,6 @@ def compile_stack(models: Sequence[nn.Module]) -> StackedMLP:
     return StackedMLP(layers, weights, biases)
 
 
-def _scaled(keep: torch.Tensor, scale: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """``keep * scale`` as ``dtype``: 0 or ``1 / (1 - p)``. The bool mask is cast through its
-    uint8 view: CPU casts bool -> float 4-5x slower than uint8 -> float, and a comparison written
-    straight into a float tensor goes through the slow cast (measured: ~8% of a training step)."""
-    return keep.view(torch.uint8).to(dtype).mul_(scale)
-
-
 class StackedMLP:
     """K MLPs as stacked leaf tensors: weights ``(K, in, out)``, biases ``(K, 1, out)``.
 
@@ -213,63 +205,32 @@ class StackedMLP:
         return [layer.rate for layer in self.layers if layer.kind == "dropout"]
 
     # forward ----------------------------------------------------------------------------
-    def _columns(self, rate: tuple[float, ...], like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-member ``1 / (1 - p)`` scale and 31-bit keep threshold, ``(K, 1, 1)`` each (cached)."""
-        key = (rate, like.dtype, like.device)
-        cols = self._cache.get(key)
-        if cols is None:
-            scale = torch.tensor([1.0 / (1.0 - r) for r in rate], dtype=like.dtype, device=like.device)
-            thr = torch.tensor(
-                [min(round((1.0 - r) * 2**31), 2**31 - 1) for r in rate], dtype=torch.int32, device=like.device
-            )
-            cols = (scale.view(-1, 1, 1), thr.view(-1, 1, 1))
-            self._cache[key] = cols
-        return cols
+    def _mask_plan(self, x: torch.Tensor, masks: str) -> MaskPlan | None:
+        """The :class:`MaskPlan` of inputs shaped like ``x`` (cached per shape), or None when no
+        member drops anything."""
+        batch, width = x.shape[-2], x.shape[-1]
+        key = ("plan", batch, width, x.dtype, x.device, masks)
+        if key in self._cache:
+            return self._cache[key]  # type: ignore[no-any-return]
+        rates, shapes = [], []
+        for layer in self.layers:
+            if layer.kind == "linear":
+                width = self.weights[layer.index].shape[2]
+            elif layer.kind == "dropout" and any(r > 0 for r in layer.rate):
+                rates.append(layer.rate)
+                shapes.append((batch, width))
+        plan = MaskPlan(rates, shapes, dtype=x.dtype, device=x.device, mode=masks) if rates else None
+        self._cache[key] = plan
+        return plan
 
-    def _keep53(self, rate: tuple[float, ...], like: torch.Tensor) -> torch.Tensor:
-        """Per-member ``ceil((1 - p) * 2**53)`` as int64 ``(K, 1, 1)`` (cached): a 53-bit integer
-        ``x`` satisfies ``x * 2**-53 < 1 - p`` iff ``x`` is below it (the scaling is exact)."""
-        key = (rate, "keep53", like.device)
-        keep = self._cache.get(key)
-        if keep is None:
-            keep = torch.tensor([math.ceil((1.0 - r) * 2**53) for r in rate], dtype=torch.int64, device=like.device)
-            keep = keep.view(-1, 1, 1)
-            self._cache[key] = keep  # type: ignore[assignment]
-        return keep  # type: ignore[return-value]
-
-    def _mask(
-        self, rate: tuple[float, ...], h: torch.Tensor, generators: Sequence[torch.Generator | None], masks: str
-    ) -> torch.Tensor:
-        """The scaled keep-mask ``(K, B, H)`` of one dropout site (see :meth:`forward`)."""
-        scale, thr = self._columns(rate, h)
-        if masks == "exact":
-            # bernoulli_(q, generator=g) on CPU keeps a unit iff its float64 uniform draw
-            # u = (r & (2**53 - 1)) * 2**-53 is < q, r being the generator's next 64 random bits.
-            # int64 random_() consumes the same 64 bits per element (it keeps r mod 2**63), so
-            # comparing its low 53 bits with ceil(q * 2**53) gives the same mask and leaves the
-            # generator in the same state; the int64 draw costs about 0.4x bernoulli_(p) and 0.7x
-            # a float64 uniform_ draw (measured on 100 x 100 masks, one thread).
-            r = torch.empty(h.shape, dtype=torch.int64, device=h.device)
-            for k, (p, rk) in enumerate(zip(rate, r.unbind(0))):
-                if p > 0:
-                    rk.random_(generator=generators[k])
-                else:
-                    rk.zero_()  # below every threshold: kept, scale 1, no draw
-            r.bitwise_and_(_LOW53)
-            return _scaled(torch.lt(r, self._keep53(rate, h)), scale, h.dtype)
-        # Two 31-bit uniforms per int64 draw: random_() costs per element drawn, not per bit
-        # (int64 and int32 draws cost about the same on CPU; measured), so drawing half as
-        # many int64 and splitting each into its two 32-bit halves (the high half has 31 random
-        # bits, the low half 32, masked to 31) halves the cost of the draw.
-        units = h[0].numel()
-        r = torch.empty(h.shape[0], (units + 1) // 2, dtype=torch.int64, device=h.device)
-        for k, (p, rk) in enumerate(zip(rate, r.unbind(0))):
-            if p > 0:
-                rk.random_(generator=generators[k])
-            else:
-                rk.zero_()  # always below the threshold: kept, scale 1
-        u = r.view(torch.int32)[:, :units].reshape(h.shape).bitwise_and_(0x7FFFFFFF)  # uniform on [0, 2^31)
-        return _scaled(torch.lt(u, thr), scale, h.dtype)
+    def _draw_masks(
+        self, x: torch.Tensor, generators: Sequence[torch.Generator | None] | None, masks: str
+    ) -> Iterator[torch.Tensor]:
+        """This step's masks, in site order (see :class:`MaskPlan`)."""
+        plan = self._mask_plan(x, masks)
+        if plan is None:
+            return iter(())
+        return iter(plan.draw(generators if generators is not None else [None] * self.num_members))
 
     def forward(
         self,
@@ -281,20 +242,15 @@ class StackedMLP:
     ) -> torch.Tensor:
         """Logits ``(K, B, classes)`` for flat inputs ``(K, B, features)`` or shared ``(B, features)``.
 
-        When ``training``, every dropout site draws each member's keep-mask from that member's
-        generator (members with ``p = 0`` draw nothing), in member order:
+        When ``training``, each member draws the keep-masks of all dropout sites from its own
+        generator, in site order (members with ``p = 0`` draw nothing), as
+        :class:`~reglab.experiments.vectorized.masks.MaskPlan` describes:
 
-        * ``masks="exact"``: the mask ``torch.empty(B, H).bernoulli_(1 - p, generator=g)``
-          draws on CPU (the draw of :func:`reglab.functional.dropout` and of PyTorch's CPU
-          dropout), bit for bit and leaving ``g`` in the same state, so member k reproduces a
-          single run that uses the same generator: ``bernoulli_`` keeps a unit when its
-          float64 uniform is ``< 1 - p``; the same test is made on the same 64 random bits,
-          drawn as int64 (see :meth:`_mask`);
-        * ``masks="fast"``: 31 random bits per unit (each int64 ``random_`` draw split into two
-          values uniform on ``[0, 2**31)``), kept when below ``round((1 - p) * 2**31)``: the same
-          Bernoulli(1 - p) law up to ``2**-31`` (finer than ``torch.rand``'s 24 bits), about half
-          the cost of the exact draw on CPU (measured on 100 x 100 masks), but a different random
-          stream than a single run.
+        * ``masks="exact"``: bit for bit the masks ``torch.empty(B, H).bernoulli_(1 - p,
+          generator=g)`` draws on CPU (the draw of :func:`reglab.functional.dropout`), leaving
+          ``g`` in the same state, so member k reproduces a single run using that generator;
+        * ``masks="fast"``: the same Bernoulli(1 - p) law up to ``2**-31`` from half as many
+          draws, a different random stream than a single run.
 
         Kept units are scaled by ``1 / (1 - p)`` (inverted dropout, Srivastava et al. 2014).
         """
@@ -302,6 +258,7 @@ class StackedMLP:
             raise ValueError(invalid_argument("masks", "one of 'exact', 'fast'", masks))
         h = x
         inplace = not torch.is_grad_enabled()
+        drawn = self._draw_masks(x, generators, masks) if training else iter(())
         for layer in self.layers:
             if layer.kind == "linear":
                 w, b = self.weights[layer.index], self.biases[layer.index]
@@ -321,8 +278,7 @@ class StackedMLP:
             elif training and any(r > 0 for r in layer.rate):
                 if h.dim() == 2:
                     h = h.unsqueeze(0).expand(self.num_members, *h.shape)
-                gens = generators if generators is not None else [None] * self.num_members
-                h = h * self._mask(layer.rate, h, gens, masks)
+                h = h * next(drawn)
         return h
 
     # hand-written training step ---------------------------------------------------------
@@ -364,7 +320,7 @@ class StackedMLP:
         Returns:
             ``(logits, loss)``: ``(K, B, C)`` and ``(K,)``.
         """
-        gens = generators if generators is not None else [None] * self.num_members
+        drawn = self._draw_masks(x, generators, masks)
         tape: list[tuple[str, Any]] = []
         h = x
         for layer in self.layers:
@@ -379,7 +335,7 @@ class StackedMLP:
                 h = torch.relu_(h) if h is not x else torch.relu(h)  # in place on a fresh product
                 tape.append(("relu", h))  # dropout may scale it in place: same sign pattern
             elif any(r > 0 for r in layer.rate):
-                m = self._mask(layer.rate, h, gens, masks)
+                m = next(drawn)
                 h = h * m if not tape or tape[-1][0] != "relu" else h.mul_(m)
                 tape.append(("dropout", m))
         logits = h
