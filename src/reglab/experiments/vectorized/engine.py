@@ -26,6 +26,7 @@ It returns one ``History.to_dict()`` per member, with the Trainer's stop sentenc
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import time
@@ -298,49 +299,51 @@ def fit_stacked(
             xs = x_flat.index_select(0, order.view(-1)).view(k_all, n, -1)  # (K, N, F)
             ys = y_train.take(order)  # (K, N)
         any_noise = any(s > 0 and active[k] for k, s in enumerate(noise))
-        for start in range(0, n, batch_size):
-            if gather_epoch:
-                xb, yb = xs[:, start : start + batch_size], ys[:, start : start + batch_size]
-            else:
-                idx = order[:, start : start + batch_size]  # (K, b)
-                xb = x_flat.index_select(0, idx.reshape(-1)).view(*idx.shape, -1)  # (K, b, F)
-                yb = y_train[idx]  # (K, b)
-            if any_noise:
-                xb = xb.clone()
-                for k, s in enumerate(noise):
-                    if s > 0 and active[k]:  # as reglab.functional.gaussian_noise draws it
-                        xb[k] = torch.empty_like(xb[k]).normal_(0.0, s, generator=mask_generators[k]).add_(xb[k])
-            if manual:
-                logits, data_loss = stack.forward_backward(
-                    xb, yb, generators=mask_generators, masks=masks, smoothing=smoothing, l1=l1, l2=l2
-                )
-            else:
-                logits = stack.forward(xb, training=True, generators=mask_generators, masks=masks)  # (K, b, C)
-                data_loss = _member_ce(logits, yb, smoothing)  # (K,)
-                objective = data_loss
-                if l1 is not None:
-                    objective = objective + l1 * sum(w.abs().flatten(1).sum(1) for w in weights)
-                if l2 is not None:
-                    objective = objective + l2 * sum(w.square().flatten(1).sum(1) for w in weights)
-                opt.zero_grad()
-                objective.sum().backward()  # members share no parameter: each gets its own gradient
-            with torch.no_grad():
-                if frozen is not None:
-                    for p in params:
-                        p.grad.masked_fill_(frozen.view(-1, *([1] * (p.dim() - 1))), 0.0)
-                norm = _grad_norms(params)  # (K,) before clipping
-                if any_clip:
-                    coef = (clip_limit / (norm + 1e-6)).clamp(max=1.0)
-                    torch._foreach_mul_([p.grad for p in params], [coef.view(-1, *([1] * (p.dim() - 1))) for p in params])
-                opt.step(None if frozen is None else active)
-                if any_max_norm:
-                    _renorm_(weights, max_norm, active)
-                losses.append(data_loss.detach())
-                norms.append(norm)
-                sizes.append(xb.shape[1])
-                predictions.append(logits.detach().argmax(-1))
-                if not gather_epoch:
-                    labels.append(yb)
+        # ReLU stacks train without autograd: one no_grad context per epoch, not per step
+        with torch.no_grad() if manual else contextlib.nullcontext():
+            for start in range(0, n, batch_size):
+                if gather_epoch:
+                    xb, yb = xs[:, start : start + batch_size], ys[:, start : start + batch_size]
+                else:
+                    idx = order[:, start : start + batch_size]  # (K, b)
+                    xb = x_flat.index_select(0, idx.reshape(-1)).view(*idx.shape, -1)  # (K, b, F)
+                    yb = y_train[idx]  # (K, b)
+                if any_noise:
+                    xb = xb.clone()
+                    for k, s in enumerate(noise):
+                        if s > 0 and active[k]:  # as reglab.functional.gaussian_noise draws it
+                            xb[k] = torch.empty_like(xb[k]).normal_(0.0, s, generator=mask_generators[k]).add_(xb[k])
+                if manual:
+                    logits, data_loss = stack.forward_backward(
+                        xb, yb, generators=mask_generators, masks=masks, smoothing=smoothing, l1=l1, l2=l2
+                    )
+                else:
+                    logits = stack.forward(xb, training=True, generators=mask_generators, masks=masks)  # (K, b, C)
+                    data_loss = _member_ce(logits, yb, smoothing)  # (K,)
+                    objective = data_loss
+                    if l1 is not None:
+                        objective = objective + l1 * sum(w.abs().flatten(1).sum(1) for w in weights)
+                    if l2 is not None:
+                        objective = objective + l2 * sum(w.square().flatten(1).sum(1) for w in weights)
+                    opt.zero_grad()
+                    objective.sum().backward()  # members share no parameter: each gets its own gradient
+                with torch.no_grad():
+                    if frozen is not None:
+                        for p in params:
+                            p.grad.masked_fill_(frozen.view(-1, *([1] * (p.dim() - 1))), 0.0)
+                    norm = _grad_norms(params)  # (K,) before clipping
+                    if any_clip:
+                        coef = (clip_limit / (norm + 1e-6)).clamp(max=1.0)
+                        torch._foreach_mul_([p.grad for p in params], [coef.view(-1, *([1] * (p.dim() - 1))) for p in params])
+                    opt.step(None if frozen is None else active)
+                    if any_max_norm:
+                        _renorm_(weights, max_norm, active)
+                    losses.append(data_loss.detach())
+                    norms.append(norm)
+                    sizes.append(xb.shape[1])
+                    predictions.append(logits.detach().argmax(-1))
+                    if not gather_epoch:
+                        labels.append(yb)
         # One sync for the epoch, reduced as Trainer reduces a run's batches.
         loss_t = torch.stack(losses).float()  # (steps, K)
         size_t = torch.tensor(sizes, dtype=torch.float32, device=device).view(-1, 1)

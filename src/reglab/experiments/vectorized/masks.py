@@ -102,6 +102,9 @@ class MaskPlan:
             self.bits = torch.zeros(k, (units + 1) // 2, dtype=torch.int64, device=device)
             thr = [[min(round((1.0 - p) * 2**31), _LOW31) for p in ps] for ps in per_member]
             thr_dtype = torch.int32
+        self._rows = self.bits.unbind(0)  # views reused every step
+        self._halves = self.bits.view(torch.int32)
+        self._units = self._halves[:, :units]
         scale = [[0.0 if p >= 1.0 else 1.0 / (1.0 - p) for p in ps] for ps in per_member]
         self.threshold = self._expand(thr, thr_dtype, sizes, uniform, device)
         scale_t = self._expand(scale, dtype, sizes, uniform, device)
@@ -120,20 +123,18 @@ class MaskPlan:
 
     def draw(self, generators: Sequence[torch.Generator | None]) -> list[torch.Tensor]:
         """This step's scaled keep-masks, one ``(K, B, H)`` tensor per site, in site order."""
-        bits = self.bits
         if self.mode == "exact":
-            for row, runs, gen in zip(bits.unbind(0), self.draws, generators):
+            for row, runs, gen in zip(self._rows, self.draws, generators):
                 for a, b in runs:
-                    row[a:b].random_(generator=gen)
-            d = torch.bitwise_and(bits, _LOW53).sub_(self.threshold).bitwise_right_shift_(63)  # -1: kept
+                    (row if b - a == self.units else row[a:b]).random_(generator=gen)
+            d = torch.bitwise_and(self.bits, _LOW53).sub_(self.threshold).bitwise_right_shift_(63)  # -1: kept
         else:
-            halves = bits.view(torch.int32)
-            for m, (runs, gen) in enumerate(zip(self.draws, generators)):
+            for m, (row, runs, gen) in enumerate(zip(self._rows, self.draws, generators)):
                 if runs:
-                    bits[m].random_(generator=gen)
+                    row.random_(generator=gen)
                     for a, b in self.zeroed[m]:
-                        halves[m, a:b].zero_()
-            d = torch.bitwise_and(halves[:, : self.units], _LOW31).sub_(self.threshold).bitwise_right_shift_(31)
+                        self._halves[m, a:b].zero_()
+            d = torch.bitwise_and(self._units, _LOW31).sub_(self.threshold).bitwise_right_shift_(31)
         if d.dtype != self.int_dtype:
             d = d.to(self.int_dtype)
         mask = d.bitwise_and_(self.scale_bits).view(self.dtype)  # (K, U): 1 / q where kept, +0.0 elsewhere

@@ -162,7 +162,7 @@ class StackedMLP:
         self.weights = [w.detach().clone().requires_grad_(True) for w in weights]
         self.biases = [b.detach().clone().requires_grad_(True) for b in biases]
         self.num_members = self.weights[0].shape[0]
-        self._cache: dict[tuple, Any] = {}
+        self._cache: dict[Any, Any] = {}
 
     def to(self, device: str | torch.device) -> StackedMLP:
         """Move the parameters to ``device`` (in place; returns self)."""
@@ -286,7 +286,18 @@ class StackedMLP:
         """Whether :meth:`forward_backward` can run this stack: every activation is ReLU."""
         return all(layer.kind != "act" or layer.act is F.relu for layer in self.layers)
 
-    @torch.no_grad()
+    def _transposed_views(self) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+        """Per linear layer ``(W^T, b^T)`` as views of the parameters (``b^T`` None for layers
+        run untransposed): the parameters are updated in place, so the views stay valid."""
+        views = self._cache.get("views")
+        if views is None:
+            views = [
+                (w.detach().transpose(1, 2), b.detach().transpose(1, 2) if w.shape[2] <= _TRANSPOSED_OUT else None)
+                for w, b in zip(self.weights, self.biases)
+            ]
+            self._cache["views"] = views
+        return views  # type: ignore[no-any-return]
+
     def forward_backward(
         self,
         x: torch.Tensor,
@@ -320,15 +331,22 @@ class StackedMLP:
         Returns:
             ``(logits, loss)``: ``(K, B, C)`` and ``(K,)``.
         """
+        if torch.is_grad_enabled():
+            with torch.no_grad():
+                return self.forward_backward(
+                    x, target, generators=generators, masks=masks, smoothing=smoothing, l1=l1, l2=l2
+                )
         drawn = self._draw_masks(x, generators, masks)
+        views = self._transposed_views()
         tape: list[tuple[str, Any]] = []
         h = x
         for layer in self.layers:
             if layer.kind == "linear":
                 w, b = self.weights[layer.index], self.biases[layer.index]
                 tape.append(("linear", (layer.index, h)))
-                if w.shape[2] <= _TRANSPOSED_OUT:
-                    h = torch.baddbmm(b.transpose(1, 2), w.transpose(1, 2), h.transpose(1, 2)).transpose(1, 2).contiguous()
+                wt, bt = views[layer.index]
+                if bt is not None:  # few outputs: (W^T h^T)^T
+                    h = torch.baddbmm(bt, wt, h.transpose(1, 2)).transpose(1, 2).contiguous()
                 else:
                     h = torch.baddbmm(b, h, w)
             elif layer.kind == "act":
@@ -341,7 +359,8 @@ class StackedMLP:
         logits = h
         k, b, c = logits.shape
         logp = torch.log_softmax(logits, dim=-1)
-        nll = logp.gather(-1, target.unsqueeze(-1)).squeeze(-1).neg_()  # (K, B)
+        picked = target.unsqueeze(-1)  # (K, B, 1)
+        nll = logp.gather(-1, picked).squeeze(-1).neg_()  # (K, B)
         if smoothing is None:
             loss = nll.mean(1)
         else:
@@ -349,18 +368,22 @@ class StackedMLP:
             loss = ((1 - eps) * nll + eps * logp.mean(dim=-1).neg_()).mean(dim=1)
         g = logp.exp()
         if smoothing is None:
-            hit = torch.ones(1, 1, 1, dtype=g.dtype, device=g.device).expand(k, b, 1)
+            key = ("minus_one", g.dtype, g.device)
+            if key not in self._cache:
+                self._cache[key] = torch.full((1, 1, 1), -1.0, dtype=g.dtype, device=g.device)
+            hit = self._cache[key].expand(k, b, 1)
         else:
             g.sub_(smoothing.view(-1, 1, 1) / c)
-            hit = (1 - smoothing).view(-1, 1, 1).expand(k, b, 1)
-        g.scatter_add_(-1, target.unsqueeze(-1), hit.neg())
+            hit = (smoothing - 1).view(-1, 1, 1).expand(k, b, 1)
+        g.scatter_add_(-1, picked, hit)
         g.mul_(1.0 / b)
         for pos in range(len(tape) - 1, -1, -1):
             kind, saved = tape[pos]
             if kind == "linear":
                 index, inp = saved
                 w = self.weights[index]
-                if w.shape[2] <= _TRANSPOSED_OUT:
+                wt, bt = views[index]
+                if bt is not None:
                     dw = torch.bmm(g.transpose(1, 2), inp).transpose(1, 2).contiguous()
                 else:
                     dw = torch.bmm(inp.transpose(1, 2), g)
@@ -372,7 +395,7 @@ class StackedMLP:
                 self.biases[index].grad = g.sum(1, keepdim=True)
                 if index == 0:
                     break  # nothing before the first linear layer has parameters
-                g = torch.bmm(g, w.transpose(1, 2))
+                g = torch.bmm(g, wt)
             elif kind == "relu":
                 g = torch.ops.aten.threshold_backward(g, saved, 0)
             else:
