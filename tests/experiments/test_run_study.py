@@ -203,6 +203,19 @@ def test_auto_runner_vectorizes_and_matches_run_one(tmp_path):
         assert run.final["test_loss"] == pytest.approx(alone.final["test_loss"], rel=1e-4)
 
 
+def test_fast_masks_reach_the_vectorized_runs(tmp_path):
+    # masks="fast": the dropout runs train with other masks than run_one's (other numbers), the
+    # baseline (no dropout, nothing drawn) stays the same run.
+    config = _config(tmp_path, runner="vectorized", seeds=1, arms=["baseline", "dropout"], masks="fast")
+    summary = study_mod.run_study(config, report=False)
+    with RunStore(summary.store_path) as store:
+        runs = {r.spec.arm: r for r in store.runs(config.name)}
+    for arm, same in (("baseline", True), ("dropout", False)):
+        alone = run_one(runs[arm].spec)
+        close = runs[arm].final["test_loss"] == pytest.approx(alone.final["test_loss"], rel=1e-4)
+        assert close is same, arm
+
+
 @pytest.mark.slow
 def test_unguarded_script_with_worker_processes(tmp_path):
     """Two spawned worker processes, started from a script that calls run_study at top level (no

@@ -25,6 +25,10 @@ _TRAIN = typer.Option(None, "--train-size", help="Training samples to keep (data
 _NOISE = typer.Option(None, "--label-noise", help="Fraction of training labels flipped.")
 _RUNNER = typer.Option(None, "--runner", help="auto, vectorized or processes.")
 _WORKERS = typer.Option(None, "--workers", help="Worker processes. Defaults to one per core.")
+_MASKS = typer.Option(
+    None, "--masks",
+    help="Vectorized runs' dropout masks: exact (the processes runner's numbers, default) or fast (same law, cheaper).",
+)
 _SET = typer.Option(None, "--set", help="Override any field: --set dropout=0.1 --set model.width=256.")
 _PRINT = typer.Option(False, "--print-config", help="Print the effective config as TOML and exit.")
 _RESUME = typer.Option(True, "--resume/--no-resume", help="Skip runs already in the store (default).")
@@ -46,6 +50,7 @@ def _overrides(**flags: Any) -> dict[str, Any]:
         "out": "out", "name": "name", "dataset": "dataset", "model": "model", "epochs": "epochs",
         "seeds": "seeds", "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer",
         "train_size": "train_size", "label_noise": "label_noise", "runner": "runner", "workers": "workers",
+        "masks": "masks",
     }
     return {names[k]: (str(v) if isinstance(v, Path) else v) for k, v in flags.items() if v is not None}
 
@@ -107,6 +112,7 @@ def study(
     arms: str = typer.Option(None, "--arms", help="Comma-separated arms, e.g. baseline,dropout=0.5,stack; 'all'."),
     runner: str = _RUNNER,
     workers: int = _WORKERS,
+    masks: str = _MASKS,
     sets: list[str] = _SET,
     print_config: bool = _PRINT,
     resume: bool = _RESUME,
@@ -126,7 +132,7 @@ def study(
         return
     flags = _overrides(out=out, name=name, dataset=dataset, model=model, epochs=epochs, seeds=seeds,
                        batch_size=batch_size, lr=lr, optimizer=optimizer, train_size=train_size,
-                       label_noise=label_noise, runner=runner, workers=workers)
+                       label_noise=label_noise, runner=runner, workers=workers, masks=masks)
     if arms is not None:
         flags["arms"] = [a.strip() for a in arms.split(",")]
     cfg = load_config("study", path=config, overrides=flags, sets=sets or ())
@@ -154,6 +160,7 @@ def sweep(
     label_noise: float = _NOISE,
     runner: str = _RUNNER,
     workers: int = _WORKERS,
+    masks: str = _MASKS,
     sets: list[str] = _SET,
     print_config: bool = _PRINT,
     resume: bool = _RESUME,
@@ -168,7 +175,7 @@ def sweep(
 
     flags = _overrides(out=out, name=name, dataset=dataset, model=model, epochs=epochs, seeds=seeds,
                        batch_size=batch_size, lr=lr, optimizer=optimizer, train_size=train_size,
-                       label_noise=label_noise, runner=runner, workers=workers)
+                       label_noise=label_noise, runner=runner, workers=workers, masks=masks)
     cfg = load_config("sweep", path=config, overrides=flags, sets=sets or (), grid=grid or ())
     if print_config:
         typer.echo(to_toml(cfg), nl=False)

@@ -122,6 +122,9 @@ class _BaseConfig(OutputsMixin, BaseModel):
     first_seed: int = Field(default=0, ge=0)
     runner: Literal["auto", "vectorized", "processes"] = "auto"
     workers: int | None = Field(default=None, ge=1)  # None: one per CPU core
+    # vectorized runs' dropout masks: "exact" (each member draws run_one's masks: same numbers as
+    # the processes runner) or "fast" (same Bernoulli law, half the random draws, other numbers)
+    masks: Literal["exact", "fast"] = "exact"
     data: DataSpec = Field(default_factory=DataSpec)
     model: ModelSpec = Field(default_factory=ModelSpec)
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
@@ -268,7 +271,7 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "optimizer": OptimizerSpec,
     "regularization": RegularizationSpec,
 }
-_CONFIG_ONLY = ("name", "out", "seeds", "first_seed", "runner", "workers", "arms")
+_CONFIG_ONLY = ("name", "out", "seeds", "first_seed", "runner", "workers", "masks", "arms")
 
 
 def _model_class(annotation: Any) -> type[BaseModel] | None:

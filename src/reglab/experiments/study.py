@@ -283,7 +283,7 @@ def run_study(
         if pending:
             n_workers = workers or config.workers or default_workers()
             chunks = [c for g in groups for c in vectorized_chunks(g, n_workers, VECTORIZED_CHUNK)]
-            outcomes = iter_local(singles, workers=n_workers, device=device, chunks=chunks)
+            outcomes = iter_local(singles, workers=n_workers, device=device, chunks=chunks, masks=config.masks)
             console.print(
                 f"[bold]{kind} {escape(config.name)}[/bold]: {len(specs)} runs planned, "
                 f"{summary.skipped} already done, {len(pending)} to train ({escape(name)}: {escape(reason)})",

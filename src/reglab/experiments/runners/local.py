@@ -73,13 +73,15 @@ def _execute(spec_dict: dict[str, Any], device: str) -> tuple[str, Any, str | No
     return "ok", result.to_dict(), None, time.perf_counter() - start
 
 
-def _execute_chunk(spec_dicts: list[dict[str, Any]], device: str) -> list[tuple[str, Any, str | None, float]]:
+def _execute_chunk(
+    spec_dicts: list[dict[str, Any]], device: str, masks: str = "exact"
+) -> list[tuple[str, Any, str | None, float]]:
     """Worker body for a vectorized chunk: one payload per spec (all errors if the chunk fails)."""
     from reglab.experiments.vectorized import run_vectorized
 
     start = time.perf_counter()
     try:
-        results = run_vectorized([RunSpec.from_dict(d) for d in spec_dicts], device=device, progress=False)
+        results = run_vectorized([RunSpec.from_dict(d) for d in spec_dicts], device=device, progress=False, masks=masks)
     except Exception as exc:  # noqa: BLE001
         seconds = time.perf_counter() - start
         return [("error", _describe(exc), traceback.format_exc(), seconds) for _ in spec_dicts]
@@ -107,7 +109,9 @@ def _to_outcome(spec: RunSpec, payload: tuple[str, Any, str | None, float]) -> O
     return Outcome(spec, error=value, detail=detail, seconds=seconds)
 
 
-def _inline(jobs: Sequence[tuple[bool, list[RunSpec]]], device: str, threads: int) -> Iterator[Outcome]:
+def _inline(
+    jobs: Sequence[tuple[bool, list[RunSpec]]], device: str, threads: int, masks: str = "exact"
+) -> Iterator[Outcome]:
     import torch
 
     previous = torch.get_num_threads()
@@ -115,7 +119,7 @@ def _inline(jobs: Sequence[tuple[bool, list[RunSpec]]], device: str, threads: in
     try:
         for batched, chunk in jobs:
             if batched:
-                payloads = _execute_chunk([s.to_dict() for s in chunk], device)
+                payloads = _execute_chunk([s.to_dict() for s in chunk], device, masks)
             else:
                 payloads = [_execute(chunk[0].to_dict(), device)]
             for spec, payload in zip(chunk, payloads):
@@ -191,6 +195,7 @@ def iter_local(
     preload: dict[str, Any] | None = None,
     start_method: str = "spawn",
     chunks: Sequence[Sequence[RunSpec]] | None = None,
+    masks: str = "exact",
 ) -> Iterator[Outcome]:
     """Run ``specs`` and yield an :class:`Outcome` as each finishes (finish order).
 
@@ -204,6 +209,8 @@ def iter_local(
         start_method: multiprocessing start method. Defaults to ``"spawn"``.
         chunks: more jobs: groups of specs, each trained as one batched model by
             ``reglab.experiments.vectorized.run_vectorized`` in one worker. Defaults to None.
+        masks: the chunks' dropout masks, ``"exact"`` or ``"fast"`` (see ``run_vectorized``).
+            Defaults to ``"exact"``.
 
     Closing the iterator early (or Ctrl-C in the caller) stops the workers at once.
     """
@@ -214,7 +221,7 @@ def iter_local(
         return
     workers = min(workers or default_workers(), len(jobs))
     if workers <= 1:
-        yield from _inline(jobs, device, threads)
+        yield from _inline(jobs, device, threads, masks)
         return
     blob = pickle.dumps(preload) if preload else None
     if blob is not None and len(blob) > PRELOAD_LIMIT_BYTES:
@@ -228,7 +235,7 @@ def iter_local(
     try:
         with _main_not_reimported():  # workers start during the submits
             futures = {
-                (pool.submit(_execute_chunk, [s.to_dict() for s in job], device) if batched
+                (pool.submit(_execute_chunk, [s.to_dict() for s in job], device, masks) if batched
                  else pool.submit(_execute, job[0].to_dict(), device)): (batched, job)
                 for batched, job in jobs
             }
