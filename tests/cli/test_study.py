@@ -70,7 +70,7 @@ def test_list_techniques():
         (["study", "--label-noise", "1.0"],
          "Invalid value for argument `data.label_noise`. Expected a number in [0, 1). Received: data.label_noise=1.0"),
         (["study", "--runner", "fast"],
-         "Invalid value for argument `runner`. Expected one of 'auto', 'vectorized', 'processes'. "
+         "Invalid value for argument `runner`. Expected one of 'auto', 'vectorized', 'processes', 'ray'. "
          "Received: runner='fast'"),
         (["study", "--arms", "drop_path"],
          "Invalid value for argument `arms`. Expected a model with residual blocks ('resnet', 'transformer') "

@@ -23,7 +23,8 @@ _LR = typer.Option(None, "--lr", help="Learning rate (optimizer.lr).")
 _OPT = typer.Option(None, "--optimizer", help="adamw, adam or sgd.")
 _TRAIN = typer.Option(None, "--train-size", help="Training samples to keep (data.train_size).")
 _NOISE = typer.Option(None, "--label-noise", help="Fraction of training labels flipped.")
-_RUNNER = typer.Option(None, "--runner", help="auto, vectorized or processes.")
+_RUNNER = typer.Option(None, "--runner", help="auto, vectorized, processes or ray (a Ray cluster).")
+_RAY = typer.Option(None, "--ray-address", help="Ray cluster for --runner ray (default: $RAY_ADDRESS or a local one).")
 _WORKERS = typer.Option(None, "--workers", help="Worker processes. Defaults to one per core.")
 _MASKS = typer.Option(
     None, "--masks",
@@ -50,7 +51,7 @@ def _overrides(**flags: Any) -> dict[str, Any]:
         "out": "out", "name": "name", "dataset": "dataset", "model": "model", "epochs": "epochs",
         "seeds": "seeds", "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer",
         "train_size": "train_size", "label_noise": "label_noise", "runner": "runner", "workers": "workers",
-        "masks": "masks",
+        "masks": "masks", "ray_address": "ray_address",
     }
     return {names[k]: (str(v) if isinstance(v, Path) else v) for k, v in flags.items() if v is not None}
 
@@ -113,6 +114,7 @@ def study(
     runner: str = _RUNNER,
     workers: int = _WORKERS,
     masks: str = _MASKS,
+    ray_address: str = _RAY,
     sets: list[str] = _SET,
     print_config: bool = _PRINT,
     resume: bool = _RESUME,
@@ -132,7 +134,8 @@ def study(
         return
     flags = _overrides(out=out, name=name, dataset=dataset, model=model, epochs=epochs, seeds=seeds,
                        batch_size=batch_size, lr=lr, optimizer=optimizer, train_size=train_size,
-                       label_noise=label_noise, runner=runner, workers=workers, masks=masks)
+                       label_noise=label_noise, runner=runner, workers=workers, masks=masks,
+                       ray_address=ray_address)
     if arms is not None:
         flags["arms"] = [a.strip() for a in arms.split(",")]
     cfg = load_config("study", path=config, overrides=flags, sets=sets or ())
@@ -161,6 +164,7 @@ def sweep(
     runner: str = _RUNNER,
     workers: int = _WORKERS,
     masks: str = _MASKS,
+    ray_address: str = _RAY,
     sets: list[str] = _SET,
     print_config: bool = _PRINT,
     resume: bool = _RESUME,
@@ -175,7 +179,8 @@ def sweep(
 
     flags = _overrides(out=out, name=name, dataset=dataset, model=model, epochs=epochs, seeds=seeds,
                        batch_size=batch_size, lr=lr, optimizer=optimizer, train_size=train_size,
-                       label_noise=label_noise, runner=runner, workers=workers, masks=masks)
+                       label_noise=label_noise, runner=runner, workers=workers, masks=masks,
+                       ray_address=ray_address)
     cfg = load_config("sweep", path=config, overrides=flags, sets=sets or (), grid=grid or ())
     if print_config:
         typer.echo(to_toml(cfg), nl=False)

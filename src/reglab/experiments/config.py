@@ -120,11 +120,13 @@ class _BaseConfig(OutputsMixin, BaseModel):
     batch_size: int = Field(default=100, ge=1)
     seeds: int = Field(default=3, ge=1)  # seeds first_seed, first_seed + 1, ...
     first_seed: int = Field(default=0, ge=0)
-    runner: Literal["auto", "vectorized", "processes"] = "auto"
+    runner: Literal["auto", "vectorized", "processes", "ray"] = "auto"
     workers: int | None = Field(default=None, ge=1)  # None: one per CPU core
     # vectorized runs' dropout masks: "exact" (each member draws run_one's masks: same numbers as
     # the processes runner) or "fast" (same Bernoulli law, half the random draws, other numbers)
     masks: Literal["exact", "fast"] = "exact"
+    # runner "ray": the cluster ("auto", "ray://head:10001"); None: $RAY_ADDRESS or a local instance
+    ray_address: str | None = None
     data: DataSpec = Field(default_factory=DataSpec)
     model: ModelSpec = Field(default_factory=ModelSpec)
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
@@ -271,7 +273,7 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "optimizer": OptimizerSpec,
     "regularization": RegularizationSpec,
 }
-_CONFIG_ONLY = ("name", "out", "seeds", "first_seed", "runner", "workers", "masks", "arms")
+_CONFIG_ONLY = ("name", "out", "seeds", "first_seed", "runner", "workers", "masks", "ray_address", "arms")
 
 
 def _model_class(annotation: Any) -> type[BaseModel] | None:

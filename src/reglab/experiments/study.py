@@ -7,6 +7,8 @@ completed runs are skipped, so the finished study holds exactly the planned runs
 
 from __future__ import annotations
 
+import contextlib
+
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -40,7 +42,7 @@ __all__ = [
 STORE_NAME = "runs.sqlite"
 #: Most runs trained as one batched model in one vectorized job.
 VECTORIZED_CHUNK = 64
-RunnerName = Literal["auto", "vectorized", "processes"]
+RunnerName = Literal["auto", "vectorized", "processes", "ray"]
 
 
 @dataclass
@@ -94,13 +96,13 @@ def split_runner(specs: Sequence[RunSpec], runner: RunnerName) -> tuple[str, str
     optimizer and that the vectorized runner supports (``reglab.experiments.vectorized.supports``);
     the other runs go to worker processes, and ``reason`` says why. ``vectorized`` raises
     :class:`ConfigError` (with the reason) when some run cannot be batched; ``processes`` never
-    batches.
+    batches; ``ray`` batches as ``auto`` does and runs every job as a task on a Ray cluster.
     """
     specs = list(specs)
     if runner == "processes":
         return "processes", "worker processes were requested (--runner processes)", [], specs
     if not specs:
-        return "processes", "no run left to train", [], []
+        return ("ray" if runner == "ray" else "processes"), "no run left to train", [], []
     api = _vectorized_api()
     if isinstance(api, str):
         groups, rest, why_not = [], specs, api
@@ -128,6 +130,10 @@ def split_runner(specs: Sequence[RunSpec], runner: RunnerName) -> tuple[str, str
         raise ConfigError(invalid_argument("runner", "a runner that can train these runs", "vectorized",
                                            shown=f"runner='vectorized' ({why_not})"))
     n_vec = sum(len(g) for g in groups)
+    if runner == "ray":
+        batched = f"{n_vec} run{'s' if n_vec != 1 else ''} batched in {len(groups)} model group{'s' if len(groups) != 1 else ''}"
+        single = f"{len(rest)} single run{'s' if len(rest) != 1 else ''}" + (f" (not vectorized: {why_not})" if rest else "")
+        return "ray", f"Ray tasks: {batched}, {single}", groups, rest
     if not groups:
         return "processes", f"not vectorized: {why_not}", [], rest
     shared = f"{n_vec} run{'s' if n_vec != 1 else ''} batched in {len(groups)} model group{'s' if len(groups) != 1 else ''}"
@@ -226,6 +232,18 @@ def diagnose_result(result: Any) -> dict[str, Any]:
     return diagnose(result.history, num_classes=result.final.get("num_classes")).to_dict()
 
 
+@contextlib.contextmanager
+def _executor(runner: str, config: StudyConfig | SweepConfig) -> Iterator[int | None]:
+    """For the Ray runner, the Ray session (yields the cluster's CPU count); else nothing (None)."""
+    if runner != "ray":
+        yield None
+        return
+    from reglab.experiments.runners.ray_runner import ray_session
+
+    with ray_session(config.ray_address) as cpus:
+        yield cpus
+
+
 def run_study(
     config: StudyConfig | SweepConfig,
     *,
@@ -244,8 +262,10 @@ def run_study(
         config: the study or sweep config.
         resume: skip runs already completed in the store (True) or replace the study's stored runs
             (False). Defaults to True.
-        runner: ``"auto"``, ``"vectorized"`` or ``"processes"``. Defaults to ``config.runner``.
-        workers: worker processes (None: ``config.workers`` or one per core).
+        runner: ``"auto"``, ``"vectorized"``, ``"processes"`` or ``"ray"``. Defaults to
+            ``config.runner``.
+        workers: worker processes (None: ``config.workers`` or one per core); with ``"ray"``,
+            the vectorized chunks per group (None: one per CPU of the cluster).
         device: torch device. Defaults to ``"cpu"``.
         console: where live lines and the progress bar go (None: a new stdout console).
         progress: show the progress bar (None: when the console is a terminal and
@@ -281,15 +301,21 @@ def run_study(
         name, reason, groups, singles = split_runner(pending, runner or config.runner)
         summary.runner, summary.runner_reason = name, reason
         if pending:
-            n_workers = workers or config.workers or default_workers()
-            chunks = [c for g in groups for c in vectorized_chunks(g, n_workers, VECTORIZED_CHUNK)]
-            outcomes = iter_local(singles, workers=n_workers, device=device, chunks=chunks, masks=config.masks)
-            console.print(
-                f"[bold]{kind} {escape(config.name)}[/bold]: {len(specs)} runs planned, "
-                f"{summary.skipped} already done, {len(pending)} to train ({escape(name)}: {escape(reason)})",
-                soft_wrap=True,
-            )
-            consume_outcomes(outcomes, store, config.name, summary, console, len(specs), progress)
+            with _executor(name, config) as cluster_cpus:
+                n_workers = workers or config.workers or cluster_cpus or default_workers()
+                chunks = [c for g in groups for c in vectorized_chunks(g, n_workers, VECTORIZED_CHUNK)]
+                if name == "ray":
+                    from reglab.experiments.runners.ray_runner import iter_ray
+
+                    outcomes = iter_ray(singles, chunks=chunks, device=device, masks=config.masks)
+                else:
+                    outcomes = iter_local(singles, workers=n_workers, device=device, chunks=chunks, masks=config.masks)
+                console.print(
+                    f"[bold]{kind} {escape(config.name)}[/bold]: {len(specs)} runs planned, "
+                    f"{summary.skipped} already done, {len(pending)} to train ({escape(name)}: {escape(reason)})",
+                    soft_wrap=True,
+                )
+                consume_outcomes(outcomes, store, config.name, summary, console, len(specs), progress)
         if report and store.counts(config.name)["completed"]:
             from reglab.report import build_report
 
