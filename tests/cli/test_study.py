@@ -43,6 +43,17 @@ def test_sweep_print_config_from_file_and_flags(tmp_path):
     assert result.stdout == to_toml(load_config("sweep", path=path, overrides={"seeds": 5}))
 
 
+def test_runner_flags_reach_the_config():
+    result = runner.invoke(app, ["sweep", "--grid", "dropout=0,0.5", "--print-config", "--runner", "ray",
+                                 "--ray-address", "ray://head:10001", "--masks", "fast"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    for line in ('runner = "ray"', 'masks = "fast"', 'ray_address = "ray://head:10001"'):
+        assert line in lines
+    _fails(["sweep", "--grid", "dropout=0,0.5", "--masks", "approx"],
+           "Invalid value for argument `masks`. Expected one of 'exact', 'fast'. Received: masks='approx'")
+
+
 def test_list_techniques():
     result = runner.invoke(app, ["study", "--list-techniques"])
     assert result.exit_code == 0
