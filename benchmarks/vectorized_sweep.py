@@ -210,15 +210,19 @@ def main() -> None:
                 seconds, last[method] = _timed(method, specs, args.device)
                 times[method].append(seconds)
     med = {m: statistics.median(v) for m, v in times.items()}
-    print(f"\n{'method':<18} {'median s':>9} {'per run s':>10} {'speed-up':>9} {'(best/best)':>11}   rounds")
+    print(f"\n{'method':<18} {'median s':>9} {'per run s':>10} {'speed-up':>9} {'(paired)':>9} {'(best/best)':>11}   rounds")
     for m in METHODS:
         rounds = ", ".join(f"{t:.2f}" for t in times[m])
         best = min(times["sequential"]) / min(times[m])
+        paired = statistics.median(a / b for a, b in zip(times["sequential"], times[m]))
         print(
             f"{m:<18} {med[m]:9.2f} {med[m] / len(specs):10.3f} {med['sequential'] / med[m]:8.2f}x"
-            f" {best:10.2f}x   [{rounds}]"
+            f" {paired:8.2f}x {best:10.2f}x   [{rounds}]"
         )
-    print("speed-up: ratio of the medians (the headline); (best/best): ratio of the fastest rounds")
+    print(
+        "speed-up: ratio of the medians (the headline); (paired): median over rounds of the ratio within"
+        " a round; (best/best): ratio of the fastest rounds"
+    )
 
     if not args.no_threads2 and (os.cpu_count() or 1) >= 2:
         _two_threads(specs, args, med["sequential"])
