@@ -14,10 +14,10 @@ per-member keep thresholds and the bit patterns of the scales. Each step
   where ``u < t`` (kept) and ``0`` elsewhere, and ``d & scale_bits`` is the float ``1 / q``
   where kept and ``+0.0`` where dropped, read through a view of the float dtype.
 
-``mode="exact"``: ``u`` is the low 53 bits of one int64 draw per unit and ``t = ceil(q * 2**53)``.
+``mode="exact"``: ``u`` is the low 53 bits of one 64-bit draw per unit and ``t = ceil(q * 2**53)``.
 ``bernoulli_(q, generator=g)`` on CPU keeps a unit iff its float64 uniform
 ``(r & (2**53 - 1)) * 2**-53`` is ``< q``, ``r`` being the generator's next 64 random bits, and
-int64 ``random_()`` consumes the same 64 bits per element (it keeps ``r mod 2**63``), so the
+int64 ``random_(0, 2**53)`` draws ``r mod 2**53`` from the same 64 bits per element, so the
 masks are bit for bit those of ``torch.empty(B, H).bernoulli_(q, generator=g)`` (the draw of
 ``reglab.functional.dropout`` and of PyTorch's CPU dropout) and the generator ends in the same
 state: member k reproduces a single run.
@@ -125,9 +125,9 @@ class MaskPlan:
         """This step's scaled keep-masks, one ``(K, B, H)`` tensor per site, in site order."""
         if self.mode == "exact":
             for row, runs, gen in zip(self._rows, self.draws, generators):
-                for a, b in runs:
-                    (row if b - a == self.units else row[a:b]).random_(generator=gen)
-            d = torch.bitwise_and(self.bits, _LOW53).sub_(self.threshold).bitwise_right_shift_(63)  # -1: kept
+                for a, b in runs:  # the low 53 bits of each 64-bit draw (random64() % 2**53)
+                    (row if b - a == self.units else row[a:b]).random_(0, _LOW53 + 1, generator=gen)
+            d = torch.sub(self.bits, self.threshold).bitwise_right_shift_(63)  # -1: kept
         else:
             for m, (row, runs, gen) in enumerate(zip(self._rows, self.draws, generators)):
                 if runs:
