@@ -35,6 +35,16 @@ def test_demos_lists_defaults(client):
     assert body["weight_decay"]["schema"]["properties"]["lam"]["maximum"] == 1.0
 
 
+@pytest.mark.parametrize(("page", "script"), [("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")])
+def test_interactive_docs_load_their_scripts_from_the_lab_itself(client, page, script):
+    html = client.get(page).text
+    assert f'src="/static-offline-docs/{script}"' in html
+    assert "cdn." not in html  # nothing fetched from the internet
+    served = client.get(f"/static-offline-docs/{script}")
+    assert served.status_code == 200
+    assert len(served.content) > 100_000  # the real bundle, not a stub
+
+
 def test_openapi_lists_every_endpoint(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert sorted(paths) == [

@@ -137,3 +137,29 @@ def test_mixup_page_shows_mixed_digits_and_soft_targets(probe, live_server):
     assert "from reglab.augment import cutmix" in page.inner_text("#code")
     probe.screenshot("mixup")
     assert probe.errors == []
+
+
+def test_interactive_docs_render_with_no_internet(probe, live_server):
+    # Every request that leaves the lab's own server is refused: Swagger UI must still render
+    # one block per operation of the OpenAPI schema.
+    page = probe.page
+    outside: list[str] = []
+
+    def only_local(route):
+        url = route.request.url
+        if url.startswith(live_server.url):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    schema = httpx.get(live_server.url + "/openapi.json").json()
+    operations = sum(len(methods) for methods in schema["paths"].values())
+    page.goto(live_server.url + "/docs")
+    page.wait_for_function(f"document.querySelectorAll('.opblock').length === {operations}")
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert sorted({p.replace("\u200b", "") for p in paths}) == sorted(schema["paths"])
+    probe.screenshot("docs")
+    assert outside == []
+    assert probe.errors == []

@@ -1,6 +1,7 @@
 """The lab's FastAPI application: pages, a small JSON API per demo, and training event streams.
 
-Routes (the OpenAPI schema is at ``/openapi.json``, the interactive docs at ``/docs``):
+Routes (the OpenAPI schema is at ``/openapi.json``, the interactive docs at ``/docs`` and
+``/redoc``, served with their scripts from this machine, no CDN):
 
 * ``GET /`` the home page; ``GET /overfit``, ``/dropout``, ``/weight-decay``, ``/early-stopping``,
   ``/mixup`` the demo pages; ``GET /static/...`` their CSS/JS; ``GET /vendor/plotly.min.js``
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, HTTPException, Path as PathParam, Query, Request
+from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.sse import EventSourceResponse, format_sse_event
@@ -120,7 +122,9 @@ def create_app(limits: LabLimits | None = None, *, warm: bool = True) -> FastAPI
         yield
         manager.cancel_all()
 
-    app = FastAPI(
+    # The interactive docs (/docs, /redoc) load Swagger UI / ReDoc from the installed
+    # fastapi-offline package instead of a CDN: the lab runs on machines without internet.
+    app = FastAPIOffline(
         title="reglab lab",
         version=_version(),
         summary="Interactive regularization demos that train real PyTorch models with reglab.",

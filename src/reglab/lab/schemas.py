@@ -27,6 +27,9 @@ __all__ = [
     "OverfitParams",
     "WeightDecayParams",
     "EarlyStoppingParams",
+    "OverfitJob",
+    "WeightDecayJob",
+    "EarlyStoppingJob",
     "JobRequest",
     "JobCreated",
     "JobStatus",
@@ -156,22 +159,28 @@ PARAMS_BY_DEMO: dict[str, type[_Params]] = {
 }
 
 
-class _OverfitJob(_Params):
+class OverfitJob(_Params):
+    """A training job of the overfitting demo."""
+
     demo: Literal["overfit"]
     params: OverfitParams = Field(default_factory=OverfitParams)
 
 
-class _WeightDecayJob(_Params):
+class WeightDecayJob(_Params):
+    """A training job of the weight-decay demo."""
+
     demo: Literal["weight_decay"]
     params: WeightDecayParams = Field(default_factory=WeightDecayParams)
 
 
-class _EarlyStoppingJob(_Params):
+class EarlyStoppingJob(_Params):
+    """A training job of the early-stopping demo."""
+
     demo: Literal["early_stopping"]
     params: EarlyStoppingParams = Field(default_factory=EarlyStoppingParams)
 
 
-JobRequest = Annotated[Union[_OverfitJob, _WeightDecayJob, _EarlyStoppingJob], Field(discriminator="demo")]
+JobRequest = Annotated[Union[OverfitJob, WeightDecayJob, EarlyStoppingJob], Field(discriminator="demo")]
 
 
 class JobCreated(BaseModel):
