@@ -7,7 +7,15 @@ import math
 from rich.console import Console
 
 from reglab.analysis import summarize_arms
-from reglab.report.table import CAPTION, COLUMNS, fmt_mean_ci, markdown_table, rich_table, table_rows
+from reglab.report.table import (
+    CAPTION,
+    COLUMNS,
+    SummaryTable,
+    fmt_mean_ci,
+    markdown_table,
+    rich_table,
+    table_rows,
+)
 
 
 def test_rows_for_the_scripted_study(study_runs):
@@ -54,6 +62,34 @@ def test_rich_table_shows_settings_that_differ_from_arm_names(scripted):
     table = rich_table(summarize_arms(runs))
     assert [c.header for c in table.columns] == list(COLUMNS)
     assert list(table.columns[1].cells) == ["none", "dropout=0.2"]
+
+
+def _render(renderable, width: int) -> list[str]:
+    console = Console(width=width, record=True, color_system=None)
+    console.print(renderable)
+    return console.export_text().splitlines()
+
+
+def test_terminal_table_is_the_full_table_when_it_fits(scripted):
+    runs = [scripted.make_run("baseline", 0, 0.6), scripted.make_run("dropout", 0, 0.7, dropout=0.2)]
+    summaries = summarize_arms(runs)
+    assert _render(SummaryTable(summaries, "demo"), 200) == _render(rich_table(summaries, "demo"), 200)
+
+
+def test_terminal_table_on_80_columns_keeps_arm_names_whole_and_lists_settings(scripted):
+    runs = [scripted.make_run("baseline", s, 0.6) for s in range(3)]
+    runs += [scripted.make_run("stack", s, 0.7, dropout=0.2, weight_decay=0.05, label_smoothing=0.1)
+             for s in range(3)]
+    lines = _render(SummaryTable(summarize_arms(runs), "demo"), 80)
+    assert max(len(line) for line in lines) <= 80
+    assert lines[0].strip() == "demo (3 seeds per arm)"
+    assert lines[1].split() == ["Arm", "Test", "acc", "%", "Gap,", "pts", "Effect,", "pts", "Verdicts"]
+    assert lines[3].split()[:2] == ["baseline", "60.0"]
+    stack = next(i for i, line in enumerate(lines) if line.startswith("stack "))
+    assert lines[stack + 1].split()[0].startswith("[")  # the effect's interval under its value
+    settings = lines.index("Settings:")
+    assert [line.split() for line in lines[settings + 1:]] == [
+        ["stack:", "dropout=0.2,", "weight_decay=0.05,", "label_smoothing=0.1"]]
 
 
 def test_markdown_table_escapes_pipes_and_aligns_numbers(study_runs):

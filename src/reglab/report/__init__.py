@@ -33,7 +33,7 @@ class Report:
     markdown_path: Path
     summaries: list[ArmSummary]
     figure_ids: list[str]
-    table: Any  # rich.table.Table
+    table: Any  # a rich renderable (report.table.SummaryTable): the summary table for a terminal
     findings: str
 
 
@@ -133,7 +133,7 @@ def build_report(
     from reglab.report.findings import findings, setup_text
     from reglab.report.html import render_html
     from reglab.report.markdown import render_markdown
-    from reglab.report.table import rich_table
+    from reglab.report.table import SummaryTable
 
     runs, label, study_name = load_runs(source, study)
     views = as_run_views(runs)
@@ -167,6 +167,6 @@ def build_report(
         markdown_path=md_path,
         summaries=summaries,
         figure_ids=[f.id for f in figures],
-        table=rich_table(summaries, title=title),
+        table=SummaryTable(summaries, title=title),
         findings=found,
     )

@@ -17,7 +17,7 @@ from typing import Any
 from reglab.analysis.effects import ArmSummary
 
 __all__ = ["COLUMNS", "LOSS_COLUMNS", "CAPTION", "LOSS_CAPTION", "columns", "caption", "table_rows",
-           "rich_table", "markdown_table", "html_table", "fmt_mean_ci", "fmt_loss_ci", "fmt_effect"]
+           "rich_table", "SummaryTable", "markdown_table", "html_table", "fmt_mean_ci", "fmt_loss_ci", "fmt_effect"]
 
 COLUMNS = (
     "Arm",
@@ -135,6 +135,66 @@ def rich_table(summaries: Sequence[ArmSummary], title: str = "Summary") -> Any:
             del cells[1]
         table.add_row(*cells)
     return table
+
+
+class SummaryTable:
+    """The summary for a terminal: :func:`rich_table` when it fits the console's width, else a
+    compact table that never wraps an arm name, with the seed count in the title (when every arm
+    has the same), the effect's interval under its value, and each arm's setting listed below.
+
+    Args:
+        summaries: the arms, in display order.
+        title: the table title. Defaults to ``"Summary"``.
+    """
+
+    def __init__(self, summaries: Sequence[ArmSummary], title: str = "Summary") -> None:
+        self.summaries = list(summaries)
+        self.title = title
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.measure import Measurement
+
+        wide = rich_table(self.summaries, title=self.title)
+        natural = Measurement.get(console, options.update(max_width=10**6), wide).maximum  # unwrapped width
+        if natural <= options.max_width:
+            yield wide
+            return
+        yield from self._compact()
+
+    def _compact(self) -> Any:
+        from rich import box
+        from rich.markup import escape
+        from rich.table import Table
+        from rich.text import Text
+
+        rows = table_rows(self.summaries)
+        seeds = {row[2] for row in rows}
+        title = self.title + (f" ({seeds.pop()} seeds per arm)" if len(seeds) == 1 else "")
+        table = Table(title=title, caption=caption(self.summaries), box=box.SIMPLE_HEAD, show_edge=False,
+                      pad_edge=False)
+        cols = columns(self.summaries)
+        keep = [0] + ([2] if len(seeds) > 1 else []) + [3, 4, 5, 6]
+        for i in keep:
+            table.add_column(cols[i], justify="right" if 2 <= i <= 5 else "left", style="bold" if i == 0 else None,
+                             no_wrap=i <= 4, overflow="fold")
+        for s, row in zip(self.summaries, rows):
+            effect = row[5].replace(" [", "\n[", 1) if "[" in row[5] else row[5]
+            cells = {i: escape(c) for i, c in enumerate(row)}
+            cells[5] = "\n".join(escape(part) for part in effect.split("\n"))
+            if s.significantly_better is not None:
+                color = "green" if s.significantly_better else "red"
+                cells[5] = f"[{color}]{cells[5]}[/{color}]"
+            table.add_row(*(cells[i] for i in keep))
+        yield table
+        settings = [(row[0], row[1]) for row in rows if row[1] not in (row[0], "none")]
+        if settings:
+            yield Text("Settings:", style="bold")
+            grid = Table.grid(padding=(0, 1), pad_edge=True)
+            grid.add_column(style="bold", no_wrap=True)
+            grid.add_column(overflow="fold")
+            for arm, setting in settings:
+                grid.add_row(f" {escape(arm)}:", escape(setting))
+            yield grid
 
 
 def _md_cell(text: str) -> str:
