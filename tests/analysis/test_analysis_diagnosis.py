@@ -72,6 +72,24 @@ def test_underfitting_sentence_uses_chance_loss():
     )
 
 
+@pytest.mark.parametrize(
+    ("loss_fraction", "gap", "verdict"),
+    [
+        (0.43, 0.09, "underfitting"),  # benchmarks/diagnosis_calibration.py: MLP held by weight decay 1.0
+        (0.69, 0.07, "underfitting"),  # ... and the linear model on MNIST-1D
+        (0.36, 0.03, "good fit"),  # ... and the small MLP at the Bayes rate of noisy moons
+        (0.43, 0.11, "good fit"),  # high training loss but a gap of more than 10 points
+    ],
+)
+def test_underfitting_thresholds_as_calibrated(loss_fraction, gap, verdict):
+    # A flat run ending at the given training loss (fraction of ln 10) and accuracy gap.
+    tl = loss_fraction * math.log(10)
+    h = hist(train_loss=[tl + 0.3, tl + 0.1, tl], val_loss=[tl + 0.3, tl + 0.15, tl + 0.1],
+             train_acc=[0.5, 0.55, 0.6], val_acc=[0.5, 0.55 - gap / 2, 0.6 - gap])
+    assert diagnose(h, num_classes=10).verdict == verdict
+    assert (dg.UNDERFIT_MAX_GAP, dg.UNDERFIT_LOSS_FRACTION) == (0.10, 0.40)
+
+
 def test_underfitting_without_num_classes_uses_train_accuracy():
     d = diagnose(UNDER)
     assert d.verdict == "underfitting" and d.rule == "low_train_acc"

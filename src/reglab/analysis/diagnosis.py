@@ -26,12 +26,21 @@ Rules, checked in this order:
 3. **Overfitting, large gap**: classification only, the gap at the end is at least
    :data:`OVERFIT_LARGE_GAP` (0.20) even though the validation loss did not turn up.
 4. **Underfitting**: the gap at the end is small (classification: ``|gap|`` below
-   :data:`UNDERFIT_MAX_GAP`, 0.05; regression: validation loss below twice the training loss)
-   and the training loss is still high: at least :data:`UNDERFIT_LOSS_FRACTION` (50%) of the chance-level
+   :data:`UNDERFIT_MAX_GAP`, 0.10; regression: validation loss below twice the training loss)
+   and the training loss is still high: at least :data:`UNDERFIT_LOSS_FRACTION` (40%) of the chance-level
    loss ``ln K`` when the number of classes ``K`` is known; otherwise training accuracy below
    :data:`UNDERFIT_TRAIN_ACC` (0.70); for regression, the training loss fell by less than
    :data:`UNDERFIT_MIN_IMPROVEMENT` (50%) from epoch 1.
 5. Otherwise **good fit**.
+
+The underfitting thresholds were set with ``benchmarks/diagnosis_calibration.py``, which trains runs
+whose regime is known by construction: a linear model and an MLP held by weight decay 1.0 on
+MNIST-1D underfit with gaps of 6-9 points and training losses of 0.42-0.69 ln K, while a small MLP
+at the Bayes rate of noisy two moons ends at 0.35-0.36 ln K and a dropout + early-stopping MLP at
+0.25-0.28 ln K. At the former 5 points and 50%, both underfitting constructions were called good
+fits (17/24 runs agreed with their construction; 23/24 now). The thresholds were chosen on that
+set, with thin margins, and a verdict reads curves only: it cannot tell underfitting from a
+dataset's irreducible error.
 """
 
 from __future__ import annotations
@@ -63,10 +72,10 @@ OVERFIT_VAL_RISE = 0.10
 OVERFIT_GAP_GROWTH = 0.05
 #: Overfitting regardless of the loss trend: an accuracy gap this large at the end (20 points).
 OVERFIT_LARGE_GAP = 0.20
-#: Underfitting needs a small gap at the end: below this (accuracy fraction, 5 points).
-UNDERFIT_MAX_GAP = 0.05
+#: Underfitting needs a small gap at the end: below this (accuracy fraction, 10 points).
+UNDERFIT_MAX_GAP = 0.10
 #: Underfitting when the final training loss is at least this fraction of ln(num_classes).
-UNDERFIT_LOSS_FRACTION = 0.5
+UNDERFIT_LOSS_FRACTION = 0.40
 #: Underfitting (num_classes unknown) when the final training accuracy is below this.
 UNDERFIT_TRAIN_ACC = 0.70
 #: Underfitting (regression) when the training loss fell by less than this fraction from epoch 1.

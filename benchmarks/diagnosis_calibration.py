@@ -1,0 +1,105 @@
+"""Does ``reglab.analysis.diagnose`` name the regime a run was built to be in?
+
+Runs built so that their regime is known by construction, on offline data, several seeds each:
+
+* underfitting: a linear model on MNIST-1D (capacity-limited: ~32% test accuracy, Greydanus 2020);
+  the MLP with decoupled weight decay 1.0 (weights held near zero); the MLP after 3 epochs at
+  lr 1e-4 (training has barely started);
+* overfitting: the MLP (width 256) on 200 MNIST-1D samples for 150 epochs (memorises them); the MLP
+  on all samples with 30% of the training labels flipped, 100 epochs (fits the noise);
+* good fit: a small MLP on 1000 two-moons points (train and validation accuracy both high and
+  close); the same on moons with noise 0.35, whose classes overlap (a curve-only verdict cannot
+  tell the irreducible error from underfitting: the known limit of the rules); the MNIST-1D MLP
+  with dropout 0.2 and early stopping on validation accuracy (patience 10, best weights restored,
+  as ``reglab study``'s stack arm).
+
+Each run's history goes through ``diagnose`` (the verdict ``reglab study`` stores and prints); the
+script prints the confusion matrix of verdict against construction and each regime's agreement.
+The thresholds are those of ``reglab.analysis.diagnosis`` (named constants, see its docstring).
+
+    .venv/bin/python benchmarks/diagnosis_calibration.py            # 3 seeds per regime
+    .venv/bin/python benchmarks/diagnosis_calibration.py --seeds 1  # smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from collections import Counter
+from typing import Any
+
+import torch
+
+from reglab.analysis import diagnose
+from reglab.analysis.diagnosis import VERDICTS
+from reglab.experiments.execute import run_one
+from reglab.experiments.spec import (
+    DataSpec,
+    EarlyStoppingSpec,
+    ModelSpec,
+    OptimizerSpec,
+    RegularizationSpec,
+    RunSpec,
+)
+
+
+def _regimes() -> list[tuple[str, str, dict[str, Any]]]:
+    """(expected verdict, name, RunSpec fields)."""
+    mnist = DataSpec(name="mnist1d")
+    mlp = ModelSpec(name="mlp")
+    return [
+        ("underfitting", "linear model, MNIST-1D", {"data": mnist, "model": ModelSpec(name="linear_head"), "epochs": 30}),
+        ("underfitting", "MLP, weight decay 1.0", {
+            "data": mnist, "model": mlp, "epochs": 30, "regularization": RegularizationSpec(weight_decay=1.0)}),
+        ("underfitting", "MLP, 3 epochs at lr 1e-4", {
+            "data": mnist, "model": mlp, "epochs": 3, "optimizer": OptimizerSpec(lr=1e-4)}),
+        ("overfitting", "MLP width 256, 200 samples", {
+            "data": DataSpec(name="mnist1d", train_size=200), "model": ModelSpec(name="mlp", options={"width": 256}),
+            "epochs": 150, "batch_size": 50}),
+        ("overfitting", "MLP, 30% labels flipped", {
+            "data": DataSpec(name="mnist1d", label_noise=0.3), "model": mlp, "epochs": 100}),
+        ("good fit", "small MLP, two moons", {
+            "data": DataSpec(name="moons", options={"n_samples": 1250}),
+            "model": ModelSpec(name="mlp", options={"width": 32}), "epochs": 50, "batch_size": 50}),
+        ("good fit", "small MLP, noisy moons (Bayes ~90%)", {
+            "data": DataSpec(name="moons", options={"n_samples": 1250, "noise": 0.35}),
+            "model": ModelSpec(name="mlp", options={"width": 32}), "epochs": 50, "batch_size": 50}),
+        ("good fit", "MLP, dropout 0.2 + early stopping", {
+            "data": mnist, "model": mlp, "epochs": 100, "regularization": RegularizationSpec(
+                dropout=0.2, early_stopping=EarlyStoppingSpec(monitor="val_acc", mode="max", patience=10))}),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    regimes = _regimes()
+    confusion: Counter[tuple[str, str]] = Counter()
+    print(f"{'regime':<36} {'expected':<13} verdicts over {args.seeds} seeds (train / val acc %, train loss / ln K, at the end)")
+    start = time.perf_counter()
+    for expected, name, fields in regimes:
+        verdicts, accs = [], []
+        for seed in range(args.seeds):
+            result = run_one(RunSpec(arm=name, seed=seed, **fields))
+            verdict = diagnose(result.history, num_classes=result.final.get("num_classes")).verdict
+            verdicts.append(verdict)
+            h = result.history
+            k = result.final.get("num_classes") or 2
+            accs.append(f"{100 * h['train_acc'][-1]:.0f}/{100 * h['val_acc'][-1]:.0f}, "
+                        f"loss {h['train_loss'][-1] / math.log(k):.2f} ln K")
+            confusion[(expected, verdict)] += 1
+        print(f"{name:<36} {expected:<13} {', '.join(verdicts)}  ({', '.join(accs)})")
+    total = sum(confusion.values())
+    agree = sum(n for (e, v), n in confusion.items() if e == v)
+    print(f"\nconfusion (rows: by construction, columns: verdict), {total} runs in {time.perf_counter() - start:.0f} s:")
+    print(f"{'':<14}" + "".join(f"{v:>14}" for v in VERDICTS))
+    for e in VERDICTS:
+        print(f"{e:<14}" + "".join(f"{confusion[(e, v)]:>14}" for v in VERDICTS))
+    print(f"agreement: {agree}/{total} = {100 * agree / total:.0f}%")
+
+
+if __name__ == "__main__":
+    main()
