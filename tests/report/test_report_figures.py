@@ -31,3 +31,20 @@ def test_weight_histogram_figure_needs_two_arms_with_histograms(scripted):
     # the strongest L1 arm is shown, next to the baseline
     assert fig.alt == ("Weight histograms of the final weights: baseline (baseline, 0% near "
                        "zero); l1x (L1 0.001, 60% near zero)")
+
+
+@pytest.mark.parametrize("value", [0.3, 0.01])
+def test_sweep_figure_with_one_value_besides_zero_warns_nothing(scripted, value):
+    import warnings
+
+    from reglab.analysis.effects import find_sweeps
+    from reglab.report.figures import sweep_figure
+
+    field = "dropout" if value == 0.3 else "weight_decay"
+    runs = [scripted.make_run(f"{field}={v}", s, 0.6 + v / 10, **{field: v}) for v in (0.0, value) for s in (0, 1)]
+    (sweep,) = find_sweeps(summarize_arms(runs))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib's singular-xlim UserWarning fails the test
+        fig = sweep_figure(sweep)
+    assert fig.png[:4] == b"\x89PNG"
+    assert f"against {field} ({'log' if value < 0.1 else 'linear'} axis) for values 0, {value:g};" in fig.alt

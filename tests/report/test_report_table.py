@@ -120,3 +120,11 @@ def test_setup_text_lists_common_settings_and_what_varies(scripted):
     assert setup_text(summarize_arms([a, b])) == (
         "Data mnist1d (train_size=1000); model mlp (width=64); adamw lr 0.01; 30 epochs, batch "
         "100; seeds 0, 1.")
+
+
+def test_sweep_arms_that_spell_out_their_setting_get_no_setting_column(scripted):
+    runs = [scripted.make_run(f"dropout={p},weight_decay=0", 0, 0.6, dropout=p) for p in (0.0, 0.3)]
+    summaries = summarize_arms(runs)
+    assert [row[1] for row in table_rows(summaries)] == ["none", "dropout=0.3"]
+    assert [c.header for c in rich_table(summaries).columns] == [c for c in COLUMNS if c != "Setting"]
+    assert "Settings:" not in _render(SummaryTable(summaries), 60)

@@ -188,6 +188,8 @@ def sweep_figure(sweep: Sweep) -> FigureSpec:
     pts = [(float(v), s) for v, s in sweep.points if v]
     if sweep.log_scale:
         ax.set_xscale("log")
+    if len({v for v, _ in pts}) == 1:  # one swept value besides 0: give the axis a width first
+        ax.set_xlim(pts[0][0] / 2, pts[0][0] * 2 if sweep.log_scale else pts[0][0] * 1.5)
     _errorbar(ax, [v for v, _ in pts], [s.val for _, s in pts], _color(0),
               f"validation {metric}", scale=scale)
     if ref:

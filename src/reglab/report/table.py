@@ -116,8 +116,8 @@ def rich_table(summaries: Sequence[ArmSummary], title: str = "Summary") -> Any:
     from rich.table import Table
 
     rows = table_rows(summaries)
-    # The setting column only when it says more than the arm names (a sweep's "dropout=0.1").
-    show_setting = any(row[1] not in (row[0], "none") for row in rows)
+    # The setting column only when it says more than the arm names.
+    show_setting = any(_adds_to_arm(row[0], row[1]) for row in rows)
     table = Table(title=title, caption=caption(summaries))
     for i, col in enumerate(columns(summaries)):
         if i == 1 and not show_setting:
@@ -135,6 +135,26 @@ def rich_table(summaries: Sequence[ArmSummary], title: str = "Summary") -> Any:
             del cells[1]
         table.add_row(*cells)
     return table
+
+
+def _items(text: str) -> set[str]:
+    """The comma-separated items of ``text`` outside parentheses, stripped."""
+    items, depth, current = set(), 0, ""
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            items.add(current.strip())
+            current = ""
+        else:
+            current += ch
+    items.add(current.strip())
+    return items
+
+
+def _adds_to_arm(arm: str, setting: str) -> bool:
+    """Whether ``setting`` says more than the arm's name: not ``"none"`` and not already spelled
+    out by it (a sweep arm ``dropout=0.3,weight_decay=0`` already says ``dropout=0.3``)."""
+    return setting != "none" and not _items(setting) <= _items(arm)
 
 
 class SummaryTable:
@@ -186,7 +206,7 @@ class SummaryTable:
                 cells[5] = f"[{color}]{cells[5]}[/{color}]"
             table.add_row(*(cells[i] for i in keep))
         yield table
-        settings = [(row[0], row[1]) for row in rows if row[1] not in (row[0], "none")]
+        settings = [(row[0], row[1]) for row in rows if _adds_to_arm(row[0], row[1])]
         if settings:
             yield Text("Settings:", style="bold")
             grid = Table.grid(padding=(0, 1), pad_edge=True)
