@@ -189,7 +189,8 @@ class SummaryTable:
 
         rows = table_rows(self.summaries)
         seeds = {row[2] for row in rows}
-        title = self.title + (f" ({seeds.pop()} seeds per arm)" if len(seeds) == 1 else "")
+        n = seeds.pop() if len(seeds) == 1 else None
+        title = self.title + (f" ({n} seed{'' if n == '1' else 's'} per arm)" if n is not None else "")
         table = Table(title=title, caption=caption(self.summaries), box=box.SIMPLE_HEAD, show_edge=False,
                       pad_edge=False)
         cols = columns(self.summaries)

@@ -19,6 +19,7 @@ Ray is optional: ``pip install 'reglab[ray]'``.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -74,6 +75,9 @@ def ray_session(address: str | None = None) -> Iterator[int]:
                 address=target,
                 include_dashboard=False if target is None else None,
                 log_to_driver=False,
+                # a local instance is this study's private helper: keep Ray's start-up notices
+                # out of the study's output (a cluster's are kept)
+                logging_level=logging.ERROR if target is None else logging.INFO,
                 runtime_env={"env_vars": env},
             )
         except Exception as exc:  # noqa: BLE001 - Ray raises several kinds; the message names the cause
