@@ -25,13 +25,13 @@ def test_study_on_ray_stores_the_plan_with_the_numbers_of_run_one(tmp_path):
     # No Ray running: the study starts a local instance (2 CPUs here) and shuts it down.
     assert not ray.is_initialized()
     config = load_config("study", overrides={**TINY, "out": str(tmp_path / "out"),
-                                             "arms": ["baseline", "dropout", "mixup"]})
+                                             "arms": ["baseline", "dropout", "distillation"]})
     summary = study_mod.run_study(config, report=False)
     assert not ray.is_initialized()
     assert summary.runner == "ray"
     assert summary.runner_reason == (
-        "Ray tasks: 4 runs batched in 1 model group, 2 single runs (not vectorized: 'mixup': "
-        "mixup_alpha=0.2 is not supported by the vectorized runner)"
+        "Ray tasks: 4 runs batched in 1 model group, 2 single runs (not vectorized: 'distillation': "
+        "distillation (teacher 'mlp') is not supported by the vectorized runner)"
     )
     assert (summary.completed, summary.failed) == (6, [])
     with RunStore(summary.store_path) as store:

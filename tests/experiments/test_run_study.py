@@ -161,21 +161,21 @@ def test_choose_runner_reasons(monkeypatch):
 
 
 def test_split_runner_mixed_arms():
-    specs = plan(load_config("study", overrides={"seeds": 2, "arms": ["baseline", "mixup", "dropout"]}))
+    specs = plan(load_config("study", overrides={"seeds": 2, "arms": ["baseline", "distillation", "dropout"]}))
     name, reason, groups, singles = study_mod.split_runner(specs, "auto")
     assert name == "vectorized+processes"
-    assert reason == ("4 runs batched in 1 model group; 2 in worker processes (not vectorized: 'mixup': "
-                      "mixup_alpha=0.2 is not supported by the vectorized runner)")
+    assert reason == ("4 runs batched in 1 model group; 2 in worker processes (not vectorized: 'distillation': "
+                      "distillation (teacher 'mlp') is not supported by the vectorized runner)")
     assert [(s.arm, s.seed) for g in groups for s in g] == [("baseline", 0), ("dropout", 0), ("baseline", 1),
                                                              ("dropout", 1)]
-    assert [(s.arm, s.seed) for s in singles] == [("mixup", 0), ("mixup", 1)]
+    assert [(s.arm, s.seed) for s in singles] == [("distillation", 0), ("distillation", 1)]
     from reglab.errors import ConfigError
 
     with pytest.raises(ConfigError) as exc:
         study_mod.split_runner(specs, "vectorized")
     assert str(exc.value) == (
         "Invalid value for argument `runner`. Expected a runner that can train these runs. Received: "
-        "runner='vectorized' ('mixup': mixup_alpha=0.2 is not supported by the vectorized runner)"
+        "runner='vectorized' ('distillation': distillation (teacher 'mlp') is not supported by the vectorized runner)"
     )
 
 
@@ -190,10 +190,10 @@ def test_vectorized_chunks_balance_workers():
 
 
 def test_auto_runner_vectorizes_and_matches_run_one(tmp_path):
-    config = _config(tmp_path, runner="auto", seeds=1, arms=["baseline", "dropout", "weight_decay", "mixup"])
+    config = _config(tmp_path, runner="auto", seeds=1, arms=["baseline", "dropout", "weight_decay", "mixup", "distillation"])
     summary = study_mod.run_study(config, report=False)
     assert summary.runner == "vectorized+processes"
-    assert summary.runner_reason.startswith("3 runs batched in 1 model group; 1 in worker processes")
+    assert summary.runner_reason.startswith("4 runs batched in 1 model group; 1 in worker processes")
     _assert_exactly_planned(summary.store_path, config)
     with RunStore(summary.store_path) as store:
         runs = store.runs(config.name)

@@ -58,6 +58,11 @@ def _single(model, *, seed, lr, epochs, wd=0.0, optimizer="adamw", hyper=None, s
 
         model = nn.Sequential(GaussianNoise(hyper.input_noise), model)
     penalties = [Penalty(kind, c) for kind, c in (("l1", hyper.l1), ("l2", hyper.l2)) if c > 0]
+    mix = None
+    if hyper.mixup_alpha > 0:  # as run_one: a mixup-only MixupCutmix batch transform
+        from reglab.augment import MixupCutmix
+
+        mix = MixupCutmix(mixup_alpha=hyper.mixup_alpha, cutmix_alpha=0.0, num_classes=C)
     trainer = Trainer(
         model,
         opt,
@@ -67,6 +72,7 @@ def _single(model, *, seed, lr, epochs, wd=0.0, optimizer="adamw", hyper=None, s
         epochs=epochs,
         seed=seed,
         penalties=penalties,
+        batch_transform=mix,
         clip_grad_norm=hyper.grad_clip,
         max_norm=hyper.max_norm,
         callbacks=[stopper] if stopper is not None else [],
@@ -90,6 +96,7 @@ def _stacked(models, hypers, seeds, *, epochs, optimizer="adamw", stoppers=None,
         batch_size=B,
         order_generators=[torch.Generator().manual_seed(s) for s in seeds],
         mask_generators=[torch.Generator().manual_seed(s) for s in seeds],
+        transform_generators=[torch.Generator().manual_seed(s) for s in seeds],
         optimizer=optimizer,
         stoppers=stoppers,
         masks=masks,
@@ -142,8 +149,10 @@ def test_member_with_p0_equals_no_dropout_run_from_same_init_and_order():
         MemberHyper(lr=1e-2, input_noise=0.3),
         MemberHyper(lr=1e-2, max_norm=0.5),
         MemberHyper(lr=1e-2, grad_clip=0.05),
+        MemberHyper(lr=1e-2, mixup_alpha=0.4),
+        MemberHyper(lr=1e-2, mixup_alpha=0.4, label_smoothing=0.1, input_noise=0.2),
     ],
-    ids=["l1", "l2", "label_smoothing", "input_noise", "max_norm", "grad_clip"],
+    ids=["l1", "l2", "label_smoothing", "input_noise", "max_norm", "grad_clip", "mixup", "mixup-smoothing-noise"],
 )
 def test_per_member_regularizer_takes_effect_exactly_as_in_trainer(hyper):
     models = [_model(5, 0.2), _model(6, 0.2)]

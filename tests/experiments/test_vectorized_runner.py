@@ -35,14 +35,13 @@ def _spec(arm="baseline", seed=0, epochs=3, **reg) -> RunSpec:
 
 
 def test_supports_accepts_arms_sharing_an_architecture():
-    specs = [_spec(), _spec("dropout", dropout=0.3), _spec("wd", seed=1, weight_decay=0.1)]
-    assert supports(specs) == (True, "3 runs share model 'mlp': trained as one batched model")
+    specs = [_spec(), _spec("dropout", dropout=0.3), _spec("wd", seed=1, weight_decay=0.1), _spec("mixup", mixup_alpha=0.2)]
+    assert supports(specs) == (True, "4 runs share model 'mlp': trained as one batched model")
 
 
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
-        ({"regularization": RegularizationSpec(mixup_alpha=0.2)}, "mixup_alpha=0.2 is not supported by the vectorized runner"),
         ({"regularization": RegularizationSpec(cutmix_alpha=1.0)}, "cutmix_alpha=1.0 is not supported by the vectorized runner"),
         (
             {"regularization": RegularizationSpec(distillation=DistillationSpec())},
@@ -86,9 +85,9 @@ def test_supports_refuses_regression_and_other_data():
 
 def test_run_vectorized_refuses_what_supports_refuses():
     with pytest.raises(ConfigError) as exc:
-        run_vectorized([_spec(mixup_alpha=0.2)])
+        run_vectorized([_spec(cutmix_alpha=1.0)])
     assert str(exc.value) == (
-        "Cannot train these runs vectorized: mixup_alpha=0.2 is not supported by the vectorized runner."
+        "Cannot train these runs vectorized: cutmix_alpha=1.0 is not supported by the vectorized runner."
     )
     with pytest.raises(ValueError) as exc:
         run_vectorized([_spec()], masks="approx")

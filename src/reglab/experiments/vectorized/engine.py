@@ -58,6 +58,8 @@ class MemberHyper:
         l1, l2: coefficients of ``sum |w|`` and ``sum w^2`` added to the loss, >= 0. Defaults to 0.0.
         label_smoothing: in [0, 1]. Defaults to 0.0.
         input_noise: std of Gaussian noise added to the inputs, >= 0. Defaults to 0.0.
+        mixup_alpha: mixup's Beta(alpha, alpha) concentration (Zhang et al. 2018), >= 0; 0 is
+            no mixup. Defaults to 0.0.
         max_norm: per-unit max-norm constraint, > 0, or None. Defaults to None.
         grad_clip: clip each member's total gradient norm to this, > 0, or None. Defaults to None.
     """
@@ -68,12 +70,13 @@ class MemberHyper:
     l2: float = 0.0
     label_smoothing: float = 0.0
     input_noise: float = 0.0
+    mixup_alpha: float = 0.0
     max_norm: float | None = None
     grad_clip: float | None = None
 
     def __post_init__(self) -> None:
         check_positive("lr", self.lr)
-        for name in ("weight_decay", "l1", "l2", "input_noise"):
+        for name in ("weight_decay", "l1", "l2", "input_noise", "mixup_alpha"):
             check_non_negative(name, getattr(self, name))
         check_probability("label_smoothing", self.label_smoothing)
         for name in ("max_norm", "grad_clip"):
@@ -82,12 +85,20 @@ class MemberHyper:
 
 
 def _member_ce(logits: torch.Tensor, target: torch.Tensor, smoothing: torch.Tensor | None) -> torch.Tensor:
-    """Per-member mean cross-entropy ``(K,)`` of logits ``(K, B, C)`` and targets ``(K, B)``.
+    """Per-member mean cross-entropy ``(K,)`` of logits ``(K, B, C)`` and targets: class indices
+    ``(K, B)`` or soft targets ``(K, B, C)`` (mixup).
 
     With ``smoothing`` (K,), each member's ``F.cross_entropy(..., label_smoothing=eps_k)``
     (Szegedy et al. 2016): ``(1 - eps) * nll + eps * mean_c(-log p_c)``.
     """
     k, b, c = logits.shape
+    if target.is_floating_point():  # soft targets (K, B, C): reglab.losses' soft-target formula
+        logp = torch.log_softmax(logits, dim=-1)
+        soft_nll = -(target * logp).sum(-1)
+        if smoothing is None:
+            return soft_nll.mean(1)
+        eps = smoothing.view(-1, 1)
+        return ((1 - eps) * soft_nll - eps * logp.mean(dim=-1)).mean(dim=1)
     if smoothing is None:
         return F.cross_entropy(logits.reshape(k * b, c), target.reshape(k * b), reduction="none").view(k, b).mean(1)
     logp = torch.log_softmax(logits, dim=-1)
@@ -166,6 +177,7 @@ def fit_stacked(
     batch_size: int,
     order_generators: Sequence[torch.Generator],
     mask_generators: Sequence[torch.Generator],
+    transform_generators: Sequence[torch.Generator] | None = None,
     optimizer: str = "adamw",
     momentum: float = 0.9,
     masks: str = "exact",
@@ -190,6 +202,9 @@ def fit_stacked(
         order_generators: member k's data-order generator.
         mask_generators: member k's dropout and input-noise generator (``Trainer`` seeds the
             global RNG with the run's seed: pass ``torch.Generator().manual_seed(seed)``).
+        transform_generators: member k's mixup generator (``Trainer`` draws its batch
+            transform's randomness from its own ``torch.Generator().manual_seed(seed)``);
+            required when a member uses mixup. Defaults to None.
         optimizer: ``"adamw"``, ``"adam"`` or ``"sgd"``. Defaults to ``"adamw"``.
         momentum: SGD momentum. Defaults to 0.9.
         masks: ``"exact"`` (member k draws its dropout masks exactly as
@@ -211,7 +226,13 @@ def fit_stacked(
     from reglab.training.history import History
 
     k_all = stack.num_members
-    for name, seq in (("hypers", hypers), ("order_generators", order_generators), ("mask_generators", mask_generators)):
+    named = [("hypers", hypers), ("order_generators", order_generators), ("mask_generators", mask_generators)]
+    if transform_generators is not None:
+        named.append(("transform_generators", transform_generators))
+    elif any(h.mixup_alpha > 0 for h in hypers):
+        raise ValueError(invalid_argument("transform_generators", "one generator per member when a member uses mixup",
+                                          None, shown="transform_generators=None"))
+    for name, seq in named:
         if len(seq) != k_all:
             raise ValueError(invalid_argument(name, f"one entry per member ({k_all})", len(seq), shown=f"len({name})={len(seq)}"))
     per_epochs = [epochs] * k_all if isinstance(epochs, int) else list(epochs)
@@ -249,6 +270,10 @@ def fit_stacked(
     l1 = _column([h.l1 for h in hypers], ref) if any(h.l1 > 0 for h in hypers) else None
     l2 = _column([h.l2 for h in hypers], ref) if any(h.l2 > 0 for h in hypers) else None
     noise = [h.input_noise for h in hypers]
+    num_classes = stack.weights[-1].shape[2]
+    # Trainer's batch transform for a mixup run: MixupCutmix(mixup_alpha, cutmix_alpha=0) drawing
+    # from the run's generator before the forward (reglab.experiments.execute)
+    mixers = [_mixup_transform(h.mixup_alpha, num_classes) if h.mixup_alpha > 0 else None for h in hypers]
     clip = [h.grad_clip for h in hypers]
     max_norm = [h.max_norm for h in hypers]
     clip_limit = _column([c if c is not None else math.inf for c in clip], ref)
@@ -299,6 +324,7 @@ def fit_stacked(
             xs = x_flat.index_select(0, order.view(-1)).view(k_all, n, -1)  # (K, N, F)
             ys = y_train.take(order)  # (K, N)
         any_noise = any(s > 0 and active[k] for k, s in enumerate(noise))
+        any_mix = any(m is not None and active[k] for k, m in enumerate(mixers))
         # ReLU stacks train without autograd: one no_grad context per epoch, not per step
         with torch.no_grad() if manual else contextlib.nullcontext():
             for start in range(0, n, batch_size):
@@ -308,6 +334,9 @@ def fit_stacked(
                     idx = order[:, start : start + batch_size]  # (K, b)
                     xb = x_flat.index_select(0, idx.reshape(-1)).view(*idx.shape, -1)  # (K, b, F)
                     yb = y_train[idx]  # (K, b)
+                target = yb
+                if any_mix:  # soft targets for every member (one-hot rows where not mixed)
+                    xb, target = _mix(xb, yb, mixers, active, transform_generators, num_classes)  # type: ignore[arg-type]
                 if any_noise:
                     xb = xb.clone()
                     for k, s in enumerate(noise):
@@ -315,11 +344,11 @@ def fit_stacked(
                             xb[k] = torch.empty_like(xb[k]).normal_(0.0, s, generator=mask_generators[k]).add_(xb[k])
                 if manual:
                     logits, data_loss = stack.forward_backward(
-                        xb, yb, generators=mask_generators, masks=masks, smoothing=smoothing, l1=l1, l2=l2
+                        xb, target, generators=mask_generators, masks=masks, smoothing=smoothing, l1=l1, l2=l2
                     )
                 else:
                     logits = stack.forward(xb, training=True, generators=mask_generators, masks=masks)  # (K, b, C)
-                    data_loss = _member_ce(logits, yb, smoothing)  # (K,)
+                    data_loss = _member_ce(logits, target, smoothing)  # (K,)
                     objective = data_loss
                     if l1 is not None:
                         objective = objective + l1 * sum(w.abs().flatten(1).sum(1) for w in weights)
@@ -342,14 +371,18 @@ def fit_stacked(
                     norms.append(norm)
                     sizes.append(xb.shape[1])
                     predictions.append(logits.detach().argmax(-1))
-                    if not gather_epoch:
+                    if any_mix:  # as Trainer: a soft target's label is its argmax
+                        labels.append(target.argmax(-1))
+                    elif not gather_epoch:
                         labels.append(yb)
         # One sync for the epoch, reduced as Trainer reduces a run's batches.
         loss_t = torch.stack(losses).float()  # (steps, K)
         size_t = torch.tensor(sizes, dtype=torch.float32, device=device).view(-1, 1)
         norm_t = torch.stack(norms).float()
         train_loss = ((loss_t * size_t).sum(0) / size_t.sum()).tolist()
-        correct = torch.eq(torch.cat(predictions, dim=1), ys if gather_epoch else torch.cat(labels, dim=1)).sum(1)
+        correct = torch.eq(
+            torch.cat(predictions, dim=1), ys if gather_epoch and not any_mix else torch.cat(labels, dim=1)
+        ).sum(1)
         train_acc = (correct.double() / n).tolist()
         norm_mean, norm_max = norm_t.mean(0).tolist(), norm_t.max(0).values.tolist()
         finite = torch.isfinite(loss_t)
@@ -422,6 +455,33 @@ def fit_stacked(
     if bool(restore_best.any()) and best is not None:
         stack.restore(best, restore_best.to(device))
     return [_finish(m) for m in members]
+
+
+def _mixup_transform(alpha: float, num_classes: int) -> Any:
+    from reglab.augment import MixupCutmix
+
+    return MixupCutmix(mixup_alpha=alpha, cutmix_alpha=0.0, num_classes=num_classes)
+
+
+def _mix(
+    xb: torch.Tensor,
+    yb: torch.Tensor,
+    mixers: Sequence[Any],
+    active: Sequence[bool],
+    generators: Sequence[torch.Generator],
+    num_classes: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mixup (Zhang et al. 2018) for the members that use it: each draws ``lam`` and its pairing
+    from its own generator (``MixupCutmix.get_params``, the Trainer's draw) and mixes its batch and
+    one-hot targets as ``reglab.augment.apply_mix`` does. Returns ``(inputs, soft targets (K, b, C))``."""
+    from reglab.augment.params import apply_mix
+
+    xb = xb.clone()
+    soft = F.one_hot(yb, num_classes).to(xb.dtype)
+    for k, mixer in enumerate(mixers):
+        if mixer is not None and active[k]:
+            xb[k], soft[k] = apply_mix(xb[k], soft[k], mixer.get_params(xb[k], generators[k]))
+    return xb, soft
 
 
 def _renorm_(weights: Sequence[torch.Tensor], max_norm: Sequence[float | None], active: Sequence[bool]) -> None:

@@ -17,9 +17,10 @@ dropout uses PyTorch's fused kernel (another stream), so both modes are statisti
 
 What varies per member: seed (init, order, masks), ``optimizer.lr``, ``epochs``,
 ``regularization.dropout``, ``weight_decay``, ``l1``, ``l2``, ``label_smoothing``,
-``input_noise``, ``max_norm``, ``grad_clip``, ``early_stopping``. What must be shared: the data
-spec, the model spec, ``batch_size``, the optimizer kind (and SGD momentum). Not supported
-(:func:`supports` names the field): mixup, CutMix, DropPath, distillation, models other than
+``input_noise``, ``mixup_alpha`` (each member draws its ``lam`` and pairing from its own generator,
+as the Trainer's batch transform does), ``max_norm``, ``grad_clip``, ``early_stopping``. What must
+be shared: the data spec, the model spec, ``batch_size``, the optimizer kind (and SGD momentum).
+Not supported (:func:`supports` names the field): CutMix, DropPath, distillation, models other than
 ``mlp`` (without normalization layers) and ``linear_head``, regression datasets.
 """
 
@@ -40,7 +41,7 @@ __all__ = ["supports", "run_vectorized", "SUPPORTED_MODELS"]
 
 #: Model families the stacked engine runs (``nn.Sequential`` of Linear, activation, Dropout).
 SUPPORTED_MODELS = ("mlp", "linear_head")
-_UNSUPPORTED_REGULARIZATION = ("mixup_alpha", "cutmix_alpha", "drop_path")
+_UNSUPPORTED_REGULARIZATION = ("cutmix_alpha", "drop_path")
 _SUFFIX = "is not supported by the vectorized runner"
 
 
@@ -58,7 +59,7 @@ def supports(specs: Sequence[RunSpec]) -> tuple[bool, str]:
 
     Returns:
         ``(True, reason)`` with a one-line description of the batch, or ``(False, reason)`` naming
-        the first field that prevents it, e.g. ``"mixup_alpha=0.2 is not supported by the
+        the first field that prevents it, e.g. ``"cutmix_alpha=1.0 is not supported by the
         vectorized runner"``.
     """
     specs = list(specs)
@@ -176,6 +177,7 @@ def run_vectorized(
             l2=s.regularization.l2,
             label_smoothing=s.regularization.label_smoothing,
             input_noise=s.regularization.input_noise,
+            mixup_alpha=s.regularization.mixup_alpha,
             max_norm=s.regularization.max_norm,
             grad_clip=s.regularization.grad_clip,
         )
@@ -195,6 +197,7 @@ def run_vectorized(
         batch_size=specs[0].batch_size,
         order_generators=[torch.Generator().manual_seed(s.seed) for s in specs],  # Splits.loaders
         mask_generators=[torch.Generator(device=dev).manual_seed(s.seed) for s in specs],  # Trainer.fit
+        transform_generators=[torch.Generator(device=dev).manual_seed(s.seed) for s in specs],  # Trainer.generator
         optimizer=specs[0].optimizer.name,
         momentum=specs[0].optimizer.momentum,
         masks=masks,

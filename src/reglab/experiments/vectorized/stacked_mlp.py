@@ -313,12 +313,14 @@ class StackedMLP:
 
         Computes the training-mode logits of ``x`` ``(K, B, F)`` (dropout masks drawn as
         :meth:`forward` draws them, same generators, same order), each member's mean
-        cross-entropy against ``target`` ``(K, B)`` with label smoothing ``smoothing`` (K,)
-        (Szegedy et al. 2016), and sets each parameter's ``.grad`` to the gradient of
+        cross-entropy against ``target`` (class indices ``(K, B)``, or soft targets
+        ``(K, B, C)`` such as mixup's, whose rows sum to 1) with label smoothing ``smoothing``
+        (K,) (Szegedy et al. 2016), and sets each parameter's ``.grad`` to the gradient of
         ``sum_k [loss_k + l1_k * sum|W_k| + l2_k * sum W_k^2]`` (weights only), what
         ``objective.sum().backward()`` gives, to float rounding:
 
-        * loss: ``dlogits = (softmax - t) / B`` with ``t = (1 - eps) * onehot + eps / C``;
+        * loss: ``dlogits = (softmax - t) / B`` with ``t = (1 - eps) * y + eps / C``, ``y`` the
+          one-hot or soft target;
         * linear ``h W + b``: ``dW = h^T g``, ``db = sum_b g``, ``g <- g W^T``;
         * dropout ``h * m``: ``g <- g * m``; ReLU: ``g <- g * [out > 0]``
           (``threshold_backward``, as autograd);
@@ -359,6 +361,18 @@ class StackedMLP:
         logits = h
         k, b, c = logits.shape
         logp = torch.log_softmax(logits, dim=-1)
+        if target.is_floating_point():  # soft targets (K, B, C)
+            nll = (target * logp).sum(-1).neg_()  # (K, B)
+            if smoothing is None:
+                loss = nll.mean(1)
+                g = logp.exp().sub_(target)
+            else:
+                eps = smoothing.view(-1, 1)
+                loss = ((1 - eps) * nll - eps * logp.mean(dim=-1)).mean(dim=1)
+                g = logp.exp().sub_(smoothing.view(-1, 1, 1) / c).sub_(target * (1 - smoothing).view(-1, 1, 1))
+            g.mul_(1.0 / b)
+            self._backward(tape, g, views, l1, l2)
+            return logits, loss
         picked = target.unsqueeze(-1)  # (K, B, 1)
         nll = logp.gather(-1, picked).squeeze(-1).neg_()  # (K, B)
         if smoothing is None:
@@ -377,6 +391,19 @@ class StackedMLP:
             hit = (smoothing - 1).view(-1, 1, 1).expand(k, b, 1)
         g.scatter_add_(-1, picked, hit)
         g.mul_(1.0 / b)
+        self._backward(tape, g, views, l1, l2)
+        return logits, loss
+
+    def _backward(
+        self,
+        tape: list[tuple[str, Any]],
+        g: torch.Tensor,
+        views: list[tuple[torch.Tensor, torch.Tensor | None]],
+        l1: torch.Tensor | None,
+        l2: torch.Tensor | None,
+    ) -> None:
+        """Back-propagate ``g = dloss/dlogits`` through the forward's tape and set every
+        parameter's ``.grad`` (see :meth:`forward_backward`)."""
         for pos in range(len(tape) - 1, -1, -1):
             kind, saved = tape[pos]
             if kind == "linear":
@@ -400,4 +427,3 @@ class StackedMLP:
                 g = torch.ops.aten.threshold_backward(g, saved, 0)
             else:
                 g = g.mul_(saved)
-        return logits, loss
