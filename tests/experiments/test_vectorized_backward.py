@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from reglab.experiments.vectorized import compile_stack
 from reglab.experiments.vectorized.engine import _member_ce
@@ -44,21 +45,27 @@ def _autograd(stack, x, y, gens, masks, smoothing, l1, l2):
 
 
 @pytest.mark.parametrize(
-    ("masks", "smoothing", "penalties", "input_dropout", "depth", "width"),
+    ("masks", "smoothing", "penalties", "input_dropout", "depth", "width", "soft"),
     [
-        ("exact", None, False, 0.0, 2, 40),
-        ("exact", (0.0, 0.1, 0.3), True, 0.0, 2, 40),
-        ("fast", (0.2, 0.0, 0.05), True, 0.3, 3, 24),
-        ("exact", None, True, 0.25, 1, 8),  # 8 hidden units: the transposed (few-output) products
+        ("exact", None, False, 0.0, 2, 40, False),
+        ("exact", (0.0, 0.1, 0.3), True, 0.0, 2, 40, False),
+        ("fast", (0.2, 0.0, 0.05), True, 0.3, 3, 24, False),
+        ("exact", None, True, 0.25, 1, 8, False),  # 8 hidden units: the transposed (few-output) products
+        ("exact", None, False, 0.0, 2, 40, True),  # mixup's soft targets
+        ("fast", (0.0, 0.1, 0.3), True, 0.0, 2, 24, True),
     ],
-    ids=["plain", "smoothing-l1-l2", "fast-input-dropout-depth3", "narrow-hidden"],
+    ids=["plain", "smoothing-l1-l2", "fast-input-dropout-depth3", "narrow-hidden", "soft", "soft-smoothing-l1-l2"],
 )
-def test_forward_backward_matches_autograd(masks, smoothing, penalties, input_dropout, depth, width):
+def test_forward_backward_matches_autograd(masks, smoothing, penalties, input_dropout, depth, width, soft):
     stack = _stack(input_dropout=input_dropout, depth=depth, width=width)
     assert stack.supports_manual_backward()
     g = torch.Generator().manual_seed(0)
     x = torch.randn(len(RATES), B, D, generator=g)
     y = torch.randint(0, C, (len(RATES), B), generator=g)
+    if soft:  # lam * onehot(y) + (1 - lam) * onehot(y'), one lam per member as mixup draws it
+        lam = torch.rand(len(RATES), 1, 1, generator=g)
+        other = torch.randint(0, C, (len(RATES), B), generator=g)
+        y = lam * F.one_hot(y, C).float() + (1 - lam) * F.one_hot(other, C).float()
     smooth = torch.tensor(smoothing) if smoothing is not None else None
     l1 = torch.tensor([1e-3, 0.0, 5e-3]) if penalties else None
     l2 = torch.tensor([0.0, 2e-3, 1e-2]) if penalties else None
