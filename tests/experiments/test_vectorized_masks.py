@@ -61,3 +61,19 @@ def test_rate_one_drops_everything_and_consumes_the_draws():
     ref = torch.Generator().manual_seed(5)
     torch.empty(4, 3).bernoulli_(0.0, generator=ref)
     assert torch.equal(g.get_state(), ref.get_state())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("mode", ["exact", "fast"])
+def test_masks_on_cuda_keep_each_members_rate(mode):
+    device = torch.device("cuda")
+    plan = MaskPlan([(0.0, 0.3, 0.6)], [(2000, 50)], dtype=torch.float32, device=device, mode=mode)
+    gens = [torch.Generator(device=device).manual_seed(s) for s in (1, 2, 3)]
+    (mask,) = plan.draw(gens)
+    assert mask.device.type == "cuda"
+    assert torch.equal(mask[0], torch.ones(2000, 50, device=device))
+    n = 2000 * 50
+    for k, p in ((1, 0.3), (2, 0.6)):
+        kept = mask[k] != 0
+        assert abs(kept.double().mean().item() - (1 - p)) <= 4.5 * math.sqrt(p * (1 - p) / n)
+        assert torch.equal(mask[k][kept], torch.full((int(kept.sum()),), 1.0 / (1.0 - p), device=device))
