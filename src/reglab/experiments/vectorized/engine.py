@@ -92,17 +92,13 @@ def _member_ce(logits: torch.Tensor, target: torch.Tensor, smoothing: torch.Tens
     (Szegedy et al. 2016): ``(1 - eps) * nll + eps * mean_c(-log p_c)``.
     """
     k, b, c = logits.shape
-    if target.is_floating_point():  # soft targets (K, B, C): reglab.losses' soft-target formula
-        logp = torch.log_softmax(logits, dim=-1)
-        soft_nll = -(target * logp).sum(-1)
-        if smoothing is None:
-            return soft_nll.mean(1)
-        eps = smoothing.view(-1, 1)
-        return ((1 - eps) * soft_nll - eps * logp.mean(dim=-1)).mean(dim=1)
-    if smoothing is None:
+    soft = target.is_floating_point()  # (K, B, C): reglab.losses' soft-target formula
+    if smoothing is None and not soft:
         return F.cross_entropy(logits.reshape(k * b, c), target.reshape(k * b), reduction="none").view(k, b).mean(1)
     logp = torch.log_softmax(logits, dim=-1)
-    nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)  # (K, B)
+    nll = -(target * logp).sum(-1) if soft else -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)  # (K, B)
+    if smoothing is None:
+        return nll.mean(1)
     uniform = -logp.mean(dim=-1)  # (K, B)
     eps = smoothing.view(-1, 1)
     return ((1 - eps) * nll + eps * uniform).mean(dim=1)
@@ -471,16 +467,14 @@ def _mix(
     generators: Sequence[torch.Generator],
     num_classes: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mixup (Zhang et al. 2018) for the members that use it: each draws ``lam`` and its pairing
-    from its own generator (``MixupCutmix.get_params``, the Trainer's draw) and mixes its batch and
-    one-hot targets as ``reglab.augment.apply_mix`` does. Returns ``(inputs, soft targets (K, b, C))``."""
-    from reglab.augment.params import apply_mix
-
+    """Mixup (Zhang et al. 2018) for the members that use it: each member's batch goes through its
+    ``MixupCutmix`` with its own generator, the Trainer's call. Returns ``(inputs, soft targets
+    (K, b, C))``, one-hot rows for the members that do not mix."""
     xb = xb.clone()
     soft = F.one_hot(yb, num_classes).to(xb.dtype)
     for k, mixer in enumerate(mixers):
         if mixer is not None and active[k]:
-            xb[k], soft[k] = apply_mix(xb[k], soft[k], mixer.get_params(xb[k], generators[k]))
+            xb[k], soft[k] = mixer(xb[k], yb[k], generator=generators[k])
     return xb, soft
 
 

@@ -361,35 +361,31 @@ class StackedMLP:
         logits = h
         k, b, c = logits.shape
         logp = torch.log_softmax(logits, dim=-1)
-        if target.is_floating_point():  # soft targets (K, B, C)
+        soft = target.is_floating_point()  # soft targets (K, B, C), e.g. mixup's
+        if soft:
             nll = (target * logp).sum(-1).neg_()  # (K, B)
-            if smoothing is None:
-                loss = nll.mean(1)
-                g = logp.exp().sub_(target)
-            else:
-                eps = smoothing.view(-1, 1)
-                loss = ((1 - eps) * nll - eps * logp.mean(dim=-1)).mean(dim=1)
-                g = logp.exp().sub_(smoothing.view(-1, 1, 1) / c).sub_(target * (1 - smoothing).view(-1, 1, 1))
-            g.mul_(1.0 / b)
-            self._backward(tape, g, views, l1, l2)
-            return logits, loss
-        picked = target.unsqueeze(-1)  # (K, B, 1)
-        nll = logp.gather(-1, picked).squeeze(-1).neg_()  # (K, B)
+        else:
+            picked = target.unsqueeze(-1)  # (K, B, 1)
+            nll = logp.gather(-1, picked).squeeze(-1).neg_()  # (K, B)
         if smoothing is None:
             loss = nll.mean(1)
         else:
             eps = smoothing.view(-1, 1)
             loss = ((1 - eps) * nll + eps * logp.mean(dim=-1).neg_()).mean(dim=1)
-        g = logp.exp()
-        if smoothing is None:
-            key = ("minus_one", g.dtype, g.device)
-            if key not in self._cache:
-                self._cache[key] = torch.full((1, 1, 1), -1.0, dtype=g.dtype, device=g.device)
-            hit = self._cache[key].expand(k, b, 1)
-        else:
+        g = logp.exp()  # softmax - t, t = (1 - eps) * y + eps / C
+        if smoothing is not None:
             g.sub_(smoothing.view(-1, 1, 1) / c)
-            hit = (smoothing - 1).view(-1, 1, 1).expand(k, b, 1)
-        g.scatter_add_(-1, picked, hit)
+        if soft:
+            g.sub_(target if smoothing is None else target * (1 - smoothing).view(-1, 1, 1))
+        else:
+            if smoothing is None:
+                key = ("minus_one", g.dtype, g.device)
+                if key not in self._cache:
+                    self._cache[key] = torch.full((1, 1, 1), -1.0, dtype=g.dtype, device=g.device)
+                hit = self._cache[key].expand(k, b, 1)
+            else:
+                hit = (smoothing - 1).view(-1, 1, 1).expand(k, b, 1)
+            g.scatter_add_(-1, picked, hit)
         g.mul_(1.0 / b)
         self._backward(tape, g, views, l1, l2)
         return logits, loss
