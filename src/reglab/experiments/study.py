@@ -8,7 +8,6 @@ completed runs are skipped, so the finished study holds exactly the planned runs
 from __future__ import annotations
 
 import contextlib
-
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -130,13 +129,12 @@ def split_runner(specs: Sequence[RunSpec], runner: RunnerName) -> tuple[str, str
         raise ConfigError(invalid_argument("runner", "a runner that can train these runs", "vectorized",
                                            shown=f"runner='vectorized' ({why_not})"))
     n_vec = sum(len(g) for g in groups)
+    shared = f"{n_vec} run{'s' if n_vec != 1 else ''} batched in {len(groups)} model group{'s' if len(groups) != 1 else ''}"
     if runner == "ray":
-        batched = f"{n_vec} run{'s' if n_vec != 1 else ''} batched in {len(groups)} model group{'s' if len(groups) != 1 else ''}"
         single = f"{len(rest)} single run{'s' if len(rest) != 1 else ''}" + (f" (not vectorized: {why_not})" if rest else "")
-        return "ray", f"Ray tasks: {batched}, {single}", groups, rest
+        return "ray", f"Ray tasks: {shared}, {single}", groups, rest
     if not groups:
         return "processes", f"not vectorized: {why_not}", [], rest
-    shared = f"{n_vec} run{'s' if n_vec != 1 else ''} batched in {len(groups)} model group{'s' if len(groups) != 1 else ''}"
     if not rest:
         return "vectorized", shared, groups, []
     return "vectorized+processes", f"{shared}; {len(rest)} in worker processes (not vectorized: {why_not})", groups, rest
