@@ -334,7 +334,8 @@ def fit_stacked(
                 if any_mix:  # soft targets for every member (one-hot rows where not mixed)
                     xb, target = _mix(xb, yb, mixers, active, transform_generators, num_classes)  # type: ignore[arg-type]
                 if any_noise:
-                    xb = xb.clone()
+                    if not any_mix:  # _mix already handed back a copy
+                        xb = xb.clone()
                     for k, s in enumerate(noise):
                         if s > 0 and active[k]:  # as reglab.functional.gaussian_noise draws it
                             xb[k] = torch.empty_like(xb[k]).normal_(0.0, s, generator=mask_generators[k]).add_(xb[k])
