@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from reglab.cli import app
 from reglab.experiments.config import load_config, to_toml
 from reglab.experiments.store import RunStore
-from reglab.experiments.techniques import TECHNIQUES
+from reglab.techniques import TECHNIQUES
 
 runner = CliRunner()
 TINY = ["--epochs", "2", "--seeds", "1", "--train-size", "200", "--batch-size", "50", "--runner", "processes",

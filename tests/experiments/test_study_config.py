@@ -122,7 +122,7 @@ def test_unknown_field_in_toml(tmp_path):
     assert str(exc.value) == (
         "Unknown field `regularization.dropuot`. Expected one of 'dropout', 'drop_path', 'weight_decay', "
         "'l1', 'l2', 'label_smoothing', 'mixup_alpha', 'cutmix_alpha', 'input_noise', 'max_norm', "
-        "'grad_clip', 'early_stopping', 'distillation' in regularization. Received: regularization.dropuot=0.1"
+        "'grad_clip', 'early_stopping', 'distillation', 'custom' in regularization. Received: regularization.dropuot=0.1"
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 from reglab.errors import ConfigError
 from reglab.experiments.config import DEFAULT_EPOCHS, load_config
 from reglab.experiments.plan import grid_arm_name, plan
-from reglab.experiments.techniques import ALL_ARMS, TECHNIQUES
+from reglab.techniques import ALL_ARMS, TECHNIQUES
 
 
 def test_default_study_plan():
@@ -74,8 +74,8 @@ def test_arm_value_errors():
     with pytest.raises(ConfigError) as exc:
         plan(load_config("study", overrides={"arms": ["dropout=1.5"]}))
     assert str(exc.value) == (
-        "Invalid value for argument `regularization.dropout`. Expected a number in [0, 1). "
-        "Received: regularization.dropout=1.5"
+        "Invalid value for argument `arms`. Expected a finite number in [0, 1) after 'dropout='. "
+        "Received: arms='dropout=1.5'"
     )
     with pytest.raises(ConfigError) as exc:
         load_config("study", overrides={"arms": ["dropot"]})

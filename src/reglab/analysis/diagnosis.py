@@ -12,7 +12,7 @@ classification histories and ``val_loss - train_loss`` for regression histories 
 The *best epoch* is the epoch of the lowest validation loss (first one on ties), numbered from 1.
 An overfitting sentence advises stopping at the epoch of the highest validation accuracy when it
 differs: accuracy often keeps improving after the loss minimum (the loss also punishes confident
-mistakes), and stopping on the loss cost 4.6 points on MNIST-1D (``experiments.techniques``).
+mistakes), and stopping on the loss cost 4.6 points on MNIST-1D (``reglab.techniques``).
 The history's training metrics are running averages over each epoch's batches with the
 regularizers active (``History`` in ``reglab.training``), so for dropout/noise/mixing runs the
 per-epoch gap understates the gap of the final weights in eval mode (``final["gap"]``).

@@ -23,15 +23,10 @@ from typing import Any
 from reglab.analysis.diagnosis import VERDICTS, diagnose
 from reglab.analysis.stats import diff_ci, mean_ci
 from reglab.errors import ReglabError, invalid_argument
+from reglab.techniques import log_scale_fields, spec_fields, sweep_fields, technique_for_field
 
 __all__ = ["RunView", "ArmSummary", "Sweep", "summarize_arms", "find_sweeps", "as_run_views",
-           "regularization_setting", "SWEEP_FIELDS", "LOG_SCALE_FIELDS"]
-
-#: Scalar regularization fields a sweep or ablation can vary.
-SWEEP_FIELDS = ("dropout", "drop_path", "weight_decay", "l1", "l2", "label_smoothing",
-                "mixup_alpha", "cutmix_alpha", "input_noise", "max_norm", "grad_clip")
-#: Fields whose sweeps are plotted on a log axis (strengths spanning decades).
-LOG_SCALE_FIELDS = ("weight_decay", "l1", "l2")
+           "regularization_setting"]
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -98,18 +93,22 @@ def as_run_views(runs: Iterable[Any]) -> list[RunView]:
 
 
 def regularization_setting(reg: Mapping[str, Any]) -> str:
-    """The non-default regularization fields as ``"dropout=0.2, weight_decay=0.05"``."""
-    from reglab.experiments.spec import DistillationSpec, EarlyStoppingSpec, RegularizationSpec
+    """The regularization fields set (different from their technique's ``off`` value), in the
+    technique catalogue's order, as ``"dropout=0.2, weight_decay=0.05"``; a nested field (a table)
+    shows its technique's ``shown_key`` and every key that differs from the spec's default."""
+    from reglab.experiments.spec import DistillationSpec, EarlyStoppingSpec
 
-    defaults = RegularizationSpec().model_dump(mode="json")
-    nested = {"early_stopping": (EarlyStoppingSpec().model_dump(mode="json"), "patience"),
-              "distillation": (DistillationSpec().model_dump(mode="json"), "temperature")}
+    nested = {"early_stopping": EarlyStoppingSpec().model_dump(mode="json"),
+              "distillation": DistillationSpec().model_dump(mode="json")}
     parts = []
-    for name, value in reg.items():
-        if name not in defaults or value == defaults[name]:
+    custom = reg.get("custom") or {}
+    for name in spec_fields():
+        technique = technique_for_field(name)
+        value = reg.get(name, custom.get(name, technique.off))
+        if not technique.is_set(value):
             continue
         if isinstance(value, Mapping):
-            inner_defaults, always = nested.get(name, ({}, None))
+            inner_defaults, always = nested.get(name, {}), technique.shown_key
             inner = ", ".join(
                 f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
                 for k, v in value.items()
@@ -275,30 +274,35 @@ class Sweep:
 
     @property
     def log_scale(self) -> bool:
-        return self.field in LOG_SCALE_FIELDS
+        return self.field in log_scale_fields()
 
 
 def find_sweeps(summaries: Sequence[ArmSummary]) -> list[Sweep]:
-    """The sweeps/ablations among the arms: for each field of :data:`SWEEP_FIELDS`, the largest
-    group of arms whose regularization is identical apart from that field, when it holds at
-    least two distinct values. Ordered by :data:`SWEEP_FIELDS`.
+    """The sweeps/ablations among the arms: for each sweepable technique field
+    (``reglab.techniques.sweep_fields()``), the largest group of arms whose regularization is
+    identical apart from that field, when it holds at least two distinct values. Ordered as the
+    technique catalogue.
     """
+    def flat(s: ArmSummary) -> dict[str, Any]:  # custom techniques' fields beside the built-in ones
+        reg = dict(s.regularization)
+        return {**(reg.pop("custom", None) or {}), **reg}
+
     sweeps = []
-    for name in SWEEP_FIELDS:
+    for name in sweep_fields():
         groups: dict[str, list[ArmSummary]] = {}
         for s in summaries:
-            rest = {k: v for k, v in s.regularization.items() if k != name}
+            rest = {k: v for k, v in flat(s).items() if k != name}
             groups.setdefault(repr(sorted(rest.items())), []).append(s)
         best: list[ArmSummary] = []
         for members in groups.values():
-            values = {m.regularization.get(name) for m in members}
+            values = {flat(m).get(name) for m in members}
             if len(values) >= 2 and len(members) > len(best):
                 best = members
         if best:
             def order(s: ArmSummary) -> float:
-                v = s.regularization.get(name)
+                v = flat(s).get(name)
                 return -math.inf if v is None else float(v)
 
-            pts = [(s.regularization.get(name), s) for s in sorted(best, key=order)]
+            pts = [(flat(s).get(name), s) for s in sorted(best, key=order)]
             sweeps.append(Sweep(field=name, points=pts))
     return sweeps

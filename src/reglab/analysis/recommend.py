@@ -27,6 +27,7 @@ from typing import Any
 
 from reglab._validate import check_choice, check_int, check_probability
 from reglab.errors import invalid_argument
+from reglab.techniques import technique_for_field
 
 __all__ = [
     "FAMILIES",
@@ -361,7 +362,7 @@ def _recommend(
         arm=f"dropout={p:g}",
     ))
     aug_field, aug_value, aug_text = AUGMENTATION[family]
-    aug_arm = {"input_noise": "input_noise", "mixup_alpha": "mixup"}[aug_field]
+    aug_arm = technique_for_field(aug_field).name
     steps.append(Step(
         "data augmentation",
         {aug_field: aug_value},
@@ -450,10 +451,6 @@ def _g(x: float) -> float:
     return float(f"{x:.2g}")
 
 
-_ARM_OF = {"weight_decay": "weight_decay", "dropout": "dropout", "input_noise": "input_noise",
-           "mixup_alpha": "mixup", "label_smoothing": "label_smoothing"}
-
-
 def _account_for_current(rec: Recommendation, current: Mapping[str, Any]) -> Recommendation:
     """Adjust ``rec`` to the regularization the observed run already had."""
     from reglab.analysis.effects import regularization_setting
@@ -476,7 +473,8 @@ def _account_for_current(rec: Recommendation, current: Mapping[str, Any]) -> Rec
                     keep = ", ".join(f"{k} {v}" for k, v in cur.items() if k in ("monitor", "patience"))
                     new = replace(step, arm=None, reason=f"Already on ({keep}); keep it.")
                 continue
-            if not isinstance(start, (int, float)) or key not in _ARM_OF:
+            technique = technique_for_field(key)
+            if not isinstance(start, (int, float)) or technique is None:
                 continue
             if not cur or not start or cur < start:
                 continue
@@ -494,7 +492,7 @@ def _account_for_current(rec: Recommendation, current: Mapping[str, Any]) -> Rec
                                      f"to {up:g} (at most {DROPOUT_MAX:g}).")
             else:
                 up = _g(cur * RAISE_FACTOR)
-                new = replace(step, settings={key: up}, arm=f"{_ARM_OF[key]}={up:g}",
+                new = replace(step, settings={key: up}, arm=f"{technique.name}={up:g}",
                               reason=f"Already at {cur:g} and the model still overfits: raise it "
                                      f"to {up:g}, one step up a log grid.")
         steps.append(new)

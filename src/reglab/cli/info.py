@@ -1,30 +1,34 @@
-"""``reglab techniques``: list the regularizers ``reglab.get`` can build."""
+"""``reglab techniques``: list the technique definitions (``reglab.techniques``)."""
 
 from __future__ import annotations
-
-import inspect
 
 from rich.table import Table
 
 from reglab.cli.app import app, console
 
 
-@app.command("techniques")
-def techniques() -> None:
-    """List every technique buildable by name (``reglab.get(name, ...)``) with its arguments."""
-    from reglab.registry import available, lookup
+def techniques_table() -> Table:
+    """One row per technique: name (aliases), spec field, starting value and range, what it acts
+    on, batched support, the ``reglab.get`` modules implementing it, and the paper."""
+    from reglab.techniques import TECHNIQUES
 
     table = Table(title="reglab techniques")
-    table.add_column("name", style="bold")
-    table.add_column("class")
-    table.add_column("arguments (defaults)")
-    for name in available():
-        cls = lookup(name)
-        sig = inspect.signature(cls.__init__)
-        args = ", ".join(
-            f"{p.name}={p.default!r}" if p.default is not p.empty else p.name
-            for p in sig.parameters.values()
-            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        )
-        table.add_row(name, f"{cls.__module__}.{cls.__qualname__}", args)
-    console.print(table)
+    for column in ("name", "field", "start", "range", "acts on", "batched", "modules", "paper"):
+        table.add_column(column, style="bold" if column == "name" else None)
+    for t in TECHNIQUES.values():
+        if t.field is None:  # composite arms (baseline, stack): `reglab study --list-techniques`
+            continue
+        name = t.name + (f" ({', '.join(t.aliases)})" if t.aliases else "")
+        table.add_row(name, t.field, "" if t.default is None else repr(t.default),
+                      t.range.expected() if t.range is not None else "", ", ".join(t.acts_on),
+                      "yes" if t.vectorized else "no", ", ".join(t.modules), t.paper)
+    return table
+
+
+@app.command("techniques")
+def techniques() -> None:
+    """List every technique: its study-arm name, spec field, start value, range and paper.
+
+    The modules named in the last columns are built with ``reglab.get(name, ...)``.
+    """
+    console.print(techniques_table())

@@ -85,7 +85,7 @@ def _run(config: Any, resume: bool, quiet: bool) -> None:
 
 
 def _techniques_table() -> Table:
-    from reglab.experiments.techniques import TECHNIQUES
+    from reglab.techniques import TECHNIQUES
 
     table = Table(title="study arms (--arms)")
     table.add_column("name", style="bold")

@@ -28,8 +28,6 @@ _LAZY = {
     "plan": "plan",
     "plan_study": "plan",
     "plan_sweep": "plan",
-    "TECHNIQUES": "techniques",
-    "Technique": "techniques",
     "RunResult": "execute",
     "run_one": "execute",
     "RunStore": "store",

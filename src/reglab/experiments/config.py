@@ -54,7 +54,7 @@ from reglab.experiments.spec import (
     RegularizationSpec,
     RunSpec,
 )
-from reglab.experiments.techniques import DEFAULT_ARMS, parse_arm, parse_number
+from reglab.techniques import DEFAULT_ARMS, TECHNIQUES, parse_arm, parse_number, technique_for_field
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -247,7 +247,8 @@ def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str
 def _short_names() -> dict[str, tuple[str, ...]]:
     names: dict[str, tuple[str, ...]] = {"epochs": ("epochs",), "batch_size": ("batch_size",)}
     for field in RegularizationSpec.model_fields:
-        names[field] = ("regularization", field)
+        if field != "custom":
+            names[field] = ("regularization", field)
     for field in EarlyStoppingSpec.model_fields:
         names[f"early_stopping.{field}"] = ("regularization", "early_stopping", field)
     for field in DistillationSpec.model_fields:
@@ -288,6 +289,19 @@ def _model_class(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def _technique_field(key: str) -> tuple[str, ...] | None:
+    """The path of a technique's field named by the technique (``mixup`` -> ``mixup_alpha``) or by
+    a field of a technique registered outside the catalogue (``regularization.custom``)."""
+    names = {t.name: t for t in TECHNIQUES.values() if t.sweepable}
+    names.update({a: t for t in names.values() for a in t.aliases})
+    field = names[key].field if key in names else key
+    if field in RegularizationSpec.model_fields and field != "custom":
+        return ("regularization", field)
+    if technique_for_field(field) is not None:
+        return ("regularization", "custom", field)
+    return None
+
+
 def _unknown_field(key: str, root: str, argument: str) -> ConfigError:
     if root == "spec" and key in ("seed", "arm"):
         return ConfigError(
@@ -311,6 +325,9 @@ def resolve_field(key: str, *, root: Literal["spec", "config"] = "spec", argumen
     key = key.strip()
     if key in _SHORT:
         return _SHORT[key]
+    technique = _technique_field(key)
+    if technique is not None:
+        return technique
     if root == "config" and key in _CONFIG_ONLY:
         return (key,)
     parts = tuple(p for p in key.split("."))

@@ -5,24 +5,11 @@ machine: the model is initialised under ``torch.manual_seed(spec.seed)``, the Tr
 shuffling and dropout randomness from ``spec.seed``, and the data split comes from
 ``spec.data.seed`` (the same for every arm, so arms are compared on the same examples).
 
-What each regularization field turns into:
-
-==================  =============================================================================
-``dropout``         ``models.build(..., dropout=p)`` (Srivastava et al. 2014)
-``drop_path``       ``models.build(..., drop_path=p)``, residual models (Huang et al. 2016)
-``weight_decay``    AdamW (Loshchilov & Hutter 2019) on ``penalties.param_groups`` (biases and
-                    norms not decayed); with ``adam``/``sgd`` the optimizer's own coupled decay
-``l1`` / ``l2``     ``Penalty("l1"|"l2", coefficient)`` added to the loss by the Trainer
-``label_smoothing`` ``losses.LabelSmoothingCrossEntropy`` (Szegedy et al. 2016)
-``mixup_alpha``     ``augment.MixupCutmix`` batch transform (Zhang et al. 2018; Yun et al. 2019
-``cutmix_alpha``    for ``cutmix_alpha``), soft targets scored by the same loss
-``input_noise``     ``nn.GaussianNoise(std)`` in front of the model (Bishop 1995)
-``max_norm``        Trainer ``max_norm=c`` (per-unit constraint, Srivastava et al. 2014)
-``grad_clip``       Trainer ``clip_grad_norm``
-``early_stopping``  ``training.EarlyStopping`` callback (Prechelt 1998)
-``distillation``    teacher(s) trained first from the same data (cached per process), then
-                    ``Trainer(teacher=..., loss_fn=DistillationLoss(T, alpha))`` (Hinton et al. 2015)
-==================  =============================================================================
+Each regularization field is applied by its technique's ``apply`` hook (``reglab.techniques``),
+stage by stage (model options, then the batch, the optimizer, the loss and the loop); this module
+only builds the model, the optimizer and the Trainer from the :class:`~reglab.techniques.TrainContext`
+the hooks edited. Distillation teachers are trained on demand (``ctx.train_teachers``), cached per
+process, without touching the global RNG.
 
 Final metrics are measured on the weights the run ends with (the restored best weights under early
 stopping), in eval mode, with the plain cross-entropy (MSE for regression), so arms trained with
@@ -41,6 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from reglab.experiments.spec import DataSpec, ModelSpec, RunSpec
+from reglab.techniques import STAGES, TECHNIQUES, TrainContext, field_value
 
 __all__ = [
     "RunResult", "run_one", "train", "final_metrics", "load_splits", "preload_splits", "build_model", "evaluate_split",
@@ -112,14 +100,8 @@ def cached_splits() -> dict[str, Any]:
 def build_model(model: ModelSpec, info: Any, *, dropout: float = 0.0, drop_path: float = 0.0,
                 input_noise: float = 0.0) -> nn.Module:
     """``reglab.models.build`` with the regularization options (only those that are non-zero)."""
-    from reglab.models import build
-
-    options = dict(model.options)
-    if dropout > 0:
-        options["dropout"] = dropout
-    if drop_path > 0:
-        options["drop_path"] = drop_path
-    net = build(model.name, tuple(info.input_shape), int(info.num_classes), **options)
+    options = {k: v for k, v in (("dropout", dropout), ("drop_path", drop_path)) if v > 0}
+    net = _build(model, info, options)
     if input_noise > 0:
         from reglab.nn import GaussianNoise
 
@@ -127,8 +109,15 @@ def build_model(model: ModelSpec, info: Any, *, dropout: float = 0.0, drop_path:
     return net
 
 
-def _optimizer(spec: RunSpec, model: nn.Module) -> torch.optim.Optimizer:
-    opt, wd = spec.optimizer, spec.regularization.weight_decay
+def _build(model: ModelSpec, info: Any, options: dict[str, Any]) -> nn.Module:
+    from reglab.models import build
+
+    return build(model.name, tuple(info.input_shape), int(info.num_classes), **{**model.options, **options})
+
+
+def _optimizer(spec: RunSpec, model: nn.Module, wd: float | None = None) -> torch.optim.Optimizer:
+    opt = spec.optimizer
+    wd = spec.regularization.weight_decay if wd is None else wd
     if wd > 0:
         from reglab.penalties import param_groups
 
@@ -142,12 +131,12 @@ def _optimizer(spec: RunSpec, model: nn.Module) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=opt.lr, momentum=opt.momentum, weight_decay=0.0 if wd == 0 else wd)
 
 
-def _loss(spec: RunSpec, task: str) -> nn.Module:
+def _loss(task: str) -> nn.Module:
     if task != "classification":
         return nn.MSELoss()
     from reglab.losses import LabelSmoothingCrossEntropy
 
-    return LabelSmoothingCrossEntropy(spec.regularization.label_smoothing)
+    return LabelSmoothingCrossEntropy(0.0)
 
 
 @torch.no_grad()
@@ -175,32 +164,47 @@ def evaluate_split(model: nn.Module, x: torch.Tensor, y: torch.Tensor, task: str
 
 
 def _teachers(spec: RunSpec, device: str) -> list[nn.Module]:
-    """Train (or reuse) the distillation teachers: plain runs of the teacher model, same data."""
+    """Train (or reuse) the distillation teachers: plain runs of the teacher model, same data.
+
+    Runs under ``torch.random.fork_rng`` so the student's run sees the global RNG it would see
+    without teachers."""
     dist = spec.regularization.distillation
     if dist is None:
         return []
     teachers = []
-    for i in range(dist.teachers):
-        tspec = RunSpec(
-            arm=f"teacher-{i}",
-            seed=spec.seed * 1000 + i,
-            epochs=dist.teacher_epochs or spec.epochs,
-            batch_size=spec.batch_size,
-            data=spec.data,
-            model=dist.teacher or spec.model,  # None: self-distillation
-            optimizer=spec.optimizer,
-        )
-        key = tspec.key()
-        if key not in _TEACHERS:
-            _TEACHERS[key] = [train(tspec, device=device, progress=False)[0]]
-        teachers.extend(_TEACHERS[key])
+    with torch.random.fork_rng(devices=[]):
+        for i in range(dist.teachers):
+            tspec = RunSpec(
+                arm=f"teacher-{i}",
+                seed=spec.seed * 1000 + i,
+                epochs=dist.teacher_epochs or spec.epochs,
+                batch_size=spec.batch_size,
+                data=spec.data,
+                model=dist.teacher or spec.model,  # None: self-distillation
+                optimizer=spec.optimizer,
+            )
+            key = tspec.key()
+            if key not in _TEACHERS:
+                _TEACHERS[key] = [train(tspec, device=device, progress=False)[0]]
+            teachers.extend(_TEACHERS[key])
     for t in teachers:
         t.eval()
     return teachers
 
 
+def _apply_techniques(ctx: TrainContext, stage: str) -> None:
+    """Call the ``apply`` hook of every technique of ``stage`` whose field is set in the spec."""
+    reg = ctx.spec.regularization
+    for technique in TECHNIQUES.values():
+        if technique.apply is None or technique.stage != stage or technique.field is None:
+            continue
+        value = field_value(reg, technique.field, technique.off)
+        if technique.is_set(value):
+            technique.apply(ctx, value)
+
+
 def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dict[str, Any], Any]:
-    """Train ``spec`` as :func:`run_one` does (teachers first under distillation), unmeasured.
+    """Train ``spec`` as :func:`run_one` does, unmeasured: every set technique applied by its hook.
 
     Args:
         spec: the run.
@@ -211,53 +215,38 @@ def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dic
         ``(model, history, splits)``: the trained model (final weights: the restored best weights
         under early stopping), ``History.to_dict()`` and the run's ``reglab.data`` splits.
     """
-    from reglab.training import EarlyStopping, Penalty, Trainer
+    from reglab.training import Trainer
 
     splits = load_splits(spec.data)
     info = splits.info
-    reg = spec.regularization
-    teacher = _teachers(spec, device) if reg.distillation is not None else None
+    ctx = TrainContext(spec=spec, info=info, device=device, train_teachers=lambda: _teachers(spec, device),
+                       loss_fn=_loss(info.task),
+                       eval_loss_fn=F.cross_entropy if info.task == "classification" else None)
+    _apply_techniques(ctx, "model")
     torch.manual_seed(spec.seed)
-    model = build_model(spec.model, info, dropout=reg.dropout, drop_path=reg.drop_path,
-                        input_noise=reg.input_noise).to(device)
-    optimizer = _optimizer(spec, model)
-    if teacher is not None:
-        from reglab.losses import DistillationLoss
-
-        loss_fn: nn.Module = DistillationLoss(reg.distillation.temperature, reg.distillation.alpha)
-    else:
-        loss_fn = _loss(spec, info.task)
-    batch_transform = None
-    if reg.mixup_alpha > 0 or reg.cutmix_alpha > 0:
-        from reglab.augment import MixupCutmix
-
-        batch_transform = MixupCutmix(
-            mixup_alpha=reg.mixup_alpha, cutmix_alpha=reg.cutmix_alpha, num_classes=info.num_classes
-        )
-    penalties = [Penalty(kind, coef) for kind, coef in (("l1", reg.l1), ("l2", reg.l2)) if coef > 0]
-    callbacks = []
-    if reg.early_stopping is not None:
-        es = reg.early_stopping
-        callbacks.append(EarlyStopping(monitor=es.monitor, mode=es.mode, patience=es.patience,
-                                       min_delta=es.min_delta, restore_best=es.restore_best))
+    ctx.model = _build(spec.model, info, ctx.model_options)
+    for stage in STAGES[1:]:
+        _apply_techniques(ctx, stage)
+    model = ctx.model.to(device)
+    optimizer = _optimizer(spec, model, ctx.weight_decay)
     train_loader, val_loader, _ = splits.loaders(spec.batch_size, seed=spec.seed)
     trainer = Trainer(
         model,
         optimizer,
-        loss_fn,
+        ctx.loss_fn,
         train_loader=train_loader,
         val_loader=val_loader if info.n_val > 0 else None,
-        callbacks=callbacks,
+        callbacks=ctx.callbacks,
         epochs=spec.epochs,
         device=device,
         seed=spec.seed,
-        batch_transform=batch_transform,
-        penalties=penalties,
-        teacher=teacher if teacher is None or len(teacher) > 1 else teacher[0],
-        clip_grad_norm=reg.grad_clip,
-        max_norm=reg.max_norm,
+        batch_transform=ctx.batch_transform,
+        penalties=ctx.penalties,
+        teacher=ctx.teacher,
+        clip_grad_norm=ctx.clip_grad_norm,
+        max_norm=ctx.max_norm,
         progress=progress or None,
-        eval_loss_fn=F.cross_entropy if info.task == "classification" and teacher is None else None,
+        eval_loss_fn=ctx.eval_loss_fn,
     )
     history = trainer.fit().to_dict()
     return model, history, splits

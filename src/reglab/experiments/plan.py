@@ -20,7 +20,7 @@ from reglab.experiments.config import (
     validate_spec,
 )
 from reglab.experiments.spec import RunSpec
-from reglab.experiments.techniques import apply_arm, expand_arms
+from reglab.techniques import apply_arm, expand_arms
 
 __all__ = ["plan", "plan_study", "plan_sweep", "grid_arm_name"]
 

@@ -15,7 +15,11 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer
+
+from reglab._validate import format_choices
+from reglab.errors import invalid_argument
+from reglab.techniques import spec_fields, technique_for_field
 
 __all__ = [
     "DataSpec",
@@ -84,7 +88,13 @@ class DistillationSpec(_Spec):
 
 
 class RegularizationSpec(_Spec):
-    """Regularization strengths. All zero/None is the unregularized baseline."""
+    """Regularization strengths. All zero/None is the unregularized baseline.
+
+    One field per technique of ``reglab.techniques`` (its ``field``, default ``off`` and range;
+    a test checks they agree). ``custom`` holds the fields of techniques registered outside the
+    catalogue (``register_technique``): field name -> value, checked against the technique's range.
+    An empty ``custom`` is left out of ``to_dict()``, so run-spec keys do not depend on it.
+    """
 
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0)  # passed to the model as `dropout`
     drop_path: float = Field(default=0.0, ge=0.0, lt=1.0)  # models with residual blocks
@@ -99,6 +109,27 @@ class RegularizationSpec(_Spec):
     grad_clip: float | None = Field(default=None, gt=0.0)  # clip gradient norm to this
     early_stopping: EarlyStoppingSpec | None = None
     distillation: DistillationSpec | None = None
+    custom: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("custom")
+    @classmethod
+    def _known_custom(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name, v in value.items():
+            technique = technique_for_field(name)
+            if technique is None or name in cls.model_fields:
+                known = [f for f in spec_fields() if f not in cls.model_fields]
+                raise ValueError(invalid_argument(
+                    "custom", f"fields of registered techniques ({format_choices(known) or 'none'})", name))
+            if technique.range is not None:
+                technique.validate(v)
+        return value
+
+    @model_serializer(mode="wrap")
+    def _drop_empty_custom(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        if not data.get("custom"):
+            data.pop("custom", None)
+        return data
 
 
 class RunSpec(_Spec):

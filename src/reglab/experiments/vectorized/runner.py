@@ -20,7 +20,8 @@ What varies per member: seed (init, order, masks), ``optimizer.lr``, ``epochs``,
 ``input_noise``, ``mixup_alpha`` (each member draws its ``lam`` and pairing from its own generator,
 as the Trainer's batch transform does), ``max_norm``, ``grad_clip``, ``early_stopping``. What must
 be shared: the data spec, the model spec, ``batch_size``, the optimizer kind (and SGD momentum).
-Not supported (:func:`supports` names the field): CutMix, DropPath, distillation, models other than
+Not supported (:func:`supports` names the field): the techniques declared ``vectorized=False`` in
+``reglab.techniques`` (CutMix, DropPath, distillation), models other than
 ``mlp`` (without normalization layers) and ``linear_head``, regression datasets.
 """
 
@@ -36,12 +37,12 @@ from reglab.errors import ConfigError
 from reglab.experiments.spec import RunSpec
 from reglab.experiments.vectorized.engine import MemberHyper, fit_stacked
 from reglab.experiments.vectorized.stacked_mlp import compile_stack
+from reglab.techniques import vectorized_problem
 
 __all__ = ["supports", "run_vectorized", "SUPPORTED_MODELS"]
 
 #: Model families the stacked engine runs (``nn.Sequential`` of Linear, activation, Dropout).
 SUPPORTED_MODELS = ("mlp", "linear_head")
-_UNSUPPORTED_REGULARIZATION = ("cutmix_alpha", "drop_path")
 _SUFFIX = "is not supported by the vectorized runner"
 
 
@@ -69,14 +70,9 @@ def supports(specs: Sequence[RunSpec]) -> tuple[bool, str]:
         if not isinstance(spec, RunSpec):
             return False, f"expected RunSpec values, got {type(spec).__name__}"
     for spec in specs:
-        reg = spec.regularization
-        for name in _UNSUPPORTED_REGULARIZATION:
-            value = getattr(reg, name)
-            if value:
-                return False, f"{name}={value!r} {_SUFFIX}"
-        if reg.distillation is not None:
-            teacher = reg.distillation.teacher or spec.model
-            return False, f"distillation (teacher {teacher.name!r}) {_SUFFIX}"
+        problem = vectorized_problem(spec)  # the techniques declared ``vectorized=False``
+        if problem is not None:
+            return False, f"{problem} {_SUFFIX}"
         if spec.model.name not in SUPPORTED_MODELS:
             allowed = ", ".join(repr(m) for m in SUPPORTED_MODELS)
             return False, f"model {spec.model.name!r} {_SUFFIX} (it trains {allowed})"

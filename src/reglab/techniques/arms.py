@@ -1,0 +1,109 @@
+"""Study arms: ``"dropout"`` or ``"dropout=0.5"`` names a technique at a value.
+
+A study compares a baseline with every technique alone at its starting value and a recommended
+stack. An arm edits the ``regularization`` section of a run spec (a plain dict) through its
+technique's ``write``, so the resulting run spec stays a plain, serializable value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reglab._validate import format_choices
+from reglab.errors import ConfigError, invalid_argument
+from reglab.techniques.registry import get_technique, write_arm
+from reglab.techniques.technique import Technique
+
+__all__ = ["RESIDUAL_MODELS", "DEFAULT_ARMS", "ALL_ARMS", "parse_number", "parse_arm", "expand_arms", "apply_arm"]
+
+#: Models with residual blocks, the only ones that accept ``drop_path`` (docs/contracts.md).
+RESIDUAL_MODELS = ("resnet", "transformer")
+
+#: ``reglab study`` with no arguments compares these.
+DEFAULT_ARMS = ("baseline", "dropout", "weight_decay", "early_stopping", "stack")
+
+#: What the arm ``all`` expands to (drop_path only on residual models, cutmix only on images).
+ALL_ARMS = (
+    "baseline",
+    "dropout",
+    "weight_decay",
+    "l1",
+    "early_stopping",
+    "label_smoothing",
+    "mixup",
+    "input_noise",
+    "max_norm",
+    "drop_path",
+    "stack",
+)
+
+
+def parse_number(text: str) -> Any:
+    """``text`` as an int, else a float, else the string unchanged."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def parse_arm(arm: str) -> tuple[Technique, Any]:
+    """``"dropout"`` -> (dropout, 0.2); ``"dropout=0.5"`` -> (dropout, 0.5), the value checked
+    against the technique's range (``ConfigError`` naming the arm otherwise)."""
+    name, sep, raw = arm.partition("=")
+    technique = get_technique(name.strip())
+    if not sep:
+        return technique, technique.default
+    if technique.default is None:
+        raise ConfigError(
+            invalid_argument("arms", f"the technique {technique.name!r} without a value", arm)
+        )
+    if not raw.strip():
+        raise ConfigError(invalid_argument("arms", f"a value after '{name.strip()}='", arm))
+    value = parse_number(raw.strip())
+    if technique.range is not None and not technique.range.contains(value):
+        raise ConfigError(invalid_argument(
+            "arms", f"{technique.range.expected()} after '{name.strip()}='", arm))
+    return technique, value
+
+
+def _canonical(arm: str) -> str:
+    name, sep, raw = arm.partition("=")
+    return get_technique(name.strip()).name + (f"={raw.strip()}" if sep else "")
+
+
+def expand_arms(arms: list[str] | tuple[str, ...], model: str) -> list[str]:
+    """Replace ``all`` by :data:`ALL_ARMS` (minus drop_path on non-residual models) and aliases by
+    the technique's name; keep order, drop repeats."""
+    out: list[str] = []
+    for arm in arms:
+        if arm == "all":
+            names = [a for a in ALL_ARMS if a != "drop_path" or model in RESIDUAL_MODELS]
+        else:
+            names = [_canonical(arm)]
+        for name in names:
+            if name not in out:
+                out.append(name)
+    return out
+
+
+def apply_arm(regularization: dict[str, Any], arm: str, model: str) -> dict[str, Any]:
+    """A copy of ``regularization`` with ``arm`` applied (``stack`` adds DropPath on residual models)."""
+    technique, value = parse_arm(arm)
+    if technique.requires == "residual" and model not in RESIDUAL_MODELS:
+        raise ConfigError(
+            invalid_argument(
+                "arms",
+                f"a model with residual blocks ({format_choices(RESIDUAL_MODELS)}) for {technique.name!r}",
+                model,
+                shown=f"model={model!r}",
+            )
+        )
+    reg = dict(regularization)
+    write_arm(reg, technique, value)
+    if technique.name == "stack" and model in RESIDUAL_MODELS:
+        write_arm(reg, get_technique("drop_path"), 0.1)
+    return reg
