@@ -1,6 +1,6 @@
 """Teacher-student distillation on MNIST-1D (Hinton et al. 2015, arXiv:1503.02531).
 
-Runs ``reglab.experiments.distillation.run_distillation``: teacher MLP, the small student from
+Runs ``reglab.studies.distillation.run_distillation``: teacher MLP, the small student from
 scratch, the student distilled from the teacher (T, alpha), from an ensemble of teachers, and a
 teacher-size self-distilled student, over seeds; prints the table (mean, 95% Student t interval,
 paired effects). Store and report go to --out.
@@ -36,7 +36,7 @@ def main() -> None:
 
     from rich.console import Console
 
-    from reglab.experiments.distillation import distillation_markdown, load_distillation_config, run_distillation
+    from reglab.studies.distillation import distillation_markdown, load_distillation_config, run_distillation
 
     cfg = load_distillation_config(overrides={
         "name": "bench-distillation", "out": args.out, "seeds": args.seeds, "epochs": args.epochs,

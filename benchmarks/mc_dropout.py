@@ -32,7 +32,8 @@ def main() -> None:
     from reglab.analysis import mean_ci
     from reglab.experiments.execute import _train
     from reglab.experiments.spec import RunSpec
-    from reglab.uncertainty import calibration_metrics, deterministic_predict, evaluate_uncertainty
+    from reglab.studies.uncertainty import evaluate_uncertainty
+    from reglab.uncertainty import calibration_metrics, deterministic_predict
 
     rows: dict[str, dict[str, list[float]]] = {"baseline (no dropout), eval": {}, "dropout, eval (deterministic)": {},
                                                 f"dropout, MC (T={args.samples})": {}}

@@ -15,9 +15,10 @@ from __future__ import annotations
 import torch
 
 from reglab.analysis import mean_ci
-from reglab.experiments import RunStore, load_config, run_study
+from reglab.experiments import RunStore, load_config
+from reglab.studies import run_study
 
-torch.set_num_threads(1)  # one thread per process: small models are overhead-bound (FACTS.md)
+torch.set_num_threads(1)  # one thread per process: small models are overhead-bound
 
 config = load_config(
     "study",

@@ -168,7 +168,7 @@ def test_study_runs_reports_and_resumes(tmp_path):
 
 
 def test_ctrl_c_exits_130(monkeypatch, tmp_path):
-    import reglab.experiments.study as study_mod
+    import reglab.studies.study as study_mod
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

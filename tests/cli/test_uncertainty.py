@@ -14,7 +14,7 @@ from reglab.experiments.execute import run_one
 from reglab.experiments.spec import RunSpec
 from reglab.experiments.store import RunStore
 from reglab.report.reliability import uncertainty_rows
-from reglab.uncertainty import evaluate_uncertainty
+from reglab.studies.uncertainty import evaluate_uncertainty
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from reglab.errors import ReglabError
-from reglab.experiments import study as study_mod
+from reglab.studies import study as study_mod
 from reglab.experiments.config import load_config
 from reglab.experiments.execute import run_one
 from reglab.experiments.plan import plan

@@ -164,7 +164,7 @@ TINY = {"epochs": 2, "seeds": 1, "train_size": 120, "batch_size": 40, "dataset":
 
 
 def test_a_technique_defined_here_runs_as_a_study_arm(confidence_penalty, tmp_path):
-    from reglab.experiments.study import run_study
+    from reglab.studies import run_study
 
     technique, calls = confidence_penalty
     config = load_config("study", overrides={**TINY, "out": str(tmp_path),

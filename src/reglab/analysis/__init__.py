@@ -10,7 +10,7 @@ from reglab.analysis.diagnosis import VERDICTS, Diagnosis, diagnose
 from reglab.analysis.effects import ArmSummary, Sweep, find_sweeps, summarize_arms
 from reglab.analysis.recommend import FAMILIES, Recommendation, Step, recommend
 from reglab.analysis.stats import diff_ci, mean_ci
-from reglab.analysis.weights import weight_histogram
+from reglab.experiments.weights import weight_histogram
 
 __all__ = [
     "VERDICTS",

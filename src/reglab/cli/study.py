@@ -61,7 +61,7 @@ def _run(config: Any, resume: bool, quiet: bool) -> None:
 
     from rich.console import Console
 
-    from reglab.experiments.study import run_study
+    from reglab.studies.study import run_study
 
     out = Console(file=open(os.devnull, "w")) if quiet else console  # noqa: SIM115
     summary = run_study(config, resume=resume, console=out)

@@ -39,7 +39,7 @@ def uncertainty(
     float rounding), then evaluated. MC dropout: Gal & Ghahramani 2016 (arXiv:1506.02142).
     """
     from reglab.report.reliability import uncertainty_rows, write_uncertainty_report
-    from reglab.uncertainty.evaluate import evaluate_uncertainty, find_stored_run
+    from reglab.studies.uncertainty import evaluate_uncertainty, find_stored_run
 
     stored_final = None
     if store is not None:
@@ -116,7 +116,7 @@ def distill(
     ensemble- and self-distilled students over seeds, with 95% intervals and paired effects."""
     import json
 
-    from reglab.experiments.distillation import distillation_table, load_distillation_config, run_distillation
+    from reglab.studies.distillation import distillation_table, load_distillation_config, run_distillation
 
     overrides: dict[str, Any] = {
         "out": None if out is None else str(out), "name": name, "epochs": epochs,

@@ -1,8 +1,9 @@
 """Studies and sweeps: typed configs, plans of run specs, runners and the run store.
 
-``run_study(load_config("study"))`` is ``reglab study``: plan -> run (worker processes or the
-vectorized runner) -> SQLite run store -> report. The names below load on first use, so importing
-the package stays light.
+Specs, configs, plans, the runners (``run_one``, worker processes, the vectorized engine, Ray) and
+the run store. The orchestration that also analyses and reports (``run_study``, the distillation
+study, the uncertainty evaluation) lives one layer up in :mod:`reglab.studies`. The names below
+load on first use, so importing the package stays light.
 """
 
 from __future__ import annotations
@@ -32,8 +33,6 @@ _LAZY = {
     "run_one": "execute",
     "RunStore": "store",
     "StoredRun": "store",
-    "StudySummary": "study",
-    "run_study": "study",
 }
 
 __all__ = [

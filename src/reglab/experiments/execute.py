@@ -303,7 +303,7 @@ def final_metrics(model: nn.Module, splits: Any, history: dict[str, Any], *, dev
     final["n_params"] = sum(p.numel() for p in model.parameters())
     final["num_classes"] = int(info.num_classes)
     final["n_train"] = int(info.n_train)
-    from reglab.analysis import weight_histogram
+    from reglab.experiments.weights import weight_histogram
 
     final["weight_hist"] = weight_histogram(model)
     return final

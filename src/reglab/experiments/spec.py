@@ -74,7 +74,7 @@ class DistillationSpec(_Spec):
     The default teacher is a 2 x 512 MLP with dropout 0.3: regularized, as Hinton et al.'s was. An
     unregularized teacher memorises the training set, its softened outputs there are nearly one-hot
     and the student gains nothing (measured on MNIST-1D: +0.2 points [-2.4, +2.8] vs +5.1
-    [+1.1, +9.0] with the dropout teacher; see ``reglab.experiments.distillation``).
+    [+1.1, +9.0] with the dropout teacher; see ``reglab.studies.distillation``).
     ``teacher=None`` is self-distillation: the teacher has the student's own architecture.
     """
 

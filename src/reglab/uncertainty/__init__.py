@@ -6,8 +6,8 @@
 * :func:`expected_calibration_error`, :func:`reliability_bins`, :func:`negative_log_likelihood`,
   :func:`brier_score`, :func:`calibration_metrics` - calibration of predicted probabilities (Guo,
   Pleiss, Sun & Weinberger 2017, ICML, arXiv:1706.04599; Brier 1950).
-* :func:`evaluate_uncertainty` - deterministic vs MC-dropout accuracy, ECE, NLL and Brier score of
-  a run spec's trained model (``reglab uncertainty``); imports the experiments layer lazily.
+
+Evaluating a stored run (``reglab uncertainty``) is orchestration: ``reglab.studies.uncertainty``.
 
 This package imports torch only.
 """
@@ -23,7 +23,6 @@ from reglab.uncertainty.calibration import (
     negative_log_likelihood,
     reliability_bins,
 )
-from reglab.uncertainty.evaluate import UncertaintyResult, evaluate_uncertainty
 from reglab.uncertainty.mc import (
     RANK_BY,
     MCPrediction,
@@ -49,6 +48,4 @@ __all__ = [
     "negative_log_likelihood",
     "brier_score",
     "calibration_metrics",
-    "UncertaintyResult",
-    "evaluate_uncertainty",
 ]

@@ -10,8 +10,8 @@ from reglab.errors import ConfigError, StoreError
 from reglab.experiments.execute import run_one, train
 from reglab.experiments.spec import RunSpec
 from reglab.experiments.store import RunStore
-from reglab.uncertainty import calibration_metrics, deterministic_predict, evaluate_uncertainty, mc_predict
-from reglab.uncertainty.evaluate import find_stored_run
+from reglab.studies.uncertainty import evaluate_uncertainty, find_stored_run
+from reglab.uncertainty import calibration_metrics, deterministic_predict, mc_predict
 
 
 def _spec(arm: str = "dropout", dropout: float = 0.3, seed: int = 0) -> RunSpec:

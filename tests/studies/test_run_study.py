@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reglab.experiments import study as study_mod
+from reglab.studies import study as study_mod
 from reglab.experiments.config import load_config, to_toml
 from reglab.experiments.execute import run_one
 from reglab.experiments.plan import plan
@@ -121,7 +121,7 @@ def test_killed_process_resumes_with_exactly_the_plan(tmp_path):
     script = (
         "import torch; torch.set_num_threads(1)\n"
         "from reglab.experiments.config import load_config\n"
-        "from reglab.experiments.study import run_study\n"
+        "from reglab.studies.study import run_study\n"
         f"cfg = load_config('study', path={str(toml)!r})\n"
         "run_study(cfg, report=False)\n"
     )
@@ -224,7 +224,7 @@ def test_unguarded_script_with_worker_processes(tmp_path):
     script = tmp_path / "unguarded.py"
     script.write_text(
         "from reglab.experiments.config import load_config\n"
-        "from reglab.experiments.study import run_study\n"
+        "from reglab.studies.study import run_study\n"
         f"cfg = load_config('study', overrides={{'out': {str(tmp_path / 'out')!r}, 'epochs': 1, 'seeds': 1, "
         "'train_size': 100, 'arms': ['baseline', 'dropout'], 'runner': 'processes', 'workers': 2})\n"
         "s = run_study(cfg, report=False)\n"

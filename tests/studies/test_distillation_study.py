@@ -11,7 +11,7 @@ from rich.console import Console
 from reglab.analysis import mean_ci
 from reglab.errors import ConfigError
 from reglab.experiments import execute
-from reglab.experiments.distillation import (
+from reglab.studies.distillation import (
     DistillationStudyConfig,
     load_distillation_config,
     plan_distillation,

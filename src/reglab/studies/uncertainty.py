@@ -7,8 +7,8 @@ is predicted twice: once in eval mode (dropout off, the usual prediction) and on
 :func:`reglab.uncertainty.mc_predict` (dropout on, Gal & Ghahramani 2016), and both predictions are
 scored with :func:`reglab.uncertainty.calibration_metrics`.
 
-The experiments layer is imported inside the functions, so ``import reglab.uncertainty`` stays
-torch-only.
+Part of the orchestration layer (:mod:`reglab.studies`): it reads the run store, re-trains through
+the experiments layer and hands the result to ``reglab.report``.
 """
 
 from __future__ import annotations

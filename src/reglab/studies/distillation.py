@@ -329,7 +329,7 @@ def distillation_markdown(rows: Sequence[DistillationRow], title: str = "Distill
 
 @dataclass
 class DistillationSummary:
-    """What :func:`run_distillation` did (see ``reglab.experiments.study.StudySummary``)."""
+    """What :func:`run_distillation` did (see ``reglab.studies.study.StudySummary``)."""
 
     name: str
     out_dir: Path
@@ -373,7 +373,7 @@ def run_distillation(
     from reglab.experiments.execute import cached_splits
     from reglab.experiments.runners.local import iter_local
     from reglab.experiments.store import RunStore
-    from reglab.experiments.study import STORE_NAME, check_out_dir, consume_outcomes, preflight
+    from reglab.studies.study import STORE_NAME, check_out_dir, consume_outcomes, preflight
 
     start = time.perf_counter()
     console = console or Console()

@@ -1,0 +1,32 @@
+"""Orchestration above analysis and report: run a study or sweep end to end, the distillation
+study, and the uncertainty evaluation of a stored run.
+
+* :func:`run_study` (``reglab study`` / ``reglab sweep``): plan -> runners -> run store ->
+  diagnosis (``reglab.analysis``) -> report (``reglab.report``).
+* :func:`run_distillation` (``reglab distill``): teachers, then students distilled from them.
+* :func:`evaluate_uncertainty` (``reglab uncertainty``): deterministic vs MC-dropout calibration.
+
+The layers below never import this package (``tests/test_layers.py``). The names load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "StudySummary": "study",
+    "run_study": "study",
+    "DistillationStudyConfig": "distillation",
+    "run_distillation": "distillation",
+    "UncertaintyResult": "uncertainty",
+    "evaluate_uncertainty": "uncertainty",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"reglab.studies.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'reglab.studies' has no attribute {name!r}")
