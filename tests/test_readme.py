@@ -15,6 +15,7 @@ def test_readme_python_blocks_run_and_print_the_documented_stop_reason(tmp_path,
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert [b.splitlines()[0] for b in blocks] == [
         "import torch",
+        "from reglab.techniques import get_technique",
         "from reglab.losses import label_smoothing_cross_entropy, DistillationLoss",
         "import reglab.data, reglab.models",
         "from reglab.uncertainty import mc_predict, calibration_metrics",
@@ -28,3 +29,5 @@ def test_readme_python_blocks_run_and_print_the_documented_stop_reason(tmp_path,
     assert out.getvalue().strip() == documented
     assert (tmp_path / "ckpt" / "last" / "model.safetensors").exists()
     assert namespace["pred"].probs.shape == (1000, 10)
+    t = namespace["t"]
+    assert (t.name, t.field, t.default, t.acts_on, t.vectorized) == ("input_noise", "input_noise", 0.1, ("batch",), True)

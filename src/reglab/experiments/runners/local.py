@@ -1,7 +1,7 @@
 """The local runner: run specs in worker processes, one single-threaded worker per core.
 
 Workers start with the ``spawn`` method (safe with torch's threads), set
-``torch.set_num_threads(1)`` (FACTS.md: two threads per process on a shared 2-core machine made
+``torch.set_num_threads(1)`` (measured: two threads per process on a shared 2-core machine made
 small-model training 20-60x slower), ignore SIGINT (Ctrl-C reaches the parent, which stops them)
 and load their data themselves (``reglab.data`` caches built datasets on disk; ``preload`` can
 send small ones, but a large spawn payload once hung a parent whose new worker died). Outcomes are

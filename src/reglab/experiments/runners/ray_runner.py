@@ -1,7 +1,7 @@
 """The Ray runner: the same jobs as the local runner, as tasks on a Ray cluster.
 
 A study's jobs (single runs for ``run_one``, vectorized chunks for ``run_vectorized``) become Ray
-tasks of one CPU each, which set ``torch.set_num_threads(1)`` (FACTS.md: one single-threaded
+tasks of one CPU each, which set ``torch.set_num_threads(1)`` (measured: one single-threaded
 worker per core for small models) and return the local runner's payloads, so a run trained on a
 Ray worker is stored exactly as one trained in a local worker process, with the same numbers for
 the same seed (the spec is the whole input). Outcomes are yielded as tasks finish; the caller

@@ -1,6 +1,6 @@
 """K multilayer perceptrons stored as stacked ``(K, ...)`` tensors and run as one batched model.
 
-A sweep of small models is dominated by per-step overhead (FACTS.md: one MNIST-1D MLP step costs
+A sweep of small models is dominated by per-step overhead (measured: one MNIST-1D MLP step costs
 a few ms, mostly dispatch), so K replicas trained one after another cost K times one. Here the
 K members' weights are stacked into ``(K, in, out)`` leaf tensors and every layer is one
 ``torch.baddbmm`` over ``(K, B, in) x (K, in, out)``; one forward/backward serves all members.
