@@ -15,12 +15,13 @@ from torch.nn import functional as F
 from reglab.analysis.effects import find_sweeps, regularization_setting, summarize_arms
 from reglab.errors import ConfigError
 from reglab.experiments.config import load_config, resolve_field
-from reglab.experiments.execute import run_one
+from reglab.experiments.execute import run_one, train
 from reglab.experiments.plan import plan
 from reglab.experiments.spec import RegularizationSpec, RunSpec
 from reglab.experiments.vectorized import supports
 from reglab.techniques import (
     STAGES,
+    ChainedTransform,
     TECHNIQUES,
     Range,
     Technique,
@@ -210,3 +211,56 @@ def test_custom_fields_must_belong_to_a_registered_technique(confidence_penalty)
         RegularizationSpec(custom={"nope": 1.0})
     assert ("Invalid value for argument `custom`. Expected fields of registered techniques "
             "('confidence_penalty'). Received: custom='nope'") in str(exc.value)
+
+
+def test_batch_transforms_chain_in_order_and_get_the_generator():
+    ctx = TrainContext(spec=None, info=None)
+    seen = []
+
+    def shift(x, y):
+        return x + 1, y
+
+    def noisy(x, y, generator=None):
+        seen.append(generator)
+        return x * 2, y
+
+    ctx.add_batch_transform(shift)
+    assert ctx.batch_transform is shift  # one transform stays itself
+    ctx.add_batch_transform(noisy)
+    assert isinstance(ctx.batch_transform, ChainedTransform)
+    g = torch.Generator()
+    x, y = ctx.batch_transform(torch.ones(2), torch.zeros(2), generator=g)
+    assert x.tolist() == [4.0, 4.0] and seen == [g]
+
+
+def test_model_stage_hooks_edit_the_built_model():
+    built = []
+
+    def apply(ctx: TrainContext, value: float) -> None:
+        ctx.edit_model(lambda model: built.append(model) or nn.Sequential(model, nn.Dropout(value)))
+
+    register_technique(Technique("output_dropout", "dropout on the logits", "a test", acts_on=("model",),
+                                 field="output_dropout", default=0.5, range=Range(0.0, 1.0), apply=apply))
+    try:
+        spec = RunSpec(epochs=1, batch_size=40, data={"name": "digits", "train_size": 80},
+                       regularization={"custom": {"output_dropout": 0.25}})
+        model, history, _ = train(spec, device="cpu", progress=False)
+    finally:
+        unregister_technique("output_dropout")
+    assert model[0] is built[0] and isinstance(model[1], nn.Dropout) and model[1].p == 0.25
+    assert history["epoch"] == [1]
+
+
+def test_mixup_and_cutmix_share_one_transform():
+    from types import SimpleNamespace
+
+    from reglab.augment import MixupCutmix
+    from reglab.experiments.execute import _apply_techniques
+
+    info = SimpleNamespace(task="classification", num_classes=4)
+    for reg, alphas in (({"mixup_alpha": 0.2, "cutmix_alpha": 1.0}, (0.2, 1.0)), ({"cutmix_alpha": 1.0}, (0.0, 1.0)),
+                        ({"mixup_alpha": 0.4}, (0.4, 0.0))):
+        ctx = TrainContext(spec=RunSpec(regularization=reg), info=info, model=nn.Identity())
+        _apply_techniques(ctx, "batch")
+        assert isinstance(ctx.batch_transform, MixupCutmix)
+        assert (ctx.batch_transform.mixup_alpha, ctx.batch_transform.cutmix_alpha) == alphas

@@ -225,6 +225,8 @@ def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dic
     _apply_techniques(ctx, "model")
     torch.manual_seed(spec.seed)
     ctx.model = _build(spec.model, info, ctx.model_options)
+    for edit in ctx.model_edits:
+        ctx.model = edit(ctx.model)
     for stage in STAGES[1:]:
         _apply_techniques(ctx, stage)
     model = ctx.model.to(device)

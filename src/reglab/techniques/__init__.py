@@ -22,10 +22,10 @@ from reglab.techniques.registry import (
     vectorized_problem,
     write_arm,
 )
-from reglab.techniques.technique import STAGES, Range, Technique, TrainContext
+from reglab.techniques.technique import STAGES, ChainedTransform, Range, Technique, TrainContext
 
 __all__ = [
-    "ALL_ARMS", "DEFAULT_ARMS", "RESIDUAL_MODELS", "STAGES", "TECHNIQUES", "Range", "Technique", "TrainContext",
+    "ALL_ARMS", "ChainedTransform", "DEFAULT_ARMS", "RESIDUAL_MODELS", "STAGES", "TECHNIQUES", "Range", "Technique", "TrainContext",
     "apply_arm", "expand_arms", "field_value", "get_technique", "log_scale_fields", "parse_arm", "parse_number",
     "register_technique", "spec_fields", "sweep_fields", "technique_for_field", "unregister_technique",
     "vectorized_problem", "write_arm",

@@ -68,13 +68,18 @@ def _label_smoothing(ctx: TrainContext, value: float) -> None:
         ctx.loss_fn = LabelSmoothingCrossEntropy(value)
 
 
-def _mix(ctx: TrainContext, value: float) -> None:
-    if ctx.batch_transform is None:  # mixup and cutmix share one transform
-        from reglab.augment import MixupCutmix
+def _mixup(ctx: TrainContext, value: float) -> None:
+    """One ``MixupCutmix`` for both alphas (it switches between them per batch)."""
+    from reglab.augment import MixupCutmix
 
-        reg = ctx.spec.regularization
-        ctx.batch_transform = MixupCutmix(mixup_alpha=reg.mixup_alpha, cutmix_alpha=reg.cutmix_alpha,
-                                          num_classes=ctx.info.num_classes)
+    reg = ctx.spec.regularization
+    ctx.add_batch_transform(MixupCutmix(mixup_alpha=reg.mixup_alpha, cutmix_alpha=reg.cutmix_alpha,
+                                        num_classes=ctx.info.num_classes))
+
+
+def _cutmix(ctx: TrainContext, value: float) -> None:
+    if ctx.spec.regularization.mixup_alpha == 0:  # else mixup's hook (earlier) built the shared transform
+        _mixup(ctx, value)
 
 
 def _input_noise(ctx: TrainContext, value: float) -> None:
@@ -182,12 +187,12 @@ BUILTIN: tuple[Technique, ...] = (
     Technique(
         "mixup", "mixup of input pairs", "Zhang et al. 2018, mixup, ICLR, arXiv:1710.09412",
         acts_on=("batch", "loss"), field="mixup_alpha", default=0.2, range=_NONNEG, sweepable=True,
-        modules=("mixup", "mixup_cutmix"), apply=_mix,
+        modules=("mixup", "mixup_cutmix"), apply=_mixup,
     ),
     Technique(
         "cutmix", "CutMix patches", "Yun et al. 2019, CutMix, ICCV, arXiv:1905.04899",
         acts_on=("batch", "loss"), field="cutmix_alpha", default=1.0, range=_NONNEG, sweepable=True,
-        modules=("cutmix",), vectorized=False, requires="images", apply=_mix,
+        modules=("cutmix",), vectorized=False, requires="images", apply=_cutmix,
     ),
     Technique(
         "input_noise", "Gaussian noise added to the inputs",

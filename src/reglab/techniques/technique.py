@@ -12,7 +12,8 @@ in catalogue order); the stage of a technique is the first entry of its ``acts_o
 
 =============  ==================================================================================
 ``model``      before the model is built: edit ``ctx.model_options`` (passed to the model factory)
-``batch``      after it is built: set ``ctx.batch_transform`` or wrap ``ctx.model``
+               or queue ``ctx.edit_model(fn)`` (``fn(model) -> model``, applied right after the build)
+``batch``      after it is built: ``ctx.add_batch_transform(fn)`` or wrap ``ctx.model``
 ``optimizer``  set ``ctx.weight_decay`` (decoupled, on ``penalties.param_groups``)
 ``loss``       replace ``ctx.loss_fn``, append to ``ctx.penalties``, set ``ctx.teacher``
 ``loop``       append to ``ctx.callbacks``, set ``ctx.clip_grad_norm`` / ``ctx.max_norm``
@@ -21,6 +22,7 @@ in catalogue order); the stage of a technique is the first entry of its ``acts_o
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +31,7 @@ from typing import Any
 
 from reglab.errors import invalid_argument
 
-__all__ = ["STAGES", "Range", "Technique", "TrainContext"]
+__all__ = ["STAGES", "Range", "Technique", "TrainContext", "ChainedTransform"]
 
 #: What a technique acts on, in the order ``execute.train`` applies them.
 STAGES = ("model", "batch", "optimizer", "loss", "loop")
@@ -72,6 +74,29 @@ class Range:
         return not (self.high is not None and (value > self.high or (not self.high_inclusive and value == self.high)))
 
 
+def _takes_generator(fn: Any) -> bool:
+    try:
+        return "generator" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+class ChainedTransform:
+    """Batch transforms applied in order; each one that takes a ``generator`` keyword gets the
+    Trainer's generator."""
+
+    def __init__(self, transforms: list[Callable[..., Any]]) -> None:
+        self.transforms = list(transforms)
+
+    def __call__(self, x: Any, y: Any, generator: Any = None) -> tuple[Any, Any]:
+        for t in self.transforms:
+            x, y = t(x, y, generator=generator) if _takes_generator(t) else t(x, y)
+        return x, y
+
+    def __repr__(self) -> str:
+        return f"ChainedTransform({self.transforms!r})"
+
+
 @dataclass
 class TrainContext:
     """What ``execute.train`` assembles before it builds the Trainer; ``apply`` hooks edit it.
@@ -83,6 +108,8 @@ class TrainContext:
         train_teachers: ``train_teachers()`` trains (or reuses) the run's distillation teachers
             without touching the global RNG and returns them in eval mode.
         model_options: keyword options of the model factory (``model`` stage).
+        model_edits: ``fn(model) -> model`` functions applied in order right after the build
+            (queued by :meth:`edit_model` at the ``model`` stage).
         model: the built model (from the ``batch`` stage on).
         weight_decay: decoupled weight decay of the optimizer (0: none).
         loss_fn: the training loss (cross-entropy, MSE for regression, until a hook replaces it).
@@ -100,6 +127,7 @@ class TrainContext:
     device: str = "cpu"
     train_teachers: Callable[[], list[Any]] | None = None
     model_options: dict[str, Any] = field(default_factory=dict)
+    model_edits: list[Callable[[Any], Any]] = field(default_factory=list)
     model: Any = None
     weight_decay: float = 0.0
     loss_fn: Any = None
@@ -110,6 +138,20 @@ class TrainContext:
     teacher: Any = None
     clip_grad_norm: float | None = None
     max_norm: float | None = None
+
+    def edit_model(self, fn: Callable[[Any], Any]) -> None:
+        """Queue ``fn(model) -> model`` to run right after the model is built (``model`` stage)."""
+        self.model_edits.append(fn)
+
+    def add_batch_transform(self, fn: Callable[..., Any]) -> None:
+        """Apply ``fn(x, y[, generator=]) -> (x, y)`` to each training batch, after those added
+        before it (one transform stays itself; several become a :class:`ChainedTransform`)."""
+        if self.batch_transform is None:
+            self.batch_transform = fn
+        elif isinstance(self.batch_transform, ChainedTransform):
+            self.batch_transform.transforms.append(fn)
+        else:
+            self.batch_transform = ChainedTransform([self.batch_transform, fn])
 
 
 @dataclass(frozen=True)
