@@ -114,3 +114,13 @@ def test_self_distillation_teacher_has_the_students_architecture():
     out = execute.run_one(spec)
     (teacher,) = next(iter(execute._TEACHERS.values()))
     assert sum(p.numel() for p in teacher.parameters()) == out.final["n_params"] == 40 * 16 + 16 + 16 * 16 + 16 + 16 * 10 + 10
+
+
+def test_distilled_run_gives_the_same_numbers_whether_its_teacher_is_cached_or_not(monkeypatch):
+    spec = _spec(dropout=0.1, distillation=DistillationSpec(teacher=ModelSpec(name="mlp", options={"width": 16})))
+    monkeypatch.setattr(execute, "_TEACHERS", {})
+    trained_here = execute.run_one(spec)  # trains the teacher first (in a forked RNG)
+    assert len(execute._TEACHERS) == 1
+    cached = execute.run_one(spec)  # reuses it
+    assert trained_here.history == {**cached.history, "seconds": trained_here.history["seconds"]}
+    assert trained_here.final == cached.final

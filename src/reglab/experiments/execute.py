@@ -172,7 +172,9 @@ def _teachers(spec: RunSpec, device: str) -> list[nn.Module]:
     if dist is None:
         return []
     teachers = []
-    with torch.random.fork_rng(devices=[]):
+    where = torch.device(device)
+    cuda = [where.index if where.index is not None else torch.cuda.current_device()] if where.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):  # cached or not, the student sees the same RNG state
         for i in range(dist.teachers):
             tspec = RunSpec(
                 arm=f"teacher-{i}",
