@@ -160,7 +160,7 @@ def _encode_classes(
         k = len(class_names)
         for split, y in ys.items():
             if not _is_integral(y) or y.dtype.kind in "USO" or (len(y) and (y.min() < 0 or y.max() >= k)):
-                lo, hi = (y.min(), y.max()) if y.dtype.kind in "biuf" and len(y) else (None, None)
+                lo, hi = (y.min().item(), y.max().item()) if y.dtype.kind in "biuf" and len(y) else (None, None)
                 raise ValueError(invalid_argument(
                     f"y_{split}", f"integer class labels in [0, {k - 1}] ({_count(k, 'class name')})", None,
                     shown=f"y_{split} holds labels from {lo!r} to {hi!r}"))

@@ -143,7 +143,8 @@ def read_user_data(name: Any, **options: Any) -> tuple[UserData, str, str]:
     kind = kind_of(resolved)
     if kind == "registered":
         _check_options(kind, lambda: None, options)
-        return memory.get(resolved), resolved,  # type: ignore[return-value] "in-memory data registered with reglab.data.register"
+        data = memory.get(resolved)
+        return data, resolved, "in-memory data registered with reglab.data.register"  # type: ignore[return-value]
     if kind == "import":
         _check_options(kind, read_imported, options)
         return read_imported(resolved, **options), resolved, f"returned by the loader {resolved}"
