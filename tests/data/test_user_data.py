@@ -131,6 +131,15 @@ def test_parquet_needs_its_extra(tmp_path, monkeypatch):
                               "Install it with: pip install 'reglab[parquet]'")
 
 
+def test_csv_needs_pandas(tmp_path, monkeypatch):
+    path = _csv(tmp_path)
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(DataUnavailableError) as exc:
+        load(str(path), target="label")
+    assert str(exc.value) == ("Reading CSV files needs the optional extra pandas, which is not installed. "
+                              "Install it with: pip install 'reglab[tabular]'")
+
+
 # ----------------------------------------------------------------------------- image folders
 
 def _images(root: Path, classes: dict[str, int], size=(12, 10), mode="RGB") -> None:
