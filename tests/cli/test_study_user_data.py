@@ -90,6 +90,16 @@ def test_study_on_a_csv(tmp_path):
     with RunStore(out / "runs.sqlite") as store:
         spec = store.runs("default")[0].spec
     assert spec.data.name == str(path) and spec.data.options == {"target": "label"}
+    # the report says how the data was read and split
+    setup = (out / "report.md").read_text().splitlines()[2]
+    assert setup.endswith(
+        "Data: Read 50 rows and 3 columns from plants.csv; target column 'label'. Dropped 1 of 50 rows with "
+        "missing values (data rows 7, counted from 0). One-hot encoded 1 categorical column: 'colour' (2 values); "
+        "3 feature columns in all. Task: classification, detected from the text labels (task='regression' "
+        "overrides). Labels: 3 classes remapped to 0..2 in sorted order (a->0, b->1, c->2). Test: no test split "
+        "given; 10 of 49 training rows (0.2) held out as a fixed test set, stratified by class (seed 20141, the "
+        "same for every run seed). Validation: 8 of the 39 training samples (0.2), stratified by class, drawn "
+        "with data seed 0."), setup
 
 
 def test_study_on_an_image_folder(tmp_path):
