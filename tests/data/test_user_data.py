@@ -41,7 +41,7 @@ def test_npz_with_and_without_splits(tmp_path):
     x = rng.normal(size=(50, 6)).astype(np.float32)
     y = np.arange(50) % 2
     np.savez(tmp_path / "all.npz", x_train=x, y_train=y)
-    s = load(str(tmp_path / "all.npz"))
+    s = load(tmp_path / "all.npz")  # a Path or a str
     assert (s.info.n_train, s.info.n_val, s.info.n_test) == (32, 8, 10)
     assert s.info.name == str(tmp_path / "all.npz") and s.info.input_shape == (6,)
     assert s.info.notes[0] == "read x_train, y_train from all.npz."
@@ -261,7 +261,7 @@ def test_loader_errors(tmp_path, monkeypatch):
            f"attribute of {name!r}. Received: data='{name}:missing' (module {name!r} has no attribute 'missing')",
            f"{name}:missing")
     _fails(f"Invalid value for argument `data`. Expected an import string naming a callable loader. "
-           f"Received: data='{name}:VALUE' (it names a int)", f"{name}:VALUE")
+           f"Received: data='{name}:VALUE' (it names an int)", f"{name}:VALUE")
     _fails(f"Invalid value for argument `data`. Expected a loader that returns the data. "
            f"Received: data='{name}:boom' (it raised RuntimeError: disk on fire)", f"{name}:boom")
     expected = ("(x, y), a tuple of (x, y) splits (train, test) or (train, val, test), a dict of splits "
@@ -269,7 +269,7 @@ def test_loader_errors(tmp_path, monkeypatch):
     _fails(f"Invalid value for argument `data`. Expected {expected}. "
            f"Received: data='{name}:text' returned a str ('hello')", f"{name}:text")
     _fails(f"Invalid value for argument `data`. Expected {expected}. Received: data='{name}:triple' returned "
-           "a split that is a ndarray of shape (4, 2), not (x, y) or a Dataset", f"{name}:triple")
+           "a split that is an ndarray of shape (4, 2), not (x, y) or a Dataset", f"{name}:triple")
 
 
 # ----------------------------------------------------------------------------- names and registry

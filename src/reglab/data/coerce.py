@@ -21,7 +21,7 @@ import torch
 
 from reglab.errors import invalid_argument
 
-__all__ = ["Handover", "EXPECTED", "coerce", "describe"]
+__all__ = ["Handover", "EXPECTED", "coerce", "describe", "a_type"]
 
 EXPECTED = (
     "(x, y), a tuple of (x, y) splits (train, test) or (train, val, test), a dict of splits "
@@ -45,18 +45,23 @@ class _Unusable(Exception):
     pass
 
 
+def a_type(value: Any) -> str:
+    """``"a str"``, ``"an int"``: the type's name with its article."""
+    kind = type(value).__name__
+    return f"{'an' if kind[:1].lower() in 'aeiou' or kind.startswith('nd') else 'a'} {kind}"
+
+
 def describe(value: Any) -> str:
     """A short description of a value: ``a str ('abc')``, ``a tuple of 3 items``."""
-    kind = type(value).__name__
     if isinstance(value, (tuple, list)):
-        return f"a {kind} of {len(value)} item{'' if len(value) == 1 else 's'}"
+        return f"{a_type(value)} of {len(value)} item{'' if len(value) == 1 else 's'}"
     if isinstance(value, dict):
         keys = ", ".join(repr(k) for k in list(value)[:6])
         return f"a dict with keys {keys}" if value else "an empty dict"
     if isinstance(value, (np.ndarray, torch.Tensor)):
-        return f"a {kind} of shape {tuple(value.shape)}"
+        return f"{a_type(value)} of shape {tuple(value.shape)}"
     text = repr(value)
-    return f"a {kind} ({text[:60]}{'...' if len(text) > 60 else ''})"
+    return f"{a_type(value)} ({text[:60]}{'...' if len(text) > 60 else ''})"
 
 
 def _is_array(value: Any) -> bool:

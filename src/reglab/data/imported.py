@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reglab.data.arrays import UserData, prepare
-from reglab.data.coerce import coerce
+from reglab.data.coerce import a_type, coerce
 from reglab.errors import invalid_argument
 
 __all__ = ["IMPORT_RE", "is_import_string", "resolve", "read_imported"]
@@ -55,7 +55,7 @@ def resolve(text: str, *, argument: str = "data") -> Callable[..., Any]:
         obj = getattr(obj, part)
     if not callable(obj):
         raise ValueError(invalid_argument(argument, "an import string naming a callable loader", text,
-                                          shown=f"{argument}={text!r} (it names a {type(obj).__name__})"))
+                                          shown=f"{argument}={text!r} (it names {a_type(obj)})"))
     return obj
 
 

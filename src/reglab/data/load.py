@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ def _check_regime(seed: Any, train_size: Any, label_noise: Any, val_fraction: An
 
 
 def load(
-    name: str,
+    name: str | os.PathLike[str],
     *,
     seed: int = 0,
     train_size: int | None = None,

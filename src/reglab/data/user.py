@@ -82,6 +82,8 @@ def kind_of(name: str) -> str:
 def resolve_name(name: Any, *, argument: str = "name") -> str:
     """``name`` as a run spec keeps it: built-in, registered and import names unchanged, paths
     made absolute (against the current directory). Anything else raises ``ValueError``."""
+    if isinstance(name, os.PathLike):
+        name = os.fspath(name)
     if not isinstance(name, str) or not name.strip():
         raise ValueError(invalid_argument(argument, _expected_name(), name))
     kind = kind_of(name)
@@ -141,6 +143,7 @@ def read_user_data(name: Any, **options: Any) -> tuple[UserData, str, str]:
     """
     resolved = resolve_name(name)
     kind = kind_of(resolved)
+    # a registered name or module:loader is kept as given; a path is read from its absolute form
     if kind == "registered":
         _check_options(kind, lambda: None, options)
         data = memory.get(resolved)
