@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ def is_image_folder(path: Path) -> bool:
     return path.is_dir()
 
 
-def _open(path: Path, size: int) -> tuple[object, str]:
+def _open(path: Path, size: int) -> tuple[Any, str]:
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -56,16 +57,15 @@ def _open(path: Path, size: int) -> tuple[object, str]:
             img.load()
             mode = img.mode
             gray = mode in _GRAY_MODES
-            img = img.convert("L" if gray else "RGB")
-            img = img.resize((size, size), Image.Resampling.BILINEAR)
-            return img, "L" if gray else "RGB"
+            converted = img.convert("L" if gray else "RGB").resize((size, size), Image.Resampling.BILINEAR)
+            return converted, "L" if gray else "RGB"
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueError(invalid_argument("data", "image files Pillow can read", None,
                                           shown=f"{path} ({reason})")) from None
 
 
-def _read_classes(root: Path, classes: list[str], size: int) -> tuple[list[object], list[str], np.ndarray]:
+def _read_classes(root: Path, classes: list[str], size: int) -> tuple[list[Any], list[str], np.ndarray]:
     images, modes, labels = [], [], []
     for name in classes:
         folder = root / name
@@ -79,7 +79,7 @@ def _read_classes(root: Path, classes: list[str], size: int) -> tuple[list[objec
     return images, modes, np.asarray(labels, dtype=str)
 
 
-def _to_array(images: list[object], rgb: bool) -> np.ndarray:
+def _to_array(images: list[Any], rgb: bool) -> np.ndarray:
     arrays = [np.asarray(img.convert("RGB") if rgb else img, dtype=np.float32) / 255.0 for img in images]
     x = np.stack(arrays)
     return x.transpose(0, 3, 1, 2) if rgb else x[:, None]
@@ -118,7 +118,7 @@ def read_image_folder(path: Path, *, image_size: int = DEFAULT_IMAGE_SIZE, test_
         raise ValueError(invalid_argument("data", "an image folder with one sub-folder per class, at least 2",
                                           None, shown=f"{where} has {found}{listed}"))
     parts: dict[str, np.ndarray] = {}
-    read: dict[str, tuple[list[object], list[str], np.ndarray]] = {}
+    read: dict[str, tuple[list[Any], list[str], np.ndarray]] = {}
     for split, root in roots.items():
         read[split] = _read_classes(root, classes, image_size)
     empty = [c for c in train_classes if not (read["train"][2] == c).any()]

@@ -20,7 +20,7 @@ from reglab.data.regimes import (
     stratified_take,
 )
 from reglab.data.registry import DATASETS
-from reglab.data.source import Source
+from reglab.data.source import RawData, Source
 from reglab.data.splits import DatasetInfo, Splits
 from reglab.errors import invalid_argument
 
@@ -110,7 +110,7 @@ def load(
             message says what to install or where to put which files).
     """
     _check_regime(seed, train_size, label_noise, val_fraction, per_class, normalize)
-    regime = dict(seed=seed, train_size=train_size, label_noise=label_noise, val_fraction=val_fraction,
+    regime: dict[str, Any] = dict(seed=seed, train_size=train_size, label_noise=label_noise, val_fraction=val_fraction,
                   per_class=per_class, normalize=normalize)
     if isinstance(name, str) and name in DATASETS:
         source = DATASETS[name]
@@ -161,14 +161,13 @@ def load_raw(
     x_pool, y_pool = raw.x_train, raw.y_train
     n_pool = len(y_pool)
 
-    if raw.x_val is not None:
-        x_own_val, y_own_val = raw.x_val, raw.y_val
+    own_val = (raw.x_val, raw.y_val) if raw.x_val is not None and raw.y_val is not None else None
+    if own_val is not None:
         val_idx = np.zeros(0, dtype=np.int64)
         rest_idx = np.arange(n_pool)
-        n_val = len(y_own_val)
+        n_val = len(own_val[1])
         notes.append(f"validation: the data's own validation split, {n_val} samples (val_fraction not used).")
     else:
-        x_own_val = y_own_val = None
         # 2. validation split
         n_val = round_half_up(val_fraction * n_pool)
         rng_val = np.random.default_rng([seed, 0])
@@ -227,8 +226,8 @@ def load_raw(
         train_idx = rest_idx
 
     x_train, y_clean = x_pool[train_idx], y_pool[train_idx]
-    if x_own_val is not None:
-        x_val, y_val = x_own_val, y_own_val
+    if own_val is not None:
+        x_val, y_val = own_val
     else:
         x_val, y_val = x_pool[val_idx], y_pool[val_idx]
     x_test, y_test = raw.x_test, raw.y_test

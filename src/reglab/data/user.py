@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,7 @@ def read_npz(path: Path, *, task: str | None = None, test_fraction: float = 0.2)
                    notes=(f"read {', '.join(arrays)} from {path.name}.",))
 
 
-_READERS = {"npz": read_npz, "csv": read_table, "parquet": read_table, "image_folder": read_image_folder}
+_READERS: dict[str, Callable[..., UserData]] = {"npz": read_npz, "csv": read_table, "parquet": read_table, "image_folder": read_image_folder}
 
 
 def _check_options(kind: str, reader: Any, options: dict[str, Any]) -> None:
