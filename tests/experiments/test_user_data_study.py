@@ -1,4 +1,5 @@
-"""A study on data registered in memory (a notebook's arrays) runs in spawned worker processes."""
+"""A study on data registered in memory (a notebook's arrays) runs in spawned worker processes and on
+Ray workers."""
 
 from __future__ import annotations
 
@@ -31,3 +32,26 @@ def test_registered_data_reaches_spawned_workers(tmp_path):
     # 80 rows: test 16 held out, validation 13 of the 64 left, 51 trained on; two classes
     assert sorted((r.arm, r.final["num_classes"], r.final["n_train"]) for r in runs) == [
         ("baseline", 2, 51), ("dropout", 2, 51)]
+
+
+@pytest.mark.slow  # starts a local Ray instance
+@pytest.mark.xdist_group("ray")  # one local Ray instance at a time on this machine
+def test_registered_data_reaches_ray_workers(tmp_path):
+    ray = pytest.importorskip("ray")
+    assert not ray.is_initialized()
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(50, 3)).astype(np.float32)
+    register("ray-set", (x, x[:, 0] * 2.0 + 0.5))
+    try:
+        config = load_config("study", overrides={
+            "epochs": 2, "seeds": 1, "batch_size": 16, "runner": "ray", "dataset": "ray-set",
+            "arms": ["baseline"], "out": str(tmp_path / "o"),
+        })
+        summary = study_mod.run_study(config, report=False)
+    finally:
+        unregister("ray-set")
+    assert (summary.completed, summary.failed) == (1, [])
+    with RunStore(summary.store_path) as store:
+        (run,) = store.runs(config.name)
+    # 50 rows: test 10, validation 8 of 40, 32 trained on; regression: one output
+    assert (run.final["num_classes"], run.final["n_train"]) == (1, 32)

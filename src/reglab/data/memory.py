@@ -2,8 +2,8 @@
 
 ``reglab.data.register("mine", (x, y))`` makes ``load("mine")`` (and ``DataSpec(name="mine")``,
 ``StudyConfig(data={"name": "mine"})``) read those arrays. The registry is process-local; the
-process runner sends it to the worker processes it spawns (``runners/local.py``), so runs in
-workers see the same data. A run's key holds the name, not the data: register different data
+process runner sends it to the worker processes it spawns (``runners/local.py``) and the Ray
+runner to its tasks (``runners/ray_runner.py``), so runs in workers see the same data. A run's key holds the name, not the data: register different data
 under a new name, or run with ``resume=False``, after changing it.
 """
 
