@@ -62,7 +62,7 @@ def test_inspect_prints_what_reglab_reads(tmp_path):
         "- one-hot encoded 1 categorical column: 'colour' (2 values); 3 feature columns in all.",
         "- task: classification, detected from the text labels (task='regression' overrides).",
         "- labels: 3 classes remapped to 0..2 in sorted order (a->0, b->1, c->2).",
-        "- test: no test split given; 10 of 49 training rows (0.2) held out as a fixed test set, stratified by "
+        "- test: no test split given; 10 of 49 training samples (0.2) held out as a fixed test set, stratified by "
         "class (seed 20141, the same for every run seed).",
         "- validation: 8 of the 39 training samples (0.2), stratified by class, drawn with data seed 0.",
     ]
@@ -97,7 +97,7 @@ def test_study_on_a_csv(tmp_path):
         "missing values (data rows 7, counted from 0). One-hot encoded 1 categorical column: 'colour' (2 values); "
         "3 feature columns in all. Task: classification, detected from the text labels (task='regression' "
         "overrides). Labels: 3 classes remapped to 0..2 in sorted order (a->0, b->1, c->2). Test: no test split "
-        "given; 10 of 49 training rows (0.2) held out as a fixed test set, stratified by class (seed 20141, the "
+        "given; 10 of 49 training samples (0.2) held out as a fixed test set, stratified by class (seed 20141, the "
         "same for every run seed). Validation: 8 of the 39 training samples (0.2), stratified by class, drawn "
         "with data seed 0."), setup
 

@@ -66,7 +66,7 @@ def test_missing_test_split_is_carved_stratified_and_fixed():
     assert torch.bincount(a.y_val).tolist() == [9, 5, 2]
     assert (a.info.n_train, a.info.n_val, a.info.n_test) == (64, 16, 20)
     assert a.info.notes[-2:] == (
-        "test: no test split given; 20 of 100 training rows (0.2) held out as a fixed test set, stratified "
+        "test: no test split given; 20 of 100 training samples (0.2) held out as a fixed test set, stratified "
         "by class (seed 20141, the same for every run seed).",
         "validation: 16 of the 80 training samples (0.2), stratified by class, drawn with data seed 0.",
     )

@@ -158,7 +158,8 @@ def test_image_folder_is_resized_and_labelled_by_sub_folder(tmp_path):
     s = load(str(tmp_path / "pets"), image_size=8, normalize=False)
     assert s.info.input_shape == (3, 8, 8) and s.info.class_names == ("cat", "dog", "emu")
     assert s.info.n_train + s.info.n_val + s.info.n_test == 25
-    assert s.info.notes[0] == "read train 25 images of 3 classes from pets, resized to 8x8, RGB (3 channels)."
+    assert s.info.notes[0] == "read 25 images of 3 classes from pets, resized to 8x8, RGB (3 channels)."
+    assert s.info.notes[1] == "task: classification (one sub-folder per class)."
     # pixels in [0, 1]; class k was drawn around 80k + 40 grey levels
     x = torch.cat([s.x_train, s.x_val, s.x_test])
     y = torch.cat([s.y_train, s.y_val, s.y_test])
@@ -174,6 +175,8 @@ def test_grayscale_folder_with_split_sub_folders(tmp_path):
     assert s.info.input_shape == (1, 32, 32)  # the default image_size
     assert (s.info.n_train + s.info.n_val, s.info.n_test) == (12, 5)
     assert torch.bincount(s.y_test).tolist() == [2, 3]
+    assert s.info.notes[0] == ("read train 12, test 5 images of 2 classes from d (train/val/test folders), "
+                               "resized to 32x32, grayscale (1 channel).")
 
 
 def test_image_folder_errors(tmp_path):

@@ -114,7 +114,7 @@ def _is_integral(y: np.ndarray) -> bool:
     return y.dtype.kind in "biu" or (y.dtype.kind == "f" and bool(np.all(np.floor(y) == y)))
 
 
-def _detect_task(ys: dict[str, np.ndarray], task: str | None) -> tuple[str, str]:
+def _detect_task(ys: dict[str, np.ndarray], task: str | None, reason: str = "given") -> tuple[str, str]:
     """``(task, how)``: the given or detected task and a sentence on how it was decided."""
     kinds = {y.dtype.kind for y in ys.values()}
     textual = bool(kinds & set("USO"))
@@ -139,7 +139,7 @@ def _detect_task(ys: dict[str, np.ndarray], task: str | None) -> tuple[str, str]
             split = next(s for s, y in ys.items() if y.dtype.kind in "USO")
             raise ValueError(invalid_argument(f"y_{split}", "numeric targets for task='regression'", None,
                                               shown=f"y_{split}.dtype={ys[split].dtype}"))
-        return task, f"task: {task} (given)."
+        return task, f"task: {task} ({reason})."
     if textual or all(_is_integral(y) for y in ys.values()):
         why = "text labels" if textual else "integer-valued labels"
         return "classification", f"task: classification, detected from the {why} (task='regression' overrides)."
@@ -194,7 +194,7 @@ def _hold_out_test(
     else:
         test, train = random_take(n, n_test, rng)
         how = "at random"
-    note = (f"test: no test split given; {n_test} of {n} training rows ({test_fraction:g}) held out as a fixed "
+    note = (f"test: no test split given; {n_test} of {n} training samples ({test_fraction:g}) held out as a fixed "
             f"test set, {how} (seed {HOLDOUT_SEED}, the same for every run seed).")
     return x[train], y[train], x[test], y[test], note
 
@@ -207,6 +207,7 @@ def prepare(
     class_names: tuple[str, ...] | list[str] | None = None,
     normalization: str | None = None,
     notes: tuple[str, ...] = (),
+    task_reason: str = "given",
 ) -> UserData:
     """Check user arrays and turn them into the raw splits ``reglab.data.load`` starts from.
 
@@ -222,6 +223,7 @@ def prepare(
         normalization: ``"feature"``, ``"channel"``, ``"global"`` or ``"none"``. Defaults to
             None: per feature for ``(N, d)`` inputs, per channel for ``(N, C, ...)`` inputs.
         notes: sentences on how the data was read, kept before the ones added here.
+        task_reason: why ``task`` is what it is, for the note. Defaults to ``"given"``.
 
     Raises:
         ValueError: in the one message format, naming the array: a split without its labels,
@@ -234,7 +236,7 @@ def prepare(
         check_choice("normalization", normalization, ("feature", "channel", "global", "none"))
     pairs = _pairs(parts)
     ys = {s: y for s, (_, y) in pairs.items()}
-    task, how = _detect_task(ys, task)
+    task, how = _detect_task(ys, task, task_reason)
     notes = tuple(notes) + (how,)
     if task == "classification":
         ys, names, remap_note = _encode_classes(ys, tuple(class_names) if class_names is not None else None)

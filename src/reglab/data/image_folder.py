@@ -130,10 +130,11 @@ def read_image_folder(path: Path, *, image_size: int = DEFAULT_IMAGE_SIZE, test_
         if len(images):
             parts[f"x_{split}"] = _to_array(images, rgb)
             parts[f"y_{split}"] = labels
-    counts = ", ".join(f"{split} {len(read[split][0])}" for split in read)
+    counts = ", ".join(f"{split} {len(read[split][0])}" for split in read) if split_layout else str(len(read["train"][0]))
     notes = (
         f"read {counts} images of {len(classes)} classes from {path.name}"
         + (" (train/val/test folders)" if split_layout else "")
         + f", resized to {image_size}x{image_size}, {'RGB (3 channels)' if rgb else 'grayscale (1 channel)'}.",
     )
-    return prepare(parts, task="classification", test_fraction=test_fraction, notes=notes)
+    return prepare(parts, task="classification", test_fraction=test_fraction, notes=notes,
+                   task_reason="one sub-folder per class")

@@ -232,7 +232,8 @@ def iter_local(
         blob = None
     from reglab.data.memory import snapshot
 
-    registered = snapshot()
+    names = {s.data.name for _, job in jobs for s in job}
+    registered = {k: v for k, v in snapshot().items() if k in names}
     registered_blob = pickle.dumps(registered) if registered else None
     pool = cf.ProcessPoolExecutor(
         max_workers=workers,
