@@ -314,3 +314,17 @@ def test_registered_data_loads_by_name():
         register("mnist1d", (x, x[:, 0]))
     assert str(exc.value) == ("Invalid value for argument `name`. Expected letters, digits, '_' or '-', starting "
                               "with a letter, and not a built-in dataset's name. Received: name='mnist1d'")
+
+
+def test_a_built_in_set_saved_as_npz_loads_identically(tmp_path):
+    """User data goes through the built-in sets' own regimes: wine's pool and test set written to a
+    .npz give the same splits, label noise and normalisation as ``load("wine")``."""
+    from reglab.data.registry import DATASETS
+
+    raw = DATASETS["wine"].fetch(None)
+    np.savez(tmp_path / "wine.npz", x_train=raw.x_train, y_train=raw.y_train, x_test=raw.x_test, y_test=raw.y_test)
+    regime = {"seed": 4, "train_size": 60, "label_noise": 0.1, "val_fraction": 0.25}
+    ours, theirs = load(str(tmp_path / "wine.npz"), **regime), load("wine", **regime)
+    for field in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test", "flipped", "y_train_clean"):
+        assert torch.equal(getattr(ours, field), getattr(theirs, field)), field
+    assert (ours.info.mean, ours.info.std, ours.info.n_flipped) == (theirs.info.mean, theirs.info.std, 6)
