@@ -155,6 +155,21 @@ def test_toml_data_table_takes_the_options_at_its_top(tmp_path, monkeypatch):
         (["--data", "plants.csv", "--target", "colour", "--task", "regression"],
          "Invalid value for argument `y_train`. Expected numeric targets for task='regression'. "
          "Received: y_train.dtype=object"),
+        (["--data", "plants.csv", "--target", "kind"],
+         "Invalid value for argument `target`. Expected a column of plants.csv: 'height', 'colour', 'label'. "
+         "Received: target='kind'"),
+        (["--data", "nan.npz"],
+         "Invalid value for argument `x_train`. Expected finite feature values (no NaN or inf). Received: "
+         "x_train holds 1 NaN and 0 inf values, the first in row 2"),
+        (["--data", "short.npz"],
+         "Invalid value for argument `y_train`. Expected one label per row of x_train (6 rows). Received: "
+         "len(y_train)=5"),
+        (["--data", "floats.npz", "--task", "classification"],
+         "Invalid value for argument `y_train`. Expected integer class labels for task='classification'. "
+         "Received: y_train holds non-integer values such as 0.5"),
+        (["--data", "single"],
+         "Invalid value for argument `data`. Expected an image folder with one sub-folder per class, at least 2. "
+         "Received: {cwd}/single has 1 class sub-folder ('only')"),
         (["--data", "nomodule_abc:load"],
          "Invalid value for argument `data`. Expected an import string 'package.module:loader' whose module can "
          "be imported. Received: data='nomodule_abc:load' (ModuleNotFoundError: No module named 'nomodule_abc')"),
@@ -162,6 +177,13 @@ def test_toml_data_table_takes_the_options_at_its_top(tmp_path, monkeypatch):
 )
 def test_bad_data_is_one_red_line_and_nothing_is_stored(tmp_path, monkeypatch, args, message):
     _csv(tmp_path)
+    x = np.arange(12, dtype=float).reshape(6, 2)
+    np.savez(tmp_path / "floats.npz", x_train=x, y_train=np.array([0.5, 1.0, 2.0, 0.0, 1.0, 2.0]))
+    np.savez(tmp_path / "short.npz", x_train=x, y_train=np.arange(5) % 2)
+    x[2, 0] = np.nan
+    np.savez(tmp_path / "nan.npz", x_train=x, y_train=np.arange(6) % 2)
+    (tmp_path / "single" / "only").mkdir(parents=True)
+    PIL.fromarray(np.zeros((4, 4), dtype=np.uint8), mode="L").save(tmp_path / "single" / "only" / "a.png")
     monkeypatch.chdir(tmp_path)
     _fails(["study", *TINY, *args, "--out", str(tmp_path / "o")], message.format(cwd=tmp_path))
     assert not (tmp_path / "o").exists()

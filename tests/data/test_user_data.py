@@ -185,11 +185,11 @@ def test_image_folder_errors(tmp_path):
            f"Received: {tmp_path / 'one'} has 1 class sub-folder ('cat')", str(tmp_path / "one"))
     _images(tmp_path / "bad", {"cat": 3, "dog": 3})
     (tmp_path / "bad" / "dog" / "broken.png").write_bytes(b"not a png at all")
-    with pytest.raises(ValueError) as exc:
-        load(str(tmp_path / "bad"))
-    assert str(exc.value).startswith(
-        f"Invalid value for argument `data`. Expected image files Pillow can read. Received: "
-        f"{tmp_path / 'bad' / 'dog' / 'broken.png'} (cannot identify image file")
+    _fails(f"Invalid value for argument `data`. Expected image files Pillow can read. Received: "
+           f"{tmp_path / 'bad' / 'dog' / 'broken.png'} (not an image format Pillow recognises)", str(tmp_path / "bad"))
+    (tmp_path / "bad" / "dog" / "broken.png").write_bytes((tmp_path / "bad" / "dog" / "0.png").read_bytes()[:60])
+    _fails(f"Invalid value for argument `data`. Expected image files Pillow can read. Received: "
+           f"{tmp_path / 'bad' / 'dog' / 'broken.png'} (image file is truncated)", str(tmp_path / "bad"))
     _fails("Invalid value for argument `image_size`. Expected an integer in [4, 1024]. Received: image_size=2",
            str(tmp_path / "bad"), image_size=2)
 

@@ -59,7 +59,10 @@ def _open(path: Path, size: int) -> tuple[Any, str]:
             gray = mode in _GRAY_MODES
             converted = img.convert("L" if gray else "RGB").resize((size, size), Image.Resampling.BILINEAR)
             return converted, "L" if gray else "RGB"
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except UnidentifiedImageError:
+        raise ValueError(invalid_argument("data", "image files Pillow can read", None,
+                                          shown=f"{path} (not an image format Pillow recognises)")) from None
+    except (OSError, ValueError) as exc:  # truncated or corrupt data in a recognised format
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueError(invalid_argument("data", "image files Pillow can read", None,
                                           shown=f"{path} ({reason})")) from None
