@@ -84,8 +84,15 @@ def test_inspect_regression_target(tmp_path):
 def test_study_on_a_csv(tmp_path):
     path = _csv(tmp_path)
     out = tmp_path / "o"
-    result = runner.invoke(app, ["study", *TINY, "--data", str(path), "--target", "label", "--out", str(out)])
+    loud = [a for a in TINY if a != "--quiet"]
+    result = runner.invoke(app, ["study", *loud, "--data", str(path), "--target", "label", "--out", str(out)])
     assert result.exit_code == 0, result.output
+    # what was read is said before training, one line per note
+    lines = result.stdout.splitlines()
+    assert lines[2:4] == [
+        "Data: one-hot encoded 1 categorical column: 'colour' (2 values); 3 feature columns in all.",
+        "Data: task: classification, detected from the text labels (task='regression' overrides).",
+    ], lines[:8]
     assert _stored(out) == [("baseline", 3, 31), ("dropout", 3, 31)]
     with RunStore(out / "runs.sqlite") as store:
         spec = store.runs("default")[0].spec

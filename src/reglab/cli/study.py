@@ -64,6 +64,18 @@ def _overrides(**flags: Any) -> dict[str, Any]:
     return {names[k]: (str(v) if isinstance(v, Path) else v) for k, v in flags.items() if v is not None}
 
 
+def _show_user_data(data: Any) -> None:
+    """One line per note on how the user's own data was read (encoded columns, dropped rows, the
+    task, carved splits); the splits stay cached here, so the study does not read them again."""
+    from reglab.data.user import kind_of
+    from reglab.experiments.execute import load_splits
+
+    if kind_of(data.name) == "builtin":
+        return
+    for note in load_splits(data).info.notes:
+        console.print(f"Data: {escape(note)}", soft_wrap=True)
+
+
 def _run(config: Any, resume: bool, quiet: bool) -> None:
     import os
 
@@ -71,6 +83,8 @@ def _run(config: Any, resume: bool, quiet: bool) -> None:
 
     from reglab.experiments.study import run_study
 
+    if not quiet:
+        _show_user_data(config.data)
     out = Console(file=open(os.devnull, "w")) if quiet else console  # noqa: SIM115
     summary = run_study(config, resume=resume, console=out)
     if summary.planned == summary.skipped and summary.completed == 0 and not summary.failed:
