@@ -70,7 +70,8 @@ def test_list_techniques():
         (["study", "--dataset", "mnsit"],
          "Invalid value for argument `data.name`. Expected one of 'mnist1d', 'digits', 'breast_cancer', 'wine', "
          "'diabetes', 'moons', 'circles', 'spirals', 'xor', 'blobs', 'mnist5k', 'mnist', 'fashion_mnist', "
-         "'cifar10'. Received: data.name='mnsit'"),
+         "'cifar10', a name given to reglab.data.register, a path to a .npz, .csv or .parquet file or to an "
+         "image folder, or an import string 'package.module:loader'. Received: data.name='mnsit'"),
         (["study", "--model", "mlpp"],
          "Invalid value for argument `model.name`. Expected one of 'mlp', 'cnn1d', 'cnn2d', 'resnet', "
          "'transformer', 'lstm', 'autoencoder', 'linear_head'. Received: model.name='mlpp'"),

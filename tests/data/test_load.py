@@ -28,7 +28,9 @@ def test_unknown_dataset_lists_the_known_ones() -> None:
     with pytest.raises(ValueError) as exc:
         load("mnist2d")
     assert str(exc.value) == (
-        f"Invalid value for argument `name`. Expected one of {KNOWN}. Received: name='mnist2d'"
+        f"Invalid value for argument `name`. Expected one of {KNOWN}, a name given to reglab.data.register, "
+        "a path to a .npz, .csv or .parquet file or to an image folder, or an import string "
+        "'package.module:loader'. Received: name='mnist2d'"
     )
 
 
@@ -241,7 +243,8 @@ def test_info_round_trips_to_plain_values() -> None:
     d = info.to_dict()
     assert d["input_shape"] == [13] and d["n_flipped"] == 5 and d["train_size"] == 50
     assert DatasetInfo(**{**d, "input_shape": tuple(d["input_shape"]), "mean": tuple(d["mean"]),
-                          "std": tuple(d["std"]), "class_names": tuple(d["class_names"])}) == info
+                          "std": tuple(d["std"]), "class_names": tuple(d["class_names"]),
+                          "notes": tuple(d["notes"])}) == info
 
 
 def test_registry_metadata_matches_what_loads() -> None:

@@ -14,7 +14,14 @@ from reglab.cli.app import app, console, report_error
 _CONFIG = typer.Option(None, "--config", "-c", help="TOML config file (see --print-config).")
 _OUT = typer.Option(None, "--out", "-o", help="Output directory. Defaults to reglab-out/<name>.")
 _NAME = typer.Option(None, "--name", help="Study name (the store keeps studies by name).")
-_DATASET = typer.Option(None, "--dataset", help="Dataset (data.name), e.g. mnist1d, digits.")
+_DATASET = typer.Option(
+    None, "--data", "--dataset",
+    help="Dataset (data.name): a built-in name (mnist1d, digits ...), a .npz/.csv/.parquet file, an image "
+         "folder or package.module:loader.",
+)
+_TARGET = typer.Option(None, "--target", help="Label column of a CSV/Parquet --data (data.options.target).")
+_IMAGE_SIZE = typer.Option(None, "--image-size", help="Side images of an image-folder --data are resized to (32).")
+_TASK = typer.Option(None, "--task", help="classification or regression (default: detected from the labels).")
 _MODEL = typer.Option(None, "--model", help="Model (model.name), e.g. mlp, cnn1d, resnet.")
 _EPOCHS = typer.Option(None, "--epochs", help="Training epochs per run.")
 _SEEDS = typer.Option(None, "--seeds", help="Number of seeds per arm.")
@@ -52,8 +59,21 @@ def _overrides(**flags: Any) -> dict[str, Any]:
         "seeds": "seeds", "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer",
         "train_size": "train_size", "label_noise": "label_noise", "runner": "runner", "workers": "workers",
         "masks": "masks", "ray_address": "ray_address",
+        "target": "data.options.target", "image_size": "data.options.image_size", "task": "data.options.task",
     }
     return {names[k]: (str(v) if isinstance(v, Path) else v) for k, v in flags.items() if v is not None}
+
+
+def _show_user_data(data: Any) -> None:
+    """One line per note on how the user's own data was read (encoded columns, dropped rows, the
+    task, carved splits); the splits stay cached here, so the study does not read them again."""
+    from reglab.data.user import kind_of
+    from reglab.experiments.execute import load_splits
+
+    if kind_of(data.name) == "builtin":
+        return
+    for note in load_splits(data).info.notes:
+        console.print(f"Data: {escape(note)}", soft_wrap=True)
 
 
 def _run(config: Any, resume: bool, quiet: bool) -> None:
@@ -63,6 +83,8 @@ def _run(config: Any, resume: bool, quiet: bool) -> None:
 
     from reglab.studies.study import run_study
 
+    if not quiet:
+        _show_user_data(config.data)
     out = Console(file=open(os.devnull, "w")) if quiet else console  # noqa: SIM115
     summary = run_study(config, resume=resume, console=out)
     if summary.planned == summary.skipped and summary.completed == 0 and not summary.failed:
@@ -121,6 +143,9 @@ def study(
     quiet: bool = _QUIET,
     list_techniques: bool = typer.Option(False, "--list-techniques", help="List the arms and exit."),
     data_dir: Path = _DATA_DIR,
+    target: str = _TARGET,
+    image_size: int = _IMAGE_SIZE,
+    task: str = _TASK,
 ) -> None:
     """Compare regularization techniques: a baseline, each technique alone, and a stack, over seeds.
 
@@ -135,7 +160,7 @@ def study(
     flags = _overrides(out=out, name=name, dataset=dataset, model=model, epochs=epochs, seeds=seeds,
                        batch_size=batch_size, lr=lr, optimizer=optimizer, train_size=train_size,
                        label_noise=label_noise, runner=runner, workers=workers, masks=masks,
-                       ray_address=ray_address)
+                       ray_address=ray_address, target=target, image_size=image_size, task=task)
     if arms is not None:
         flags["arms"] = [a.strip() for a in arms.split(",")]
     cfg = load_config("study", path=config, overrides=flags, sets=sets or ())
@@ -170,6 +195,9 @@ def sweep(
     resume: bool = _RESUME,
     quiet: bool = _QUIET,
     data_dir: Path = _DATA_DIR,
+    target: str = _TARGET,
+    image_size: int = _IMAGE_SIZE,
+    task: str = _TASK,
 ) -> None:
     """Train every combination of the grid values, for each seed, and report.
 
@@ -180,7 +208,7 @@ def sweep(
     flags = _overrides(out=out, name=name, dataset=dataset, model=model, epochs=epochs, seeds=seeds,
                        batch_size=batch_size, lr=lr, optimizer=optimizer, train_size=train_size,
                        label_noise=label_noise, runner=runner, workers=workers, masks=masks,
-                       ray_address=ray_address)
+                       ray_address=ray_address, target=target, image_size=image_size, task=task)
     cfg = load_config("sweep", path=config, overrides=flags, sets=sets or (), grid=grid or ())
     if print_config:
         typer.echo(to_toml(cfg), nl=False)

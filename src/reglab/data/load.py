@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +20,11 @@ from reglab.data.regimes import (
     stratified_take,
 )
 from reglab.data.registry import DATASETS
-from reglab.data.source import Source
+from reglab.data.source import RawData, Source
 from reglab.data.splits import DatasetInfo, Splits
 from reglab.errors import invalid_argument
 
 __all__ = ["load"]
-
-
-def _source(name: Any) -> Source:
-    if name not in DATASETS:
-        raise ValueError(invalid_argument("name", f"one of {format_choices(DATASETS)}", name))
-    return DATASETS[name]
 
 
 def _check_options(source: Source, options: dict[str, Any]) -> None:
@@ -51,8 +46,19 @@ def _check_bool(name: str, value: Any) -> bool:
     return value
 
 
+def _check_regime(seed: Any, train_size: Any, label_noise: Any, val_fraction: Any, per_class: Any,
+                  normalize: Any) -> None:
+    check_int("seed", seed, low=0)
+    check_probability("val_fraction", val_fraction, allow_one=False)
+    check_probability("label_noise", label_noise, allow_one=False)
+    if train_size is not None:
+        check_int("train_size", train_size, low=1)
+    _check_bool("per_class", per_class)
+    _check_bool("normalize", normalize)
+
+
 def load(
-    name: str,
+    name: str | os.PathLike[str],
     *,
     seed: int = 0,
     train_size: int | None = None,
@@ -82,7 +88,10 @@ def load(
     rethinking generalization", arXiv:1611.03530) for label noise.
 
     Args:
-        name: a registered dataset (``reglab.data.available()``).
+        name: a built-in dataset (``reglab.data.available()``), a name given to
+            :func:`reglab.data.register`, a path to a ``.npz``, ``.csv`` or ``.parquet`` file or
+            an image folder, or an import string ``"package.module:loader"`` (see
+            :mod:`reglab.data.user` for what each reads and ``options`` for their options).
         seed: seed of the validation split, the subset and the label noise. Defaults to 0.
         train_size: training samples to keep (None: all that remain). Defaults to None.
         label_noise: fraction of training labels to flip, in [0, 1). Defaults to 0.0.
@@ -100,34 +109,75 @@ def load(
         reglab.errors.DataUnavailableError: a missing optional extra or missing files (the
             message says what to install or where to put which files).
     """
-    source = _source(name)
-    check_int("seed", seed, low=0)
-    check_probability("val_fraction", val_fraction, allow_one=False)
-    check_probability("label_noise", label_noise, allow_one=False)
-    if train_size is not None:
-        check_int("train_size", train_size, low=1)
-    _check_bool("per_class", per_class)
-    _check_bool("normalize", normalize)
-    _check_options(source, options)
-    if label_noise > 0 and source.task != "classification":
-        raise ValueError(
-            invalid_argument("label_noise", f"0.0 for the {source.task} dataset {name!r}", label_noise)
-        )
-    if per_class and source.task != "classification":
-        raise ValueError(invalid_argument("per_class", f"False for the {source.task} dataset {name!r}", per_class))
+    _check_regime(seed, train_size, label_noise, val_fraction, per_class, normalize)
+    regime: dict[str, Any] = dict(seed=seed, train_size=train_size, label_noise=label_noise, val_fraction=val_fraction,
+                  per_class=per_class, normalize=normalize)
+    if isinstance(name, str) and name in DATASETS:
+        source = DATASETS[name]
+        _check_options(source, options)
+        _check_task_regime(name, source.task, label_noise, per_class)
+        raw = source.fetch(Path(data_dir) if data_dir is not None else None, **options)
+        return load_raw(raw, name=source.name, task=source.task, description=source.description,
+                        options=options, **regime)
+    from reglab.data.user import read_user_data
 
-    raw = source.fetch(Path(data_dir) if data_dir is not None else None, **options)
-    classify = source.task == "classification"
+    user, label, description = read_user_data(name, **options)
+    return load_raw(user.raw, name=label, task=user.task, description=description, options=options, **regime)
+
+
+def _check_task_regime(name: str, task: str, label_noise: float, per_class: bool) -> None:
+    if label_noise > 0 and task != "classification":
+        raise ValueError(
+            invalid_argument("label_noise", f"0.0 for the {task} dataset {name!r}", label_noise)
+        )
+    if per_class and task != "classification":
+        raise ValueError(invalid_argument("per_class", f"False for the {task} dataset {name!r}", per_class))
+
+
+def load_raw(
+    raw: RawData,
+    *,
+    name: str,
+    task: str,
+    description: str = "",
+    options: dict[str, Any] | None = None,
+    seed: int = 0,
+    train_size: int | None = None,
+    label_noise: float = 0.0,
+    val_fraction: float = 0.2,
+    per_class: bool = False,
+    normalize: bool = True,
+) -> Splits:
+    """Steps 2-5 of :func:`load` on data already read (a registered source or the user's data).
+
+    A validation split the data brings (``raw.x_val``) is used as it is, instead of one carved
+    out of the training pool (``val_fraction`` is then not used). The steps taken are added to
+    ``DatasetInfo.notes``.
+    """
+    _check_regime(seed, train_size, label_noise, val_fraction, per_class, normalize)
+    _check_task_regime(name, task, label_noise, per_class)
+    classify = task == "classification"
+    notes = list(raw.notes)
     x_pool, y_pool = raw.x_train, raw.y_train
     n_pool = len(y_pool)
 
-    # 2. validation split
-    n_val = round_half_up(val_fraction * n_pool)
-    rng_val = np.random.default_rng([seed, 0])
-    if classify:
-        val_idx, rest_idx = stratified_take(y_pool, n_val, rng_val)
+    own_val = (raw.x_val, raw.y_val) if raw.x_val is not None and raw.y_val is not None else None
+    if own_val is not None:
+        val_idx = np.zeros(0, dtype=np.int64)
+        rest_idx = np.arange(n_pool)
+        n_val = len(own_val[1])
+        notes.append(f"validation: the data's own validation split, {n_val} samples (val_fraction not used).")
     else:
-        val_idx, rest_idx = random_take(n_pool, n_val, rng_val)
+        # 2. validation split
+        n_val = round_half_up(val_fraction * n_pool)
+        rng_val = np.random.default_rng([seed, 0])
+        if classify:
+            val_idx, rest_idx = stratified_take(y_pool, n_val, rng_val)
+        else:
+            val_idx, rest_idx = random_take(n_pool, n_val, rng_val)
+        how = "stratified by class" if classify else "at random"
+        notes.append(f"validation: {n_val} of the {n_pool} training samples ({val_fraction:g}), {how}, "
+                     f"drawn with data seed {seed}.")
 
     if len(rest_idx) == 0:
         raise ValueError(
@@ -169,11 +219,17 @@ def load(
             else:
                 chosen, _ = random_take(left, train_size, rng_sub)
         train_idx = rest_idx[chosen]
+        how = "per class" if per_class else ("stratified by class" if classify else "at random")
+        notes.append(f"training: train_size={train_size} {how}, {len(train_idx)} of the {len(rest_idx)} "
+                     f"samples left after validation, drawn with data seed {seed}.")
     else:
         train_idx = rest_idx
 
     x_train, y_clean = x_pool[train_idx], y_pool[train_idx]
-    x_val, y_val = x_pool[val_idx], y_pool[val_idx]
+    if own_val is not None:
+        x_val, y_val = own_val
+    else:
+        x_val, y_val = x_pool[val_idx], y_pool[val_idx]
     x_test, y_test = raw.x_test, raw.y_test
     num_classes = len(raw.class_names) if classify else 1
 
@@ -203,12 +259,12 @@ def load(
         return torch.as_tensor(np.ascontiguousarray(a)).to(y_dtype)
 
     info = DatasetInfo(
-        name=source.name,
-        task=source.task,
+        name=name,
+        task=task,
         input_shape=input_shape,
         num_classes=num_classes,
         n_train=len(train_idx),
-        n_val=len(val_idx),
+        n_val=len(y_val),
         n_test=len(y_test),
         label_noise=float(label_noise),
         n_flipped=int(flipped.sum()),
@@ -220,8 +276,9 @@ def load(
         mean=mean_t,
         std=std_t,
         class_names=tuple(raw.class_names),
-        options=dict(options),
-        description=source.description,
+        options=dict(options or {}),
+        description=description,
+        notes=tuple(notes),
     )
     return Splits(
         x_train=tx(x_train), y_train=ty(y_train),

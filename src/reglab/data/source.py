@@ -21,7 +21,9 @@ class RawData:
     """A dataset as its source provides it: a training pool and a test set.
 
     ``x_*`` have shape (N, *input_shape) in any float or integer dtype (scaled as the source
-    decides); ``y_*`` are integer class labels (or floats for regression).
+    decides); ``y_*`` are integer class labels (or floats for regression). ``x_val``/``y_val``:
+    a validation split the data brings (user data; None: ``load`` carves one out of the training
+    pool). ``notes``: sentences on how the data was read (shown by ``--inspect`` and the report).
     """
 
     x_train: np.ndarray
@@ -30,6 +32,9 @@ class RawData:
     y_test: np.ndarray
     normalization: str  # "channel" | "feature" | "global" | "none"
     class_names: tuple[str, ...] = ()
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

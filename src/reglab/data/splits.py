@@ -33,6 +33,8 @@ class DatasetInfo:
         class_names: a name per class (empty for regression).
         options: dataset-specific options as given (``noise``, ``n_samples`` ...).
         description: one line on the source.
+        notes: sentences on how the data was read and split (task detected, labels remapped,
+            columns encoded, rows dropped, splits carved out), in order.
     """
 
     name: str
@@ -54,11 +56,12 @@ class DatasetInfo:
     class_names: tuple[str, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-compatible values (tuples become lists)."""
         d = asdict(self)
-        for key in ("input_shape", "mean", "std", "class_names"):
+        for key in ("input_shape", "mean", "std", "class_names", "notes"):
             d[key] = list(d[key])
         return d
 

@@ -140,10 +140,14 @@ class _BaseConfig(OutputsMixin, BaseModel):
     @field_validator("data")
     @classmethod
     def _check_dataset(cls, value: DataSpec) -> DataSpec:
-        names = _dataset_names()
-        if names is not None and value.name not in names:
-            raise ValueError(invalid_argument("data.name", f"one of {format_choices(names)}", value.name))
-        return value
+        # built-in and registered names, files, image folders and module:loader strings; a
+        # relative path becomes absolute here (plan time) so workers started elsewhere find it
+        try:
+            from reglab.data.user import resolve_name
+        except ImportError:  # the data layer is optional at config time (e.g. a partial install)
+            return value
+        name = resolve_name(value.name, argument="data.name")
+        return value if name == value.name else value.model_copy(update={"name": name})
 
     @field_validator("model")
     @classmethod
@@ -153,14 +157,6 @@ class _BaseConfig(OutputsMixin, BaseModel):
             raise ValueError(invalid_argument("model.name", f"one of {format_choices(names)}", value.name))
         return value
 
-
-
-def _dataset_names() -> list[str] | None:
-    try:
-        from reglab.data import available
-    except ImportError:  # the data layer is optional at config time (e.g. a partial install)
-        return None
-    return [row[0] if isinstance(row, (tuple, list)) else getattr(row, "name", row) for row in available()]
 
 
 def _model_names() -> list[str] | None:

@@ -48,7 +48,8 @@ class RunResult:
         final: metrics of the final weights: ``test_acc, test_loss, train_acc, train_loss,
             val_acc, val_loss, best_epoch, stopped_epoch, gap`` (``train_acc - val_acc``; loss gap
             ``val_loss - train_loss`` for regression), ``test_gap`` (``train_acc - test_acc``),
-            ``n_params, num_classes, n_train, weight_hist`` (``analysis.weight_histogram``).
+            ``n_params, num_classes, n_train, weight_hist`` (``analysis.weight_histogram``),
+            ``data_notes`` (``DatasetInfo.notes``: how the data was read and split).
         seconds: wall-clock seconds of the whole run (data, teachers, training, evaluation).
     """
 
@@ -278,7 +279,7 @@ def final_metrics(model: nn.Module, splits: Any, history: dict[str, Any], *, dev
 
     Loss and accuracy on train, validation and test (:func:`evaluate_split`: eval mode, plain
     cross-entropy, MSE for regression), the gaps, ``best_epoch``/``stopped_epoch`` from
-    ``history``, and ``n_params, num_classes, n_train, weight_hist``.
+    ``history``, and ``n_params, num_classes, n_train, data_notes, weight_hist``.
 
     Args:
         model: the trained model (its final weights are measured).
@@ -307,6 +308,7 @@ def final_metrics(model: nn.Module, splits: Any, history: dict[str, Any], *, dev
     final["n_params"] = sum(p.numel() for p in model.parameters())
     final["num_classes"] = int(info.num_classes)
     final["n_train"] = int(info.n_train)
+    final["data_notes"] = list(info.notes)  # how the data was read and split (the report's setup)
     from reglab.experiments.weights import weight_histogram
 
     final["weight_hist"] = weight_histogram(model)

@@ -15,7 +15,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 from reglab._validate import format_choices
 from reglab.errors import invalid_argument
@@ -36,8 +36,18 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: User-data options that a ``[data]`` table may also give at its top level (``target = "price"``
+#: is kept as ``options = {target = "price"}``).
+DATA_OPTION_KEYS = ("target", "image_size", "task", "test_fraction")
+
+
 class DataSpec(_Spec):
-    """Which dataset and which overfitting regime (see ``reglab.data.load``)."""
+    """Which dataset and which overfitting regime (see ``reglab.data.load``).
+
+    ``name`` is a built-in dataset, a registered name, a path (``.npz``, ``.csv``, ``.parquet``,
+    an image folder) or ``"package.module:loader"``; their options (``target``, ``image_size``,
+    ``task``, ``test_fraction``) live in ``options`` so the spec stays plain and its key stable.
+    """
 
     name: str = "mnist1d"
     seed: int = Field(default=0, ge=0)  # split, subsample and label-noise seed (same for every arm)
@@ -45,6 +55,18 @@ class DataSpec(_Spec):
     label_noise: float = Field(default=0.0, ge=0.0, lt=1.0)  # fraction of train labels flipped
     val_fraction: float = Field(default=0.2, ge=0.0, lt=1.0)  # split from the training set
     options: dict[str, Any] = Field(default_factory=dict)  # dataset-specific (noise, n_samples ...)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _options_at_top(cls, value: Any) -> Any:
+        if isinstance(value, dict) and any(k in value for k in DATA_OPTION_KEYS):
+            value = dict(value)
+            options = dict(value.get("options") or {})
+            for key in DATA_OPTION_KEYS:
+                if key in value:
+                    options[key] = value.pop(key)
+            value["options"] = options
+        return value
 
 
 class ModelSpec(_Spec):

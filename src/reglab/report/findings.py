@@ -117,5 +117,10 @@ def setup_text(summaries: Sequence[ArmSummary]) -> str:
     seeds = sorted({int(sp.get("seed", 0)) for sp in specs})
     epochs = "epochs vary" if epochs == "varies" else f"{epochs} epochs"
     opt = "optimizer varies" if opt == "varies" else opt
-    return (f"Data {data}; model {model}; {opt}; {epochs}, batch {batch}; "
+    text = (f"Data {data}; model {model}; {opt}; {epochs}, batch {batch}; "
             f"seeds {', '.join(str(x) for x in seeds)}.")
+    # how the data was read and split (``DatasetInfo.notes``, stored by the runs), when shared
+    notes = {tuple(getattr(r, "final", {}).get("data_notes") or ()) for s in summaries for r in s.runs}
+    if len(notes) == 1 and (shared := next(iter(notes))):
+        text += " Data: " + " ".join(n[:1].upper() + n[1:] for n in shared)
+    return text

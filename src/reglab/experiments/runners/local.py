@@ -88,12 +88,16 @@ def _execute_chunk(
     return [("ok", r.to_dict(), None, r.seconds) for r in results]
 
 
-def _init_worker(preloaded: bytes | None, threads: int) -> None:
+def _init_worker(preloaded: bytes | None, threads: int, registered: bytes | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["REGLAB_PROGRESS"] = "0"
     import torch
 
     torch.set_num_threads(threads)
+    if registered is not None:  # data registered in memory exists only in the parent: always sent
+        from reglab.data.memory import restore
+
+        restore(pickle.loads(registered))
     if preloaded is not None:
         from reglab.experiments.execute import preload_splits
 
@@ -226,11 +230,16 @@ def iter_local(
     blob = pickle.dumps(preload) if preload else None
     if blob is not None and len(blob) > PRELOAD_LIMIT_BYTES:
         blob = None
+    from reglab.data.memory import snapshot
+
+    names = {s.data.name for _, job in jobs for s in job}
+    registered = {k: v for k, v in snapshot().items() if k in names}
+    registered_blob = pickle.dumps(registered) if registered else None
     pool = cf.ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context(start_method),
         initializer=_init_worker,
-        initargs=(blob, threads),
+        initargs=(blob, threads, registered_blob),
     )
     try:
         with _main_not_reimported():  # workers start during the submits

@@ -42,12 +42,18 @@ def _ray() -> Any:
     return ray
 
 
-def _job(kind: str, payload: Any, device: str, masks: str) -> list[tuple[str, Any, str | None, float]]:
-    """Task body: one job, single-threaded, as a local worker runs it."""
+def _job(kind: str, payload: Any, device: str, masks: str,
+         registered: dict[str, Any] | None = None) -> list[tuple[str, Any, str | None, float]]:
+    """Task body: one job, single-threaded, as a local worker runs it (with the data registered
+    in memory in the driver, ``reglab.data.register``)."""
     import torch
 
     torch.set_num_threads(1)
     os.environ["REGLAB_PROGRESS"] = "0"
+    if registered:
+        from reglab.data.memory import restore
+
+        restore(registered)
     if kind == "chunk":
         return _execute_chunk(payload, device, masks)
     return [_execute(payload, device)]
@@ -107,12 +113,17 @@ def iter_ray(
     """
     ray = _ray()
     remote = ray.remote(num_cpus=1, max_retries=0)(_job)
+    from reglab.data.memory import snapshot
+
+    names = {s.data.name for c in (chunks or ()) for s in c} | {s.data.name for s in specs}
+    used = {k: v for k, v in snapshot().items() if k in names}
+    registered = ray.put(used) if used else None  # stored once, passed by reference
     jobs: dict[Any, list[RunSpec]] = {}
     for chunk in chunks or ():
         if chunk:
-            jobs[remote.remote("chunk", [s.to_dict() for s in chunk], device, masks)] = list(chunk)
+            jobs[remote.remote("chunk", [s.to_dict() for s in chunk], device, masks, registered)] = list(chunk)
     for spec in specs:
-        jobs[remote.remote("run", spec.to_dict(), device, masks)] = [spec]
+        jobs[remote.remote("run", spec.to_dict(), device, masks, registered)] = [spec]
     pending = list(jobs)
     try:
         while pending:
