@@ -15,7 +15,14 @@ _CONFIG = typer.Option(None, "--config", "-c", help="TOML config file (see --pri
 _OUT = typer.Option(None, "--out", "-o", help="Output directory. Defaults to reglab-out/<name>.")
 _NAME = typer.Option(None, "--name", help="Study name (the store keeps studies by name).")
 _DATASET = typer.Option(None, "--dataset", help="Dataset (data.name), e.g. mnist1d, digits.")
-_MODEL = typer.Option(None, "--model", help="Model (model.name), e.g. mlp, cnn1d, resnet.")
+_MODEL = typer.Option(
+    None, "--model",
+    help="Model (model.name): mlp, cnn1d, resnet, ... or your own as package.module:factory.",
+)
+_MODEL_OUTPUT = typer.Option(
+    None, "--model-output",
+    help="The entry of your model's output that holds the logits (default: tensor, first of a tuple, 'logits').",
+)
 _EPOCHS = typer.Option(None, "--epochs", help="Training epochs per run.")
 _SEEDS = typer.Option(None, "--seeds", help="Number of seeds per arm.")
 _BATCH = typer.Option(None, "--batch-size", help="Batch size.")
@@ -51,7 +58,7 @@ def _overrides(**flags: Any) -> dict[str, Any]:
         "out": "out", "name": "name", "dataset": "dataset", "model": "model", "epochs": "epochs",
         "seeds": "seeds", "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer",
         "train_size": "train_size", "label_noise": "label_noise", "runner": "runner", "workers": "workers",
-        "masks": "masks", "ray_address": "ray_address",
+        "masks": "masks", "ray_address": "ray_address", "model_output": "model_output",
     }
     return {names[k]: (str(v) if isinstance(v, Path) else v) for k, v in flags.items() if v is not None}
 
@@ -103,6 +110,7 @@ def study(
     name: str = _NAME,
     dataset: str = _DATASET,
     model: str = _MODEL,
+    model_output: str = _MODEL_OUTPUT,
     epochs: int = _EPOCHS,
     seeds: int = _SEEDS,
     batch_size: int = _BATCH,
@@ -132,7 +140,8 @@ def study(
     if list_techniques:
         console.print(_techniques_table())
         return
-    flags = _overrides(out=out, name=name, dataset=dataset, model=model, epochs=epochs, seeds=seeds,
+    flags = _overrides(out=out, name=name, dataset=dataset, model=model, model_output=model_output,
+                       epochs=epochs, seeds=seeds,
                        batch_size=batch_size, lr=lr, optimizer=optimizer, train_size=train_size,
                        label_noise=label_noise, runner=runner, workers=workers, masks=masks,
                        ray_address=ray_address)
@@ -154,6 +163,7 @@ def sweep(
     name: str = _NAME,
     dataset: str = _DATASET,
     model: str = _MODEL,
+    model_output: str = _MODEL_OUTPUT,
     epochs: int = _EPOCHS,
     seeds: int = _SEEDS,
     batch_size: int = _BATCH,
@@ -177,7 +187,8 @@ def sweep(
     """
     from reglab.experiments.config import load_config, to_toml
 
-    flags = _overrides(out=out, name=name, dataset=dataset, model=model, epochs=epochs, seeds=seeds,
+    flags = _overrides(out=out, name=name, dataset=dataset, model=model, model_output=model_output,
+                       epochs=epochs, seeds=seeds,
                        batch_size=batch_size, lr=lr, optimizer=optimizer, train_size=train_size,
                        label_noise=label_noise, runner=runner, workers=workers, masks=masks,
                        ray_address=ray_address)

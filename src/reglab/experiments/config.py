@@ -149,8 +149,10 @@ class _BaseConfig(OutputsMixin, BaseModel):
     @classmethod
     def _check_model(cls, value: ModelSpec) -> ModelSpec:
         names = _model_names()
-        if names is not None and value.name not in names:
-            raise ValueError(invalid_argument("model.name", f"one of {format_choices(names)}", value.name))
+        if names is not None and value.name not in names and ":" not in value.name:
+            raise ValueError(invalid_argument(
+                "model.name", f"one of {format_choices(names)}, a registered model or an import string "
+                "'package.module:factory'", value.name))
         return value
 
 
@@ -165,10 +167,10 @@ def _dataset_names() -> list[str] | None:
 
 def _model_names() -> list[str] | None:
     try:
-        from reglab.models import available
+        from reglab.models import available, registered
     except ImportError:
         return None
-    return list(available())
+    return list(available()) + [n for n in registered() if n not in available()]
 
 
 class StudyConfig(_BaseConfig):
@@ -262,6 +264,7 @@ def _short_names() -> dict[str, tuple[str, ...]]:
         val_fraction=("data", "val_fraction"),
         data_seed=("data", "seed"),
         model=("model", "name"),
+        model_output=("model", "output"),
     )
     return names
 

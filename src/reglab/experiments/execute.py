@@ -8,8 +8,10 @@ shuffling and dropout randomness from ``spec.seed``, and the data split comes fr
 What each regularization field turns into:
 
 ==================  =============================================================================
-``dropout``         ``models.build(..., dropout=p)`` (Srivastava et al. 2014)
-``drop_path``       ``models.build(..., drop_path=p)``, residual models (Huang et al. 2016)
+``dropout``         ``models.build(..., dropout=p)`` (Srivastava et al. 2014); a user's model:
+                    ``reglab.retrofit.retrofit`` (set its dropout modules, else insert some)
+``drop_path``       ``models.build(..., drop_path=p)``, residual models (Huang et al. 2016); a
+                    user's model: its DropPath/StochasticDepth modules, linear depth rule
 ``weight_decay``    AdamW (Loshchilov & Hutter 2019) on ``penalties.param_groups`` (biases and
                     norms not decayed); with ``adam``/``sgd`` the optimizer's own coupled decay
 ``l1`` / ``l2``     ``Penalty("l1"|"l2", coefficient)`` added to the loss by the Trainer
@@ -23,6 +25,11 @@ What each regularization field turns into:
 ``distillation``    teacher(s) trained first from the same data (cached per process), then
                     ``Trainer(teacher=..., loss_fn=DistillationLoss(T, alpha))`` (Hinton et al. 2015)
 ==================  =============================================================================
+
+A user's model (``model.name`` an import string or a registered factory, see
+``reglab.models.user``) is built by its factory, checked once on a probe batch of the training
+inputs (output shape, logits rule), and retrofitted; the sentences saying what was done to it are
+stored in ``final["retrofit"]``.
 
 Final metrics are measured on the weights the run ends with (the restored best weights under early
 stopping), in eval mode, with the plain cross-entropy (MSE for regression), so arms trained with
@@ -60,7 +67,8 @@ class RunResult:
         final: metrics of the final weights: ``test_acc, test_loss, train_acc, train_loss,
             val_acc, val_loss, best_epoch, stopped_epoch, gap`` (``train_acc - val_acc``; loss gap
             ``val_loss - train_loss`` for regression), ``test_gap`` (``train_acc - test_acc``),
-            ``n_params, num_classes, n_train, weight_hist`` (``analysis.weight_histogram``).
+            ``n_params, num_classes, n_train, weight_hist`` (``analysis.weight_histogram``);
+            for a user's model, ``retrofit``: the sentences saying how the arm was applied to it.
         seconds: wall-clock seconds of the whole run (data, teachers, training, evaluation).
     """
 
@@ -110,21 +118,69 @@ def cached_splits() -> dict[str, Any]:
 
 
 def build_model(model: ModelSpec, info: Any, *, dropout: float = 0.0, drop_path: float = 0.0,
-                input_noise: float = 0.0) -> nn.Module:
-    """``reglab.models.build`` with the regularization options (only those that are non-zero)."""
-    from reglab.models import build
+                input_noise: float = 0.0, probe: torch.Tensor | None = None) -> nn.Module:
+    """``reglab.models.build`` with the regularization options (only those that are non-zero).
 
-    options = dict(model.options)
-    if dropout > 0:
-        options["dropout"] = dropout
-    if drop_path > 0:
-        options["drop_path"] = drop_path
-    net = build(model.name, tuple(info.input_shape), int(info.num_classes), **options)
+    A user's model (:func:`reglab.models.user.is_user_model`) is built by its factory with
+    ``model.options``, checked on ``probe`` (a few training inputs; its output wrapped in
+    ``LogitsOf`` when it is not a plain tensor) and given ``dropout``/``drop_path`` by
+    :func:`reglab.retrofit.retrofit`; its ``retrofit_notes`` attribute holds the sentences.
+
+    Raises:
+        ConfigError: a user's model that cannot be built, fails on ``probe``, has the wrong output
+            shape, or cannot take the arm (``drop_path`` without residual blocks ...).
+    """
+    from reglab.models import build
+    from reglab.models.user import is_user_model
+
+    notes: list[str] | None = None
+    if is_user_model(model.name):
+        net, notes = _build_user_model(model, info, dropout, drop_path, probe)
+    else:
+        options = dict(model.options)
+        if dropout > 0:
+            options["dropout"] = dropout
+        if drop_path > 0:
+            options["drop_path"] = drop_path
+        net = build(model.name, tuple(info.input_shape), int(info.num_classes), **options)
     if input_noise > 0:
         from reglab.nn import GaussianNoise
 
         net = nn.Sequential(GaussianNoise(input_noise), net)
+    if notes is not None:
+        net.retrofit_notes = notes
     return net
+
+
+def _build_user_model(model: ModelSpec, info: Any, dropout: float, drop_path: float,
+                      probe: torch.Tensor | None) -> tuple[nn.Module, list[str]]:
+    from reglab.errors import ConfigError
+    from reglab.models.user import LogitsOf, build_user, check_output
+    from reglab.retrofit import retrofit
+
+    net = build_user(model.name, tuple(info.input_shape), int(info.num_classes), output=model.output,
+                     **model.options)
+    if probe is not None:
+        net = check_output(net, probe, int(info.num_classes), info.task, model.name)
+    inner = net.model if isinstance(net, LogitsOf) else net
+    try:
+        _, notes = retrofit(inner, dropout=dropout, drop_path=drop_path, name=model.name, probe=probe)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if isinstance(net, LogitsOf):
+        key = f"the output's {net.key!r} entry" if net.key is not None else "the logits taken from its output"
+        notes.append(f"output: the model returns {'' if net.key else 'a tuple, dict or ModelOutput; '}"
+                     f"training and evaluation use {key}.")
+    return net, notes
+
+
+def _decay_note(model: nn.Module, weight_decay: float) -> str:
+    from reglab.penalties import param_groups
+
+    decayed, rest = (g["params"] for g in param_groups(model, weight_decay))
+    return (f"weight_decay={weight_decay:g}: decoupled decay on {len(decayed)} weight tensor"
+            f"{'s' if len(decayed) != 1 else ''}; {len(rest)} bias/norm/embedding tensor"
+            f"{'s' if len(rest) != 1 else ''} not decayed (penalties.param_groups).")
 
 
 def _optimizer(spec: RunSpec, model: nn.Module) -> torch.optim.Optimizer:
@@ -219,7 +275,10 @@ def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dic
     teacher = _teachers(spec, device) if reg.distillation is not None else None
     torch.manual_seed(spec.seed)
     model = build_model(spec.model, info, dropout=reg.dropout, drop_path=reg.drop_path,
-                        input_noise=reg.input_noise).to(device)
+                        input_noise=reg.input_noise, probe=splits.x_train[:2]).to(device)
+    notes = getattr(model, "retrofit_notes", None)
+    if notes is not None and reg.weight_decay > 0:
+        model.retrofit_notes = [*notes, _decay_note(model, reg.weight_decay)]
     optimizer = _optimizer(spec, model)
     if teacher is not None:
         from reglab.losses import DistillationLoss
@@ -277,6 +336,9 @@ def run_one(spec: RunSpec, *, device: str = "cpu", progress: bool = False) -> Ru
     start = time.perf_counter()
     model, history, splits = train(spec, device=device, progress=progress)
     final = final_metrics(model, splits, history, device=device)
+    notes = getattr(model, "retrofit_notes", None)
+    if notes is not None:
+        final["retrofit"] = list(notes)
     return RunResult(spec=spec, history=history, final=final, seconds=time.perf_counter() - start)
 
 

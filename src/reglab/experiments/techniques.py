@@ -249,8 +249,11 @@ def expand_arms(arms: list[str] | tuple[str, ...], model: str) -> list[str]:
 
 def apply_arm(regularization: dict[str, Any], arm: str, model: str) -> dict[str, Any]:
     """A copy of ``regularization`` with ``arm`` applied (``stack`` adds DropPath on residual models)."""
+    from reglab.models.user import is_user_model
+
     technique, value = parse_arm(arm)
-    if technique.residual_only and model not in RESIDUAL_MODELS:
+    # a user's model is checked when built (reglab.retrofit: "no residual blocks found")
+    if technique.residual_only and model not in RESIDUAL_MODELS and not is_user_model(model):
         raise ConfigError(
             invalid_argument(
                 "arms",
