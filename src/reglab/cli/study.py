@@ -58,7 +58,7 @@ def _overrides(**flags: Any) -> dict[str, Any]:
         "out": "out", "name": "name", "dataset": "dataset", "model": "model", "epochs": "epochs",
         "seeds": "seeds", "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer",
         "train_size": "train_size", "label_noise": "label_noise", "runner": "runner", "workers": "workers",
-        "masks": "masks", "ray_address": "ray_address", "model_output": "model_output",
+        "masks": "masks", "ray_address": "ray_address", "model_output": "model.output",
     }
     return {names[k]: (str(v) if isinstance(v, Path) else v) for k, v in flags.items() if v is not None}
 

@@ -264,7 +264,6 @@ def _short_names() -> dict[str, tuple[str, ...]]:
         val_fraction=("data", "val_fraction"),
         data_seed=("data", "seed"),
         model=("model", "name"),
-        model_output=("model", "output"),
     )
     return names
 
