@@ -20,7 +20,7 @@ stored with each run in ``final["retrofit"]`` and shown by the report):
   order without one); the sentence names those activations. A model with neither stops with a
   ``ValueError`` naming it.
 * ``drop_path=p`` (Huang et al. 2016) sets the rates of the existing DropPath/stochastic-depth
-  modules (reglab's ``DropPath``, timm-style classes named ``DropPath`` with ``drop_prob``,
+  modules (reglab's ``DropPath``, timm-style classes named ``...DropPath`` with ``drop_prob``,
   torchvision-style ``StochasticDepth`` with ``p``) with the linear depth rule
   (:func:`reglab.functional.drop_path_rates`: 0 for the first, ``p`` for the deepest, in module
   order), and ``config.drop_path_rate`` when there is one. A model without such modules stops
@@ -279,8 +279,9 @@ def _activations_feeding_linear(model: nn.Module, probe: torch.Tensor | None) ->
 
 def drop_path_modules(model: nn.Module) -> list[tuple[str, nn.Module, str]]:
     """``(name, module, rate attribute)`` of the stochastic-depth modules of ``model``, in module
-    order: reglab's :class:`reglab.nn.DropPath` (``p``), classes named ``DropPath`` with
-    ``drop_prob`` (timm) or ``p``, and classes named ``StochasticDepth`` with ``p`` (torchvision)."""
+    order: reglab's :class:`reglab.nn.DropPath` (``p``), classes whose name ends in ``DropPath``
+    with ``drop_prob`` (timm) or ``p``, and classes named ``StochasticDepth`` with ``p``
+    (torchvision)."""
     from reglab.nn import DropPath
 
     found = []
@@ -288,7 +289,7 @@ def drop_path_modules(model: nn.Module) -> list[tuple[str, nn.Module, str]]:
         cls = type(module).__name__
         if isinstance(module, DropPath):
             found.append((name, module, "p"))
-        elif cls in ("DropPath", "StochasticDepth"):
+        elif cls.endswith("DropPath") or cls == "StochasticDepth":
             for attr in ("drop_prob", "p"):
                 if isinstance(getattr(module, attr, None), Real):
                     found.append((name, module, attr))
