@@ -168,9 +168,7 @@ def _build_user_model(model: ModelSpec, info: Any, dropout: float, drop_path: fl
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     if isinstance(net, LogitsOf):
-        key = f"the output's {net.key!r} entry" if net.key is not None else "the logits taken from its output"
-        notes.append(f"output: the model returns {'' if net.key else 'a tuple, dict or ModelOutput; '}"
-                     f"training and evaluation use {key}.")
+        notes.insert(0, f"output: {net.rule}.")
     return net, notes
 
 

@@ -211,6 +211,19 @@ def logits_of(out: Any, key: str | None = None) -> torch.Tensor:
         "with 'logits'", None, shown=f"an output of type {type(out).__name__}"))
 
 
+def _rule(out: Any) -> str:
+    """Which branch of :func:`logits_of` finds the logits in ``out`` (a sentence fragment)."""
+    kind = type(out).__name__
+    if isinstance(out, Mapping):
+        if isinstance(out.get("logits"), torch.Tensor):
+            return f"its forward returns a {kind}: the logits are its 'logits' entry"
+        only = next(k for k, v in out.items() if isinstance(v, torch.Tensor))
+        return f"its forward returns a {kind}: the logits are its only tensor entry {only!r}"
+    if isinstance(getattr(out, "logits", None), torch.Tensor):
+        return f"its forward returns a {kind}: the logits are its .logits"
+    return f"its forward returns a {kind}: the logits are its first element"
+
+
 class LogitsOf(nn.Module):
     """``logits_of(model(x), key)``: a model whose output holds its logits, seen as one tensor.
 
@@ -224,6 +237,9 @@ class LogitsOf(nn.Module):
         super().__init__()
         self.model = model
         self.key = key
+        #: how the logits are found, as a sentence fragment (set by :func:`check_output`)
+        self.rule = f"the logits are its output's {key!r} entry (model.output)" if key is not None else (
+            "the logits are taken from its output by the tuple/dict/ModelOutput rule")
 
     def forward(self, *args: Any, **kwargs: Any) -> torch.Tensor:
         return logits_of(self.model(*args, **kwargs), self.key)
@@ -259,6 +275,7 @@ def check_output(model: nn.Module, probe: torch.Tensor, num_outputs: int, task: 
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         model = LogitsOf(model)
+        model.rule = _rule(out)
         out = logits_of(out)
     n = probe.shape[0]
     expected = (n, num_outputs)
