@@ -17,6 +17,7 @@ def test_readme_python_blocks_run_and_print_the_documented_stop_reason(tmp_path,
         "import torch",
         "from reglab.losses import label_smoothing_cross_entropy, DistillationLoss",
         "import reglab.data, reglab.models",
+        "from torch import nn",
         "from reglab.uncertainty import mc_predict, calibration_metrics",
     ]
     monkeypatch.chdir(tmp_path)  # ModelCheckpoint("ckpt") writes here

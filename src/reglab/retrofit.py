@@ -45,8 +45,9 @@ from torch import nn
 
 from reglab._validate import check_choice, check_probability
 from reglab.errors import invalid_argument
+from reglab.functional.drop_path import drop_path_rates
 from reglab.functional.dropout import DROPOUT_MODES
-from reglab.nn import AlphaDropout, Dropout, GaussianDropout
+from reglab.nn import AlphaDropout, Dropout, DropPath, GaussianDropout
 from reglab.nn.stochastic import DROPOUT_FAMILY
 
 __all__ = [
@@ -282,8 +283,6 @@ def drop_path_modules(model: nn.Module) -> list[tuple[str, nn.Module, str]]:
     order: reglab's :class:`reglab.nn.DropPath` (``p``), classes whose name ends in ``DropPath``
     with ``drop_prob`` (timm) or ``p``, and classes named ``StochasticDepth`` with ``p``
     (torchvision)."""
-    from reglab.nn import DropPath
-
     found = []
     for name, module in model.named_modules():
         cls = type(module).__name__
@@ -310,8 +309,6 @@ def set_drop_path_rate(model: nn.Module, p: float, schedule: str = "linear") -> 
         ``(module name, rate)`` per module set (empty when the model has none). A Hugging
         Face-style ``config.drop_path_rate`` is set to ``p`` as well.
     """
-    from reglab.functional import drop_path_rates
-
     p = check_probability("p", p)
     found = drop_path_modules(model)
     if not found:
