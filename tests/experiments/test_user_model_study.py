@@ -242,3 +242,14 @@ def test_toml_factory_key(tmp_path, user_dir):
     result = runner.invoke(app, ["study", "--config", str(path), "--print-config"])
     assert result.exit_code == 0, result.output
     assert f'[model]\nname = "{user_dir}:build"\n' in result.stdout
+
+
+def test_mc_dropout_sees_the_logits_of_a_tuple_model():
+    from reglab.uncertainty.evaluate import evaluate_uncertainty
+
+    s = spec("dropout", dropout=0.3)
+    result = evaluate_uncertainty(s, samples=5, top_k=3)
+    stored = run_one(s).final
+    # eval-mode predictions of the same trained weights: the accuracy run_one measured on test
+    assert result.deterministic.accuracy == pytest.approx(stored["test_acc"])
+    assert 0.0 <= result.mc.accuracy <= 1.0 and len(result.uncertain) == 3

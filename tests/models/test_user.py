@@ -109,6 +109,15 @@ def tiny_factory(input_shape, num_classes):
     return nn.Linear(input_shape[0], num_classes)
 
 
+def test_a_factory_passed_directly():
+    model = build(tiny_factory, (6,), 2)
+    assert (model.in_features, model.out_features) == (6, 2)
+    with pytest.raises(ConfigError) as exc:
+        build(lambda: 3, (6,), 2)
+    assert str(exc.value) == ("Invalid value for argument `model`. Expected a factory returning a torch.nn.Module "
+                              "(it returned int). Received: model='<lambda>'")
+
+
 def test_register_builds_by_name_and_refuses_builtin_names(clean_registry):
     assert register("tiny_user", tiny_factory) == "tiny_user"
     model = build("tiny_user", (6,), 2)

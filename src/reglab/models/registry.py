@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,7 +75,7 @@ def _entry(name: Any) -> ModelEntry:
 
 
 def build(
-    name: str, input_shape: Sequence[int], num_classes: int, *, seed: int | None = None, **options: Any
+    name: str | Callable[..., nn.Module], input_shape: Sequence[int], num_classes: int, *, seed: int | None = None, **options: Any
 ) -> nn.Module:
     """Build reference model ``name`` for inputs of ``input_shape`` and ``num_classes`` outputs.
 
@@ -86,9 +86,10 @@ def build(
     :class:`Transformer`, :class:`LSTMClassifier`, :class:`Autoencoder`, :class:`LinearHead`.
 
     Args:
-        name: one of :func:`available`, an import string ``"package.module:factory"`` or a name
-            given to :func:`reglab.models.register` (see :mod:`reglab.models.user`; options go
-            to the factory, and ``output=`` names the output entry holding the logits).
+        name: one of :func:`available`, an import string ``"package.module:factory"``, a name
+            given to :func:`reglab.models.register`, or the factory itself (see
+            :mod:`reglab.models.user`; options go to the factory, and ``output=`` names the
+            output entry holding the logits).
         input_shape: shape of one input (``info.input_shape`` of a loaded dataset).
         num_classes: outputs (``info.num_classes``).
         seed: seed the initial weights without touching the global RNG; None uses the global RNG.
@@ -98,7 +99,7 @@ def build(
     >>> count_parameters(build("mlp", (40,), 10))
     15210
     """
-    if isinstance(name, str) and is_user_model(name):
+    if callable(name) or (isinstance(name, str) and is_user_model(name)):
         with torch.random.fork_rng(devices=[], enabled=seed is not None):
             if seed is not None:
                 torch.manual_seed(check_int("seed", seed, low=0))

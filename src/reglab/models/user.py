@@ -144,12 +144,12 @@ def _takes_no_argument(factory: Callable[..., Any]) -> bool:
                    for p in params)
 
 
-def build_user(name: str, input_shape: Sequence[int], num_outputs: int, *, output: str | None = None,
-               **options: Any) -> nn.Module:
+def build_user(name: str | Callable[..., Any], input_shape: Sequence[int], num_outputs: int, *,
+               output: str | None = None, **options: Any) -> nn.Module:
     """Call the factory ``name`` and return its model (its output wrapped when needed).
 
     Args:
-        name: an import string or a :func:`register` name.
+        name: an import string, a :func:`register` name, or the factory itself.
         input_shape: shape of one input.
         num_outputs: classes (1 for regression).
         output: the entry or attribute of the forward's output that holds the logits. Defaults to
@@ -160,7 +160,9 @@ def build_user(name: str, input_shape: Sequence[int], num_outputs: int, *, outpu
         ConfigError: the factory cannot be found, raises, returns something other than an
             ``nn.Module``, or takes no argument while options were given.
     """
-    factory = load_factory(name)
+    factory = name if callable(name) else load_factory(name)
+    if callable(name):
+        name = getattr(name, "__qualname__", type(name).__name__)
     no_args = _takes_no_argument(factory)
     if no_args and options:
         raise ConfigError(invalid_argument(
