@@ -115,7 +115,7 @@ def test_a_factory_passed_directly():
     with pytest.raises(ConfigError) as exc:
         build(lambda: 3, (6,), 2)
     assert str(exc.value) == ("Invalid value for argument `model`. Expected a factory returning a torch.nn.Module "
-                              "(it returned int). Received: model='<lambda>'")
+                              "(it returned int). Received: model='test_a_factory_passed_directly.<locals>.<lambda>'")
 
 
 def test_register_builds_by_name_and_refuses_builtin_names(clean_registry):
