@@ -223,3 +223,30 @@ def test_named_output_key_wraps_at_build(clean_registry):
     model = build("dictnet", (4,), 3, output="features")
     x = torch.randn(2, 4)
     assert isinstance(model, LogitsOf) and torch.equal(model(x), x)
+
+
+REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+
+def test_the_examples_model_and_data(monkeypatch):
+    import numpy as np
+
+    from reglab.retrofit import retrofit
+
+    monkeypatch.chdir(REPO)  # the README runs the command from the repository root
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    model = build("examples.your_model:build", (40,), 10, seed=0)
+    _, notes = retrofit(model, dropout=0.3, drop_path=0.2, name="examples.your_model:build")
+    assert notes == [
+        "dropout=0.3: set the rate of the model's 1 dropout module (dropout) from 0.1 to 0.3.",
+        "drop_path=0.2: set the model's 2 stochastic-depth modules with the linear depth rule: "
+        "blocks.0.drop_path=0, blocks.1.drop_path=0.2.",
+    ]
+    model.eval()
+    assert model(torch.randn(3, 40)).shape == (3, 10)
+    data = np.load(REPO / "examples" / "your_data.npz")
+    assert {k: (data[k].shape, data[k].dtype.name) for k in data.files} == {
+        "x_train": ((2000, 40), "float32"), "y_train": ((2000,), "int64"),
+        "x_test": ((1000, 40), "float32"), "y_test": ((1000,), "int64")}
+    assert sorted(np.unique(data["y_train"]).tolist()) == list(range(10))
+    assert (REPO / "examples" / "your_data.npz").stat().st_size < 1_000_000
