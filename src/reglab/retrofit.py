@@ -283,7 +283,7 @@ def drop_path_modules(model: nn.Module) -> list[tuple[str, nn.Module, str]]:
     order: reglab's :class:`reglab.nn.DropPath` (``p``), classes whose name ends in ``DropPath``
     with ``drop_prob`` (timm) or ``p``, and classes named ``StochasticDepth`` with ``p``
     (torchvision)."""
-    found = []
+    found: list[tuple[str, nn.Module, str]] = []
     for name, module in model.named_modules():
         cls = type(module).__name__
         if isinstance(module, DropPath):
@@ -329,6 +329,10 @@ def _names(names: Sequence[str], limit: int = 12) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
+def _p(module: nn.Module) -> float:
+    return float(getattr(module, "p"))
+
+
 def _rates(values: Iterable[float]) -> str:
     return "/".join(f"{v:g}" for v in dict.fromkeys(values))
 
@@ -362,7 +366,7 @@ def retrofit(model: nn.Module, *, dropout: float = 0.0, drop_path: float = 0.0, 
     notes: list[str] = []
     existing = dropout_modules(model)
     if dropout > 0 and existing:
-        before = _rates(m.p for _, m in existing)
+        before = _rates(_p(m) for _, m in existing)
         attributes = _rate_attributes(model)
         set_dropout_rate(model, dropout)
         text = (f"dropout={dropout:g}: set the rate of the model's {len(existing)} dropout module"
@@ -387,11 +391,11 @@ def retrofit(model: nn.Module, *, dropout: float = 0.0, drop_path: float = 0.0, 
         notes.append(f"dropout={dropout:g}: the model has no dropout module; inserted reglab.nn.Dropout"
                      f"({dropout:g}) after the {len(targets)} activation{'s' if len(targets) != 1 else ''} "
                      f"feeding a Linear layer: {_names(targets)}.")
-    elif any(m.p > 0 for _, m in existing):
+    elif any(_p(m) > 0 for _, m in existing):
         many = len(existing) != 1
         notes.append(f"dropout not set by this arm: the model's own {len(existing)} dropout module"
                      f"{'s' if many else ''} ({_names([n for n, _ in existing])}) "
-                     f"{'keep their rates' if many else 'keeps its rate'} ({_rates(m.p for _, m in existing)}).")
+                     f"{'keep their rates' if many else 'keeps its rate'} ({_rates(_p(m) for _, m in existing)}).")
     paths = drop_path_modules(model)
     if drop_path > 0:
         if not paths:

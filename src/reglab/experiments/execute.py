@@ -148,7 +148,7 @@ def build_model(model: ModelSpec, info: Any, *, dropout: float = 0.0, drop_path:
 
         net = nn.Sequential(GaussianNoise(input_noise), net)
     if notes is not None:
-        net.retrofit_notes = notes
+        setattr(net, "retrofit_notes", notes)  # noqa: B010 - a plain attribute beside the modules
     return net
 
 
@@ -276,7 +276,7 @@ def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dic
                         input_noise=reg.input_noise, probe=splits.x_train[:2]).to(device)
     notes = getattr(model, "retrofit_notes", None)
     if notes is not None and reg.weight_decay > 0:
-        model.retrofit_notes = [*notes, _decay_note(model, reg.weight_decay)]
+        setattr(model, "retrofit_notes", [*notes, _decay_note(model, reg.weight_decay)])  # noqa: B010
     optimizer = _optimizer(spec, model)
     if teacher is not None:
         from reglab.losses import DistillationLoss
