@@ -253,3 +253,14 @@ def test_mc_dropout_sees_the_logits_of_a_tuple_model():
     # eval-mode predictions of the same trained weights: the accuracy run_one measured on test
     assert result.deterministic.accuracy == pytest.approx(stored["test_acc"])
     assert 0.0 <= result.mc.accuracy <= 1.0 and len(result.uncertain) == 3
+
+
+@pytest.mark.slow
+def test_a_registered_module_level_factory_reaches_spawned_workers(tmp_path):
+    config = StudyConfig(name="spawned", out=str(tmp_path / "out"), epochs=1, seeds=2, batch_size=50, data=DATA,
+                         model=ModelSpec(name=NAME), arms=["baseline"])
+    summary = run_study(config, workers=2, console=Console(file=open(os.devnull, "w")), report=False)  # noqa: SIM115
+    assert (summary.completed, summary.failed) == (2, [])
+    assert "in this process" not in summary.runner_reason
+    with RunStore(summary.store_path) as store:
+        assert [r.final["retrofit"] for r in store.runs("spawned")] == [[TUPLE_RULE], [TUPLE_RULE]]
