@@ -8,7 +8,7 @@ rates with the linear depth rule (see ``reglab.retrofit``). Run from the reposit
 
     python examples/make_your_data.py   # writes examples/your_data.npz (MNIST-1D arrays)
     reglab study --model examples.your_model:build --data examples/your_data.npz \\
-        --arms baseline,dropout,weight_decay,drop_path,mixup --epochs 30 --seeds 2
+        --arms baseline,dropout,weight_decay,drop_path,mixup --epochs 20 --seeds 2
 """
 
 from __future__ import annotations
