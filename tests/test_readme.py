@@ -23,8 +23,15 @@ def test_readme_python_blocks_run_and_print_the_documented_stop_reason(tmp_path,
     monkeypatch.chdir(tmp_path)  # ModelCheckpoint("ckpt") writes here
     out = io.StringIO()
     namespace: dict = {}
-    with contextlib.redirect_stdout(out):
-        exec(compile("\n".join(blocks), str(README), "exec"), namespace)
+    from reglab.models import registered, unregister
+
+    before = set(registered())
+    try:
+        with contextlib.redirect_stdout(out):
+            exec(compile("\n".join(blocks), str(README), "exec"), namespace)
+    finally:  # the README registers a model factory: keep it out of later tests
+        for name in set(registered()) - before:
+            unregister(name)
     documented = re.search(r"# (Stopped at epoch .*)\n", text).group(1)
     assert out.getvalue().strip() == documented
     assert (tmp_path / "ckpt" / "last" / "model.safetensors").exists()
