@@ -96,6 +96,15 @@ def test_bad_import_strings_and_factories(user_module, target, expected):
     assert str(exc.value) == f"Invalid value for argument `model`. Expected {expected}. Received: model={target!r}"
 
 
+def test_an_unregistered_name_says_where_names_come_from():
+    with pytest.raises(ConfigError) as exc:
+        load_factory("registered_elsewhere")
+    assert str(exc.value) == (
+        "Invalid value for argument `model`. Expected a name registered with reglab.models.register in this process "
+        "or an import string 'package.module:factory'. Received: model='registered_elsewhere'"
+    )
+
+
 def test_options_for_a_zero_argument_factory_are_refused(user_module):
     with pytest.raises(ConfigError) as exc:
         build(f"{user_module}:no_args", (5,), 3, width=4)

@@ -103,7 +103,10 @@ def load_factory(name: str) -> Callable[..., Any]:
     if name in _REGISTERED:
         return _REGISTERED[name]
     module_name, sep, attr = name.partition(":")
-    if not sep or not module_name or not attr:
+    if not sep:  # e.g. a name registered in another process (Ray workers do not receive them)
+        raise ConfigError(invalid_argument(
+            "model", f"a name registered with reglab.models.register in this process or {_IMPORT_FORM}", name))
+    if not module_name or not attr:
         raise ConfigError(invalid_argument("model", _IMPORT_FORM, name))
     cwd = os.getcwd()
     if cwd not in sys.path:  # as uvicorn does: a module next to the command imports
