@@ -18,13 +18,21 @@ def test_readme_python_blocks_run_and_print_the_documented_stop_reason(tmp_path,
         "from reglab.techniques import get_technique",
         "from reglab.losses import label_smoothing_cross_entropy, DistillationLoss",
         "import reglab.data, reglab.models",
+        "from torch import nn",
         "from reglab.uncertainty import mc_predict, calibration_metrics",
     ]
     monkeypatch.chdir(tmp_path)  # ModelCheckpoint("ckpt") writes here
     out = io.StringIO()
     namespace: dict = {}
-    with contextlib.redirect_stdout(out):
-        exec(compile("\n".join(blocks), str(README), "exec"), namespace)
+    from reglab.models import registered, unregister
+
+    before = set(registered())
+    try:
+        with contextlib.redirect_stdout(out):
+            exec(compile("\n".join(blocks), str(README), "exec"), namespace)
+    finally:  # the README registers a model factory: keep it out of later tests
+        for name in set(registered()) - before:
+            unregister(name)
     documented = re.search(r"# (Stopped at epoch .*)\n", text).group(1)
     assert out.getvalue().strip() == documented
     assert (tmp_path / "ckpt" / "last" / "model.safetensors").exists()

@@ -74,7 +74,8 @@ def test_list_techniques():
          "image folder, or an import string 'package.module:loader'. Received: data.name='mnsit'"),
         (["study", "--model", "mlpp"],
          "Invalid value for argument `model.name`. Expected one of 'mlp', 'cnn1d', 'cnn2d', 'resnet', "
-         "'transformer', 'lstm', 'autoencoder', 'linear_head'. Received: model.name='mlpp'"),
+         "'transformer', 'lstm', 'autoencoder', 'linear_head', a registered model or an import string "
+         "'package.module:factory'. Received: model.name='mlpp'"),
         (["study", "--epochs", "0"], "Invalid value for argument `epochs`. Expected an integer >= 1. Received: epochs=0"),
         (["study", "--set", "dropout=1.5"],
          "Invalid value for argument `regularization.dropout`. Expected a number in [0, 1). "

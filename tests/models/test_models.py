@@ -190,7 +190,8 @@ KNOWN_MODELS = "'mlp', 'cnn1d', 'cnn2d', 'resnet', 'transformer', 'lstm', 'autoe
     ("call", "message"),
     [
         (lambda: build("vgg", (3, 32, 32), 10),
-         f"Invalid value for argument `name`. Expected one of {KNOWN_MODELS}. Received: name='vgg'"),
+         f"Invalid value for argument `name`. Expected one of {KNOWN_MODELS}, a registered model or an import "
+         "string 'package.module:factory'. Received: name='vgg'"),
         (lambda: build("mlp", (40,), 10, widht=5),
          "Invalid value for argument `widht`. Expected an option of model 'mlp': 'width', 'depth', "
          "'dropout', 'input_dropout', 'norm', 'activation'. Received: widht=5"),

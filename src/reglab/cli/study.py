@@ -22,7 +22,14 @@ _DATASET = typer.Option(
 _TARGET = typer.Option(None, "--target", help="Label column of a CSV/Parquet --data (data.options.target).")
 _IMAGE_SIZE = typer.Option(None, "--image-size", help="Side images of an image-folder --data are resized to (32).")
 _TASK = typer.Option(None, "--task", help="classification or regression (default: detected from the labels).")
-_MODEL = typer.Option(None, "--model", help="Model (model.name), e.g. mlp, cnn1d, resnet.")
+_MODEL = typer.Option(
+    None, "--model",
+    help="Model (model.name): mlp, cnn1d, resnet, ... or your own as package.module:factory.",
+)
+_MODEL_OUTPUT = typer.Option(
+    None, "--model-output",
+    help="The entry of your model's output that holds the logits (default: tensor, first of a tuple, 'logits').",
+)
 _EPOCHS = typer.Option(None, "--epochs", help="Training epochs per run.")
 _SEEDS = typer.Option(None, "--seeds", help="Number of seeds per arm.")
 _BATCH = typer.Option(None, "--batch-size", help="Batch size.")
@@ -58,7 +65,7 @@ def _overrides(**flags: Any) -> dict[str, Any]:
         "out": "out", "name": "name", "dataset": "dataset", "model": "model", "epochs": "epochs",
         "seeds": "seeds", "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer",
         "train_size": "train_size", "label_noise": "label_noise", "runner": "runner", "workers": "workers",
-        "masks": "masks", "ray_address": "ray_address",
+        "masks": "masks", "ray_address": "ray_address", "model_output": "model.output",
         "target": "data.options.target", "image_size": "data.options.image_size", "task": "data.options.task",
     }
     return {names[k]: (str(v) if isinstance(v, Path) else v) for k, v in flags.items() if v is not None}
@@ -125,6 +132,7 @@ def study(
     name: str = _NAME,
     dataset: str = _DATASET,
     model: str = _MODEL,
+    model_output: str = _MODEL_OUTPUT,
     epochs: int = _EPOCHS,
     seeds: int = _SEEDS,
     batch_size: int = _BATCH,
@@ -157,7 +165,8 @@ def study(
     if list_techniques:
         console.print(_techniques_table())
         return
-    flags = _overrides(out=out, name=name, dataset=dataset, model=model, epochs=epochs, seeds=seeds,
+    flags = _overrides(out=out, name=name, dataset=dataset, model=model, model_output=model_output,
+                       epochs=epochs, seeds=seeds,
                        batch_size=batch_size, lr=lr, optimizer=optimizer, train_size=train_size,
                        label_noise=label_noise, runner=runner, workers=workers, masks=masks,
                        ray_address=ray_address, target=target, image_size=image_size, task=task)
@@ -179,6 +188,7 @@ def sweep(
     name: str = _NAME,
     dataset: str = _DATASET,
     model: str = _MODEL,
+    model_output: str = _MODEL_OUTPUT,
     epochs: int = _EPOCHS,
     seeds: int = _SEEDS,
     batch_size: int = _BATCH,
@@ -205,7 +215,8 @@ def sweep(
     """
     from reglab.experiments.config import load_config, to_toml
 
-    flags = _overrides(out=out, name=name, dataset=dataset, model=model, epochs=epochs, seeds=seeds,
+    flags = _overrides(out=out, name=name, dataset=dataset, model=model, model_output=model_output,
+                       epochs=epochs, seeds=seeds,
                        batch_size=batch_size, lr=lr, optimizer=optimizer, train_size=train_size,
                        label_noise=label_noise, runner=runner, workers=workers, masks=masks,
                        ray_address=ray_address, target=target, image_size=image_size, task=task)

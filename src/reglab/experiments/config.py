@@ -153,18 +153,20 @@ class _BaseConfig(OutputsMixin, BaseModel):
     @classmethod
     def _check_model(cls, value: ModelSpec) -> ModelSpec:
         names = _model_names()
-        if names is not None and value.name not in names:
-            raise ValueError(invalid_argument("model.name", f"one of {format_choices(names)}", value.name))
+        if names is not None and value.name not in names and ":" not in value.name:
+            raise ValueError(invalid_argument(
+                "model.name", f"one of {format_choices(names)}, a registered model or an import string "
+                "'package.module:factory'", value.name))
         return value
 
 
 
 def _model_names() -> list[str] | None:
     try:
-        from reglab.models import available
+        from reglab.models import available, registered
     except ImportError:
         return None
-    return list(available())
+    return list(available()) + [n for n in registered() if n not in available()]
 
 
 class StudyConfig(_BaseConfig):

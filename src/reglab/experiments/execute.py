@@ -11,6 +11,11 @@ only builds the model, the optimizer and the Trainer from the :class:`~reglab.te
 the hooks edited. Distillation teachers are trained on demand (``ctx.train_teachers``), cached per
 process, without touching the global RNG.
 
+A user's model (``model.name`` an import string or a registered factory, see
+``reglab.models.user``) is built by its factory, checked once on a probe batch of the training
+inputs (output shape, logits rule), and retrofitted; the sentences saying what was done to it are
+stored in ``final["retrofit"]``.
+
 Final metrics are measured on the weights the run ends with (the restored best weights under early
 stopping), in eval mode, with the plain cross-entropy (MSE for regression), so arms trained with
 different losses are scored alike.
@@ -49,7 +54,8 @@ class RunResult:
             val_acc, val_loss, best_epoch, stopped_epoch, gap`` (``train_acc - val_acc``; loss gap
             ``val_loss - train_loss`` for regression), ``test_gap`` (``train_acc - test_acc``),
             ``n_params, num_classes, n_train, weight_hist`` (``analysis.weight_histogram``),
-            ``data_notes`` (``DatasetInfo.notes``: how the data was read and split).
+            ``data_notes`` (``DatasetInfo.notes``: how the data was read and split); for a user's
+            model, ``retrofit``: the sentences saying how the arm was applied to it.
         seconds: wall-clock seconds of the whole run (data, teachers, training, evaluation).
     """
 
@@ -99,14 +105,35 @@ def cached_splits() -> dict[str, Any]:
 
 
 def build_model(model: ModelSpec, info: Any, *, dropout: float = 0.0, drop_path: float = 0.0,
-                input_noise: float = 0.0) -> nn.Module:
-    """``reglab.models.build`` with the regularization options (only those that are non-zero)."""
-    options = {k: v for k, v in (("dropout", dropout), ("drop_path", drop_path)) if v > 0}
-    net = _build(model, info, options)
+                input_noise: float = 0.0, probe: torch.Tensor | None = None,
+                options: dict[str, Any] | None = None) -> nn.Module:
+    """``reglab.models.build`` with the regularization options (only those that are non-zero).
+
+    ``options`` are further model-stage options set by technique hooks (``ctx.model_options``).
+    A user's model (:func:`reglab.models.user.is_user_model`) is built by its factory with
+    ``model.options``, checked on ``probe`` (a few training inputs; its output wrapped in
+    ``LogitsOf`` when it is not a plain tensor) and given ``dropout``/``drop_path`` by
+    :func:`reglab.retrofit.retrofit`; its ``retrofit_notes`` attribute holds the sentences.
+
+    Raises:
+        ConfigError: a user's model that cannot be built, fails on ``probe``, has the wrong output
+            shape, or cannot take the arm (``drop_path`` without residual blocks ...).
+    """
+    from reglab.models.user import is_user_model
+
+    opts = dict(options or {})
+    opts.update({k: v for k, v in (("dropout", dropout), ("drop_path", drop_path)) if v > 0})
+    notes: list[str] | None = None
+    if is_user_model(model.name):
+        net, notes = _build_user_model(model, info, opts.pop("dropout", 0.0), opts.pop("drop_path", 0.0), probe)
+    else:
+        net = _build(model, info, opts)
     if input_noise > 0:
         from reglab.nn import GaussianNoise
 
         net = nn.Sequential(GaussianNoise(input_noise), net)
+    if notes is not None:
+        setattr(net, "retrofit_notes", notes)  # noqa: B010 - a plain attribute beside the modules
     return net
 
 
@@ -114,6 +141,35 @@ def _build(model: ModelSpec, info: Any, options: dict[str, Any]) -> nn.Module:
     from reglab.models import build
 
     return build(model.name, tuple(info.input_shape), int(info.num_classes), **{**model.options, **options})
+
+
+def _build_user_model(model: ModelSpec, info: Any, dropout: float, drop_path: float,
+                      probe: torch.Tensor | None) -> tuple[nn.Module, list[str]]:
+    from reglab.errors import ConfigError
+    from reglab.models.user import LogitsOf, build_user, check_output
+    from reglab.retrofit import retrofit
+
+    net = build_user(model.name, tuple(info.input_shape), int(info.num_classes), output=model.output,
+                     **model.options)
+    if probe is not None:
+        net = check_output(net, probe, int(info.num_classes), info.task, model.name)
+    inner = net.model if isinstance(net, LogitsOf) else net
+    try:
+        _, notes = retrofit(inner, dropout=dropout, drop_path=drop_path, name=model.name, probe=probe)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if isinstance(net, LogitsOf):
+        notes.insert(0, f"output: {net.rule}.")
+    return net, notes
+
+
+def _decay_note(model: nn.Module, weight_decay: float) -> str:
+    from reglab.penalties import param_groups
+
+    decayed, rest = (g["params"] for g in param_groups(model, weight_decay))
+    return (f"weight_decay={weight_decay:g}: decoupled decay on {len(decayed)} weight tensor"
+            f"{'s' if len(decayed) != 1 else ''}; {len(rest)} bias/norm/embedding tensor"
+            f"{'s' if len(rest) != 1 else ''} not decayed (penalties.param_groups).")
 
 
 def _optimizer(spec: RunSpec, model: nn.Module, wd: float | None = None) -> torch.optim.Optimizer:
@@ -227,13 +283,18 @@ def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dic
                        eval_loss_fn=F.cross_entropy if info.task == "classification" else None)
     _apply_techniques(ctx, "model")
     torch.manual_seed(spec.seed)
-    ctx.model = _build(spec.model, info, ctx.model_options)
+    ctx.model = build_model(spec.model, info, options=ctx.model_options, probe=splits.x_train[:2])
+    notes = getattr(ctx.model, "retrofit_notes", None)
     for edit in ctx.model_edits:
         ctx.model = edit(ctx.model)
     for stage in STAGES[1:]:
         _apply_techniques(ctx, stage)
     model = ctx.model.to(device)
     optimizer = _optimizer(spec, model, ctx.weight_decay)
+    if notes is not None:
+        if ctx.weight_decay > 0:
+            notes = [*notes, _decay_note(model, ctx.weight_decay)]
+        setattr(model, "retrofit_notes", notes)  # noqa: B010 - a plain attribute beside the modules
     train_loader, val_loader, _ = splits.loaders(spec.batch_size, seed=spec.seed)
     trainer = Trainer(
         model,
@@ -271,6 +332,9 @@ def run_one(spec: RunSpec, *, device: str = "cpu", progress: bool = False) -> Ru
     start = time.perf_counter()
     model, history, splits = train(spec, device=device, progress=progress)
     final = final_metrics(model, splits, history, device=device)
+    notes = getattr(model, "retrofit_notes", None)
+    if notes is not None:
+        final["retrofit"] = list(notes)
     return RunResult(spec=spec, history=history, final=final, seconds=time.perf_counter() - start)
 
 

@@ -20,6 +20,7 @@ from reglab.experiments.config import (
     validate_spec,
 )
 from reglab.experiments.spec import RunSpec
+from reglab.models.user import is_user_model
 from reglab.techniques import apply_arm, expand_arms
 
 __all__ = ["plan", "plan_study", "plan_sweep", "grid_arm_name"]
@@ -37,7 +38,8 @@ def plan_study(config: StudyConfig) -> list[RunSpec]:
     for arm in arms:
         spec = _copy(base)
         spec["arm"] = arm
-        spec["regularization"] = apply_arm(spec["regularization"], arm, config.model.name)
+        spec["regularization"] = apply_arm(spec["regularization"], arm, config.model.name,
+                                               user_model=is_user_model(config.model.name))
         templates.append(spec)
     return _cross_seeds(templates, config.seed_list)
 

@@ -70,10 +70,39 @@ class DataSpec(_Spec):
 
 
 class ModelSpec(_Spec):
-    """Which reference model (see ``reglab.models.build``) and its options."""
+    """Which model (see ``reglab.models.build``) and its options.
+
+    ``name`` is a built-in model (``mlp``, ``cnn1d``, ...), an import string
+    ``"package.module:factory"`` or a name registered with ``reglab.models.register`` (see
+    ``reglab.models.user``); TOML may spell the import string ``factory = "..."``. ``output``
+    names the entry of the model's output that holds the logits (None: the documented rule).
+    """
 
     name: str = "mlp"
     options: dict[str, Any] = Field(default_factory=dict)
+    output: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _factory_is_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "factory" in data:
+            data = dict(data)
+            factory = data.pop("factory")
+            if "name" in data and data["name"] != factory:
+                raise ValueError(invalid_argument(
+                    "model.factory", "either model.name or model.factory (they name the same thing)",
+                    factory, shown=f"model.name={data['name']!r} and model.factory={factory!r}"))
+            data["name"] = factory
+        return data
+
+    @model_serializer(mode="wrap")
+    def _omit_default_output(self, handler: Any) -> Any:
+        # ``output=None`` is left out, so the specs (and run keys) of models that need no output
+        # rule stay what they were before the field existed.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("output") is None:
+            data.pop("output", None)
+        return data
 
 
 class OptimizerSpec(_Spec):

@@ -4,6 +4,9 @@
 ``transformer``, ``lstm``, ``autoencoder``, ``linear_head``. Every model accepts ``dropout``
 (0 by default: no dropout module at all); ``resnet`` and ``transformer`` accept ``drop_path``.
 ``count_parameters(model)`` counts parameters.
+
+A model of your own: ``build("package.module:factory", ...)`` or ``register(name, factory)``
+then ``build(name, ...)`` (see :mod:`reglab.models.user`).
 """
 
 from __future__ import annotations
@@ -16,12 +19,18 @@ from reglab.models.mlp import MLP
 from reglab.models.registry import MODELS, available, build, count_parameters, options_of
 from reglab.models.resnet import ResNet
 from reglab.models.transformer import Transformer
+from reglab.models.user import LogitsOf, load_factory, register, registered, unregister
 
 __all__ = [
     "build",
     "available",
     "count_parameters",
     "options_of",
+    "register",
+    "unregister",
+    "registered",
+    "load_factory",
+    "LogitsOf",
     "MODELS",
     "MLP",
     "CNN1d",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,8 +19,12 @@ from reglab.models.lstm import LSTMClassifier
 from reglab.models.mlp import MLP
 from reglab.models.resnet import ResNet
 from reglab.models.transformer import Transformer
+from reglab.models.user import build_user, is_user_model
 
-__all__ = ["MODELS", "ModelEntry", "build", "available", "count_parameters", "options_of"]
+#: How a user's model is named, for messages.
+USER_FORM = "an import string 'package.module:factory'"
+
+__all__ = ["MODELS", "USER_FORM", "ModelEntry", "build", "available", "count_parameters", "options_of"]
 
 
 @dataclass(frozen=True)
@@ -65,12 +69,13 @@ def options_of(name: str) -> dict[str, Any]:
 
 def _entry(name: Any) -> ModelEntry:
     if name not in MODELS:
-        raise ValueError(invalid_argument("name", f"one of {format_choices(MODELS)}", name))
+        raise ValueError(invalid_argument(
+            "name", f"one of {format_choices(MODELS)}, a registered model or {USER_FORM}", name))
     return MODELS[name]
 
 
 def build(
-    name: str, input_shape: Sequence[int], num_classes: int, *, seed: int | None = None, **options: Any
+    name: str | Callable[..., nn.Module], input_shape: Sequence[int], num_classes: int, *, seed: int | None = None, **options: Any
 ) -> nn.Module:
     """Build reference model ``name`` for inputs of ``input_shape`` and ``num_classes`` outputs.
 
@@ -81,7 +86,10 @@ def build(
     :class:`Transformer`, :class:`LSTMClassifier`, :class:`Autoencoder`, :class:`LinearHead`.
 
     Args:
-        name: one of :func:`available`.
+        name: one of :func:`available`, an import string ``"package.module:factory"``, a name
+            given to :func:`reglab.models.register`, or the factory itself (see
+            :mod:`reglab.models.user`; options go to the factory, and ``output=`` names the
+            output entry holding the logits).
         input_shape: shape of one input (``info.input_shape`` of a loaded dataset).
         num_classes: outputs (``info.num_classes``).
         seed: seed the initial weights without touching the global RNG; None uses the global RNG.
@@ -91,6 +99,11 @@ def build(
     >>> count_parameters(build("mlp", (40,), 10))
     15210
     """
+    if callable(name) or (isinstance(name, str) and is_user_model(name)):
+        with torch.random.fork_rng(devices=[], enabled=seed is not None):
+            if seed is not None:
+                torch.manual_seed(check_int("seed", seed, low=0))
+            return build_user(name, input_shape, num_classes, **options)
     entry = _entry(name)
     known = options_of(name)
     for key, value in options.items():

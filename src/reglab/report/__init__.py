@@ -92,8 +92,20 @@ def _store_runs(store: Any, study: str | None, label: str) -> tuple[list[Any], s
     return list(store.runs(study)), label, study
 
 
-def _notes(summaries: Sequence[ArmSummary], figure_ids: Sequence[str]) -> list[str]:
+def _retrofit_notes(summaries: Sequence[ArmSummary]) -> list[str]:
+    """Per arm, how it was applied to a model reglab did not build (``final["retrofit"]``, stored
+    by ``run_one``; the first seed's, as every seed of an arm gets the same rules)."""
     notes = []
+    for s in summaries:
+        sentences = next((r.final["retrofit"] for r in s.runs if r.final.get("retrofit") is not None), None)
+        if sentences is not None:
+            said = " ".join(sentences) if sentences else "the model used as its factory built it."
+            notes.append(f"{s.arm} on your model: {said}")
+    return notes
+
+
+def _notes(summaries: Sequence[ArmSummary], figure_ids: Sequence[str]) -> list[str]:
+    notes = _retrofit_notes(summaries)
     if not find_sweeps(summaries):
         notes.append("No sweep or ablation figure: no regularization field takes two or more "
                      "values with everything else equal.")

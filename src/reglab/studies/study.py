@@ -164,7 +164,7 @@ def preflight(specs: Sequence[RunSpec]) -> None:
                 continue
             seen.add(key)
             try:
-                build_model(model, splits.info, dropout=dropout, drop_path=drop_path)
+                build_model(model, splits.info, dropout=dropout, drop_path=drop_path, probe=splits.x_train[:2])
             except TypeError as exc:
                 raise ConfigError(
                     invalid_argument("model.options", f"options accepted by model {model.name!r}",
@@ -297,6 +297,11 @@ def run_study(
         summary = StudySummary(config.name, kind, out_dir, store_path, planned=len(specs),
                                skipped=len(specs) - len([s for s in specs if s.key() not in done]))
         name, reason, groups, singles = split_runner(pending, runner or config.runner)
+        from reglab.models.user import in_process_reason
+
+        in_process = in_process_reason(s.model.name for s in pending)
+        if in_process is not None:
+            workers, reason = 1, f"{reason}; {in_process}"
         summary.runner, summary.runner_reason = name, reason
         if pending:
             with _executor(name, config) as cluster_cpus:

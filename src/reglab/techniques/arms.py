@@ -90,10 +90,14 @@ def expand_arms(arms: list[str] | tuple[str, ...], model: str) -> list[str]:
     return out
 
 
-def apply_arm(regularization: dict[str, Any], arm: str, model: str) -> dict[str, Any]:
-    """A copy of ``regularization`` with ``arm`` applied (``stack`` adds DropPath on residual models)."""
+def apply_arm(regularization: dict[str, Any], arm: str, model: str, *, user_model: bool = False) -> dict[str, Any]:
+    """A copy of ``regularization`` with ``arm`` applied (``stack`` adds DropPath on residual models).
+
+    ``user_model``: the model is the user's (an import string or a registered factory); whether it
+    has residual blocks is checked when it is built (``reglab.retrofit``: "no residual blocks found").
+    """
     technique, value = parse_arm(arm)
-    if technique.requires == "residual" and model not in RESIDUAL_MODELS:
+    if technique.requires == "residual" and model not in RESIDUAL_MODELS and not user_model:
         raise ConfigError(
             invalid_argument(
                 "arms",

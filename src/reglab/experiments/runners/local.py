@@ -88,7 +88,8 @@ def _execute_chunk(
     return [("ok", r.to_dict(), None, r.seconds) for r in results]
 
 
-def _init_worker(preloaded: bytes | None, threads: int, registered: bytes | None = None) -> None:
+def _init_worker(preloaded: bytes | None, threads: int, registered: bytes | None = None,
+                 factories: bytes | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["REGLAB_PROGRESS"] = "0"
     import torch
@@ -98,10 +99,20 @@ def _init_worker(preloaded: bytes | None, threads: int, registered: bytes | None
         from reglab.data.memory import restore
 
         restore(pickle.loads(registered))
+    if factories is not None:  # model factories registered in the parent (reglab.models.register)
+        from reglab.models.user import receive_registered
+
+        receive_registered(factories)
     if preloaded is not None:
         from reglab.experiments.execute import preload_splits
 
         preload_splits(pickle.loads(preloaded))
+
+
+def _registered_factories() -> bytes | None:
+    from reglab.models.user import sendable_registered
+
+    return sendable_registered()
 
 
 def _to_outcome(spec: RunSpec, payload: tuple[str, Any, str | None, float]) -> Outcome:
@@ -239,7 +250,7 @@ def iter_local(
         max_workers=workers,
         mp_context=multiprocessing.get_context(start_method),
         initializer=_init_worker,
-        initargs=(blob, threads, registered_blob),
+        initargs=(blob, threads, registered_blob, _registered_factories()),
     )
     try:
         with _main_not_reimported():  # workers start during the submits
