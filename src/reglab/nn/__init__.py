@@ -4,6 +4,11 @@ Each module validates its arguments in ``__init__``, stores them under their own
 (``get_config()``/``from_config()`` round-trip), calls its function with ``self.training`` in
 ``forward``, and is registered: ``reglab.get("drop_path", p=0.1)``. Modules draw from the global
 RNG (seed it with ``torch.manual_seed``); the functions also take a ``torch.Generator``.
+
+Every module works under ``torch.func.vmap(randomness="different")``, ``functional_call`` (also
+``WeightNoise``, whose weights may be replaced) and ``torch.compile(fullgraph=True)``; none of them
+can be ``torch.jit.script``-ed, because each ``forward`` calls a :mod:`reglab.functional` function
+with keyword-only arguments, which TorchScript rejects (use ``torch.compile`` or ``torch.export``).
 """
 
 from __future__ import annotations
