@@ -240,3 +240,13 @@ def test_batch_transform_mixin_mixes_training_batches_only():
     assert module.seen_train.dtype == torch.float32 and module.seen_train.shape == (16, 2)  # soft targets
     torch.testing.assert_close(module.seen_train.sum(1), torch.ones(16))
     assert module.seen_val.dtype == torch.int64  # validation untouched
+
+
+def test_with_validation_every_second_epoch_only_fresh_values_count():
+    module = Scripted([9, 3, 9, 1, 9, 2, 9, 2, 9, 9])  # odd epochs are never validated
+    cb = RestoreBestEarlyStopping(patience=2)
+    trainer = _fit(module, [cb], epochs=10, check_val_every_n_epoch=2)
+    assert sorted(module.weights) == [2, 4, 6, 8]
+    assert trainer.current_epoch == 8
+    assert cb.reason == "Stopped at epoch 8: val_loss did not improve for 2 epochs (best 1 at epoch 4)."
+    assert _same(module.state_dict(), module.weights[4])

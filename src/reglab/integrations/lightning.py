@@ -55,7 +55,9 @@ __all__ = [
 class RestoreBestEarlyStopping(pl.Callback):
     """Early stopping that restores the best weights on every exit of ``Trainer.fit``.
 
-    Decides once per training epoch (after that epoch's validation) with reglab's
+    Decides once per training epoch (after that epoch's validation; with
+    ``check_val_every_n_epoch > 1`` or ``val_check_interval < 1``, after each validation run, so
+    ``patience`` counts validation runs) with reglab's
     :class:`~reglab.training.EarlyStopping` rule: same arguments, defaults and reason sentences
     (Prechelt 1998; Keras/Lightning semantics of ``min_delta``, ``baseline``, ``start_from_epoch``).
     When the monitored value improves, a CPU copy of the module's ``state_dict`` is kept (no
@@ -118,10 +120,19 @@ class RestoreBestEarlyStopping(pl.Callback):
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.best.reset()  # a reused instance starts afresh; a resumed fit loads its state after this
+        # As Lightning's EarlyStopping: decide at the training epoch's end when validation runs once
+        # at every epoch's end (or never), else after each validation run, never on stale values.
+        self._at_epoch_end = trainer.val_check_interval == 1.0 and trainer.check_val_every_n_epoch == 1
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.sanity_checking:
-            return
+        if self._at_epoch_end:
+            self._decide(trainer, pl_module)
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not self._at_epoch_end and not trainer.sanity_checking:
+            self._decide(trainer, pl_module)
+
+    def _decide(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         logs = {k: float(v) for k, v in trainer.callback_metrics.items()}
         value = monitored_value(self.best.rule.monitor, logs)
         # All ranks decide on the same number (a no-op on one process).
