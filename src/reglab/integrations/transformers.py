@@ -91,8 +91,10 @@ class KeepBestCallback(TrainerCallback):
         if model is not None:
             self.best.restore(model)
 
-    def restore(self, model: nn.Module, why: str | None = None) -> int | None:
+    def restore(self, model: nn.Module | None, why: str | None = None) -> int | None:
         """Load the best weights into ``model`` now; return their evaluation count (or None)."""
+        if model is None:
+            return None
         epoch = self.best.restore(model)
         if epoch is not None and why is not None:
             self.best.reason = f"Interrupted by {why}; restored the weights of epoch {epoch}."

@@ -74,8 +74,9 @@ def _world_size() -> int:
 def _set_epoch(loader: Any, epoch: int) -> None:
     """``set_epoch`` on a loader's (batch) sampler, as ``DistributedSampler`` needs to reshuffle."""
     for owner in (getattr(loader, "sampler", None), getattr(getattr(loader, "batch_sampler", None), "sampler", None)):
-        if callable(getattr(owner, "set_epoch", None)):
-            owner.set_epoch(epoch)
+        set_epoch = getattr(owner, "set_epoch", None)
+        if callable(set_epoch):
+            set_epoch(epoch)
             return
 
 
