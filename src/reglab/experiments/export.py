@@ -3,8 +3,8 @@
 Each completed run becomes one tracked run named ``<study>/<arm>/seed<seed>``: its spec as
 parameters (flattened: ``optimizer.lr``, ``regularization.dropout``), its per-epoch curves (the
 store's ``epochs`` rows, stepped by epoch), its final metrics under ``final/<name>`` at the last
-epoch, and as tags its stop reason, best epoch, store key and diagnosis (JSON, plus the
-diagnosis ``label`` when it has one). The store is read through :class:`RunStore` only.
+epoch, and as tags its stop reason, best epoch, store key and diagnosis (JSON, plus its
+``verdict`` and ``sentence`` as ``diagnosis_verdict``/``diagnosis_sentence``). The store is read through :class:`RunStore` only.
 """
 
 from __future__ import annotations
@@ -103,8 +103,9 @@ def export_store(
             }
             if run.diagnosis is not None:
                 tags["diagnosis"] = json.dumps(run.diagnosis, sort_keys=True)
-                if isinstance(run.diagnosis.get("label"), str):
-                    tags["diagnosis_label"] = run.diagnosis["label"]
+                for part in ("verdict", "sentence"):
+                    if isinstance(run.diagnosis.get(part), str):
+                        tags[f"diagnosis_{part}"] = run.diagnosis[part]
             sink.finish(tags)
             summary.append({"run": name, **tags, **final})
     if to == "csv":

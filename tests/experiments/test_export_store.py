@@ -31,7 +31,7 @@ def _result(arm: str, seed: int, n: int) -> RunResult:
 def store(tmp_path):
     path = tmp_path / "runs.sqlite"
     with RunStore(path) as rs:
-        rs.add_result("s", _result("baseline", 0, 3), {"label": "overfitting", "gap": 0.2})
+        rs.add_result("s", _result("baseline", 0, 3), {"verdict": "overfitting", "sentence": "Val loss rose.", "gap": 0.2})
         rs.add_result("s", _result("dropout", 1, 2), None)
         rs.add_result("other", _result("baseline", 5, 1), None)
     return path
@@ -49,8 +49,9 @@ def test_csv_export_writes_curves_and_one_row_per_run(store, tmp_path):
     assert float(epochs[3]["final/test_acc"]) == pytest.approx(0.6)
     runs = list(csv.DictReader(open(tmp_path / "out" / "runs.csv")))
     assert [r["run"] for r in runs] == ["s/baseline/seed0", "s/dropout/seed1"]
-    assert runs[0]["stop_reason"] == "Completed all 3 epochs." and runs[0]["diagnosis_label"] == "overfitting"
-    assert json.loads(runs[0]["diagnosis"]) == {"gap": 0.2, "label": "overfitting"}
+    assert runs[0]["stop_reason"] == "Completed all 3 epochs." and runs[0]["diagnosis_verdict"] == "overfitting"
+    assert runs[0]["diagnosis_sentence"] == "Val loss rose."
+    assert json.loads(runs[0]["diagnosis"]) == {"gap": 0.2, "sentence": "Val loss rose.", "verdict": "overfitting"}
     assert float(runs[1]["final/test_acc"]) == pytest.approx(0.61)
 
 
@@ -79,7 +80,7 @@ def test_mlflow_export_logs_params_metrics_and_tags(store, tmp_path, monkeypatch
     assert [r.info.run_name for r in runs] == ["s/baseline/seed0", "s/dropout/seed1"]
     base = runs[0]
     assert base.data.params["regularization.dropout"] == "0.0" and base.data.params["epochs"] == "3"
-    assert base.data.tags["diagnosis_label"] == "overfitting"
+    assert base.data.tags["diagnosis_verdict"] == "overfitting"
     history = client.get_metric_history(base.info.run_id, "val_loss")
     assert [(m.step, round(m.value, 6)) for m in history] == [(1, 1.2), (2, 1.1), (3, 1.0)]
 
