@@ -113,6 +113,13 @@ def test_compile_fullgraph_rejects_an_explicit_generator():
     fn = torch.compile(lambda x: RF.dropout(x, 0.5, training=True, generator=gen), fullgraph=True, backend="eager")
     with pytest.raises(torch._dynamo.exc.Unsupported):
         fn(torch.ones(3, 4))
+    # Without fullgraph the draw runs eagerly at a graph break: the generator's numbers, unchanged.
+    torch._dynamo.reset()
+    broken = torch.compile(lambda x: RF.dropout(x, 0.5, training=True, generator=gen) * 2, backend="eager")
+    gen.manual_seed(0)
+    compiled = broken(torch.ones(3, 4))
+    gen.manual_seed(0)
+    assert torch.equal(compiled, RF.dropout(torch.ones(3, 4), 0.5, training=True, generator=gen) * 2)
 
 
 @pytest.mark.slow
