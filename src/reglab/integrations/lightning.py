@@ -67,7 +67,8 @@ class RestoreBestEarlyStopping(pl.Callback):
 
     Under DDP every rank decides on the same value (the monitored metric is averaged over the
     ranks first), so all ranks stop at the same epoch and restore the same weights. The state,
-    best weights included, is saved in Lightning checkpoints (``state_dict``/``load_state_dict``).
+    best weights included, is saved in Lightning checkpoints (``state_dict``/``load_state_dict``),
+    so a checkpoint holds the model's weights twice once a best epoch exists.
 
     Args:
         monitor: a metric logged with ``self.log`` (``"val_loss"``, ``"val_acc"`` ...).
