@@ -129,3 +129,11 @@ def test_compile_inductor_dropout_keeps_the_inverted_scaling():
     out = torch.compile(RN.Dropout(0.25).train(), fullgraph=True)(torch.ones(200, 50))
     torch.testing.assert_close(out.unique(), torch.tensor([0.0, 1 / 0.75]))
     assert abs((out == 0).float().mean().item() - 0.25) < 0.03  # 10,000 draws: 5 sigma = 0.022
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_jit_script_fails_for_the_documented_reason(name):
+    # reglab.nn's docstring: keyword-only arguments (TorchScript is deprecated; use torch.compile).
+    with pytest.raises(Exception, match="keyword-only arguments with defaults"):
+        torch.jit.script(CASES[name][0]())
