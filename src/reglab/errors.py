@@ -21,6 +21,7 @@ __all__ = [
     "DataUnavailableError",
     "StoreError",
     "CheckpointError",
+    "MissingExtraError",
     "invalid_argument",
 ]
 
@@ -43,6 +44,10 @@ class StoreError(ReglabError):
 
 class CheckpointError(ReglabError):
     """A checkpoint is missing, corrupt or does not match the model/optimizer it is loaded into."""
+
+
+class MissingExtraError(ReglabError, ImportError):
+    """An optional extra is not installed; the message names the extra and the pip command."""
 
 
 def invalid_argument(name: str, expected: str, received: Any, *, shown: str | None = None) -> str:

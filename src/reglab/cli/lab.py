@@ -14,13 +14,12 @@ def lab(
     max_jobs: int = typer.Option(4, "--max-jobs", min=1, max=64, help="Training jobs allowed at once."),
 ) -> None:
     """Serve the lab: demos that train real PyTorch models with reglab and stream them live."""
-    try:
-        from reglab.lab import LabLimits, serve
-    except ImportError as exc:  # the `lab` extra is missing
-        from reglab.errors import ReglabError
+    # Import the extra's packages up front: ``reglab.lab`` itself imports without them (uvicorn is
+    # imported inside ``serve``), so guarding only that import let a missing uvicorn through.
+    from reglab._extras import require
 
-        raise ReglabError(
-            f"reglab lab needs the 'lab' extra (fastapi, uvicorn, plotly): pip install 'reglab[lab]'. ({exc})"
-        ) from None
+    require("lab", "reglab lab")
+    from reglab.lab import LabLimits, serve
+
     console.print(f"reglab lab: open http://{host}:{port}/ (Ctrl-C to stop)")
     serve(host, port, limits=LabLimits(max_jobs=max_jobs))

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from reglab.errors import invalid_argument
 from reglab.experiments.spec import DataSpec, ModelSpec, RunSpec
 from reglab.techniques import STAGES, TECHNIQUES, TrainContext, field_value
 
@@ -262,13 +263,30 @@ def _apply_techniques(ctx: TrainContext, stage: str) -> None:
             technique.apply(ctx, value)
 
 
-def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dict[str, Any], Any]:
-    """Train ``spec`` as :func:`run_one` does, unmeasured: every set technique applied by its hook.
+def user_callbacks(callbacks: Any, spec: RunSpec) -> list[Any]:
+    """The user's Trainer callbacks for ``spec``: a sequence of callbacks, or a factory
+    ``spec -> sequence`` (a fresh set per run; module-level so worker processes can pickle it)."""
+    from reglab.training import Callback
+
+    if callbacks is None:
+        return []
+    made = callbacks(spec) if callable(callbacks) else callbacks
+    made = list(made) if isinstance(made, (list, tuple)) else made
+    if not isinstance(made, list) or not all(isinstance(cb, Callback) for cb in made):
+        raise ValueError(invalid_argument(
+            "callbacks", "None, a sequence of reglab.training.Callback or a function spec -> such a sequence", callbacks))
+    return made
+
+
+def train(spec: RunSpec, *, device: str, progress: bool, callbacks: Any = None) -> tuple[nn.Module, dict[str, Any], Any]:
+    """Train ``spec`` as :func:`run_one` does, unmeasured: every set technique applied by its hook,
+    then the user's ``callbacks`` (see :func:`user_callbacks`) after the techniques' own.
 
     Args:
         spec: the run.
         device: torch device.
         progress: show the Trainer's per-epoch progress.
+        callbacks: extra Trainer callbacks (see :func:`user_callbacks`). Defaults to None.
 
     Returns:
         ``(model, history, splits)``: the trained model (final weights: the restored best weights
@@ -276,6 +294,7 @@ def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dic
     """
     from reglab.training import Trainer
 
+    extra_callbacks = callbacks
     splits = load_splits(spec.data)
     info = splits.info
     ctx = TrainContext(spec=spec, info=info, device=device, train_teachers=lambda: _teachers(spec, device),
@@ -289,6 +308,7 @@ def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dic
         ctx.model = edit(ctx.model)
     for stage in STAGES[1:]:
         _apply_techniques(ctx, stage)
+    ctx.callbacks += user_callbacks(extra_callbacks, spec)
     model = ctx.model.to(device)
     optimizer = _optimizer(spec, model, ctx.weight_decay)
     if notes is not None:
@@ -318,19 +338,22 @@ def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dic
     return model, history, splits
 
 
-def run_one(spec: RunSpec, *, device: str = "cpu", progress: bool = False) -> RunResult:
+def run_one(spec: RunSpec, *, device: str = "cpu", progress: bool = False, callbacks: Any = None) -> RunResult:
     """Train one run spec and measure its final weights on train, validation and test.
 
     Args:
         spec: the run.
         device: torch device. Defaults to ``"cpu"``.
         progress: show the Trainer's per-epoch progress. Defaults to False.
+        callbacks: extra :class:`reglab.training.Callback` instances for the run's Trainer
+            (loggers, an Optuna pruning hook), or a function ``spec -> list of callbacks``.
+            They run after the spec's own early stopping. Defaults to None.
 
     Returns:
         :class:`RunResult` with ``History.to_dict()`` and the final metrics.
     """
     start = time.perf_counter()
-    model, history, splits = train(spec, device=device, progress=progress)
+    model, history, splits = train(spec, device=device, progress=progress, callbacks=callbacks)
     final = final_metrics(model, splits, history, device=device)
     notes = getattr(model, "retrofit_notes", None)
     if notes is not None:

@@ -4,6 +4,16 @@ Every function takes the tensor first, its hyperparameters, then the keyword-onl
 flag and an optional ``torch.Generator``; it validates its arguments before anything else (so a
 bad rate fails in evaluation too) and never modifies its input. With ``generator=None`` the
 standard modes delegate to PyTorch's fused kernels.
+
+PyTorch's transforms: every function (and every module of :mod:`reglab.nn`) works under
+``torch.func.vmap(..., randomness="different")`` (each member draws its own mask: masks are
+allocated from the input, so they are batched), ``torch.func.functional_call`` and
+``torch.compile(fullgraph=True)`` with ``generator=None``. An explicit ``generator=`` cannot be
+compiled with ``fullgraph=True``: Dynamo (PyTorch 2.13) has no proxy for a ``torch.Generator``
+argument and breaks the graph there; compile without ``fullgraph`` or draw from the global RNG.
+``torch.jit.script`` is not supported: the keyword-only ``training``/``generator`` arguments of
+this API are outside TorchScript's subset (and TorchScript is deprecated in favour of
+``torch.compile``/``torch.export``).
 """
 
 from __future__ import annotations

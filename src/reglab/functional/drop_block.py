@@ -77,7 +77,7 @@ def drop_block(
         return input * 0.0
     gamma = drop_block_gamma(p, block_size, h, w)
     seeds_shape = (n, c if per_channel else 1, h - block_size + 1, w - block_size + 1)
-    seeds = torch.empty(seeds_shape, dtype=input.dtype, device=input.device)
+    seeds = input.new_empty(seeds_shape)  # batched under vmap (randomness="different")
     seeds.bernoulli_(gamma, generator=generator)
     if block_size > 1:
         # Pad by block_size - 1 on every side, then a stride-1 max pool of width block_size turns a

@@ -61,7 +61,7 @@ def drop_path(
         return input * 0.0
     ndim = input.dim()
     shape = (input.shape[0],) + (1,) * (ndim - 1) if mode == "row" else (1,) * ndim
-    mask = torch.empty(shape, dtype=input.dtype, device=input.device)
+    mask = input.new_empty(shape)  # batched under vmap (randomness="different")
     mask.bernoulli_(1.0 - p, generator=generator)
     if scale_by_keep:
         mask.div_(1.0 - p)

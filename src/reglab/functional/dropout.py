@@ -105,6 +105,6 @@ def spatial_dropout(
     if p == 1.0:
         return input * 0.0
     shape = input.shape[:2] + (1,) * (input.dim() - 2)
-    mask = torch.empty(shape, dtype=input.dtype, device=input.device)
+    mask = input.new_empty(shape)  # batched under vmap (randomness="different")
     mask.bernoulli_(1.0 - p, generator=generator).div_(1.0 - p)
     return input * mask

@@ -49,6 +49,6 @@ def locked_dropout(
         shape = (input.shape[0], 1, input.shape[2])  # (B, 1, C)
     else:
         shape = (1, input.shape[1], input.shape[2])  # (1, B, C)
-    mask = torch.empty(shape, dtype=input.dtype, device=input.device)
+    mask = input.new_empty(shape)  # batched under vmap (randomness="different")
     mask.bernoulli_(1.0 - p, generator=generator).div_(1.0 - p)
     return input * mask

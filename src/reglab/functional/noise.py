@@ -111,7 +111,6 @@ def weight_noise(
     std = non_negative("std", std)
     if not training or std == 0.0:
         return dict(params)
-    return {
-        name: torch.empty_like(w).normal_(0.0, std, generator=generator).add_(w)
-        for name, w in params.items()
-    }
+    # Out of place (the same numbers as an in-place ``normal_``), so ``vmap(randomness="different")``
+    # gives each member its own noise; ``w +`` keeps d(out)/dw = 1 (``normal``'s mean has no grad).
+    return {name: w + torch.normal(torch.zeros_like(w), std, generator=generator) for name, w in params.items()}

@@ -4,6 +4,17 @@ Each module validates its arguments in ``__init__``, stores them under their own
 (``get_config()``/``from_config()`` round-trip), calls its function with ``self.training`` in
 ``forward``, and is registered: ``reglab.get("drop_path", p=0.1)``. Modules draw from the global
 RNG (seed it with ``torch.manual_seed``); the functions also take a ``torch.Generator``.
+
+Every module works under ``torch.func.vmap(randomness="different")``, ``functional_call`` (also
+``WeightNoise``, whose weights may be replaced) and ``torch.compile(fullgraph=True)``. None can be
+``torch.jit.script``-ed (use ``torch.compile`` or ``torch.export``), for these reasons:
+
+- ``Dropout``, ``SpatialDropout``, ``GaussianDropout``, ``AlphaDropout``, ``LockedDropout``,
+  ``DropConnect``, ``DropPath``, ``DropBlock2d``, ``GaussianNoise``: ``forward`` calls a
+  :mod:`reglab.functional` function whose ``training``/``generator`` arguments are keyword-only,
+  which TorchScript rejects ("keyword-only arguments with defaults").
+- ``WeightNoise``: the same, and its ``forward(*args, **kwargs)`` and ``torch.func.functional_call``
+  are outside TorchScript's subset.
 """
 
 from __future__ import annotations

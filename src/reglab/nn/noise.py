@@ -85,7 +85,13 @@ class WeightNoise(nn.Module, Configurable):
         )
 
     def _params(self) -> dict[str, torch.Tensor]:
-        return {name: self.module.get_parameter(name) for name in self.names}
+        # Plain attribute look-up, not ``get_parameter``: under an outer ``functional_call`` (or
+        # ``torch.func`` transforms) the attributes hold plain tensors, not ``nn.Parameter``s.
+        params = {}
+        for name in self.names:
+            owner, _, attr = name.rpartition(".")
+            params[name] = getattr(self.module.get_submodule(owner) if owner else self.module, attr)
+        return params
 
     def extra_repr(self) -> str:
         return f"std={self.std}, names={self.names}"

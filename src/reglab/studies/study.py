@@ -253,6 +253,7 @@ def run_study(
     progress: bool | None = None,
     report: bool = True,
     max_runs: int | None = None,
+    callbacks: Any = None,
 ) -> StudySummary:
     """Run a study or sweep to completion and write its report.
 
@@ -271,6 +272,10 @@ def run_study(
         report: build the report at the end. Defaults to True.
         max_runs: train at most this many pending runs in this call (the rest stay planned).
             Defaults to None (all).
+        callbacks: user :class:`reglab.training.Callback` s for every run's Trainer, or a
+            module-level function ``spec -> callbacks`` (picklable for worker processes). Every run
+            then trains alone in the Trainer (no batched runs: they have no Trainer); not with Ray.
+            Defaults to None.
 
     Returns:
         :class:`StudySummary`.
@@ -302,6 +307,11 @@ def run_study(
         in_process = in_process_reason(s.model.name for s in pending)
         if in_process is not None:
             workers, reason = 1, f"{reason}; {in_process}"
+        if callbacks is not None:
+            if name == "ray":
+                raise ConfigError(invalid_argument("callbacks", "None with the ray runner", callbacks))
+            singles, groups = pending, []
+            name, reason = "processes", "user callbacks run in the Trainer, so every run trains alone"
         summary.runner, summary.runner_reason = name, reason
         if pending:
             with _executor(name, config) as cluster_cpus:
@@ -312,7 +322,8 @@ def run_study(
 
                     outcomes = iter_ray(singles, chunks=chunks, device=device, masks=config.masks)
                 else:
-                    outcomes = iter_local(singles, workers=n_workers, device=device, chunks=chunks, masks=config.masks)
+                    outcomes = iter_local(singles, workers=n_workers, device=device, chunks=chunks, masks=config.masks,
+                                          callbacks=callbacks)
                 console.print(
                     f"[bold]{kind} {escape(config.name)}[/bold]: {len(specs)} runs planned, "
                     f"{summary.skipped} already done, {len(pending)} to train ({escape(name)}: {escape(reason)})",

@@ -13,6 +13,12 @@ re-raised). Divergence is detected at the end of the epoch from the per-step los
 device sync), naming the first non-finite batch; the diverged epoch is not recorded. Callbacks' ``on_fit_end`` runs on each of these, so ``EarlyStopping`` restores its
 best weights on every exit.
 
+Under ``torch.distributed`` (DDP: wrap the model in ``DistributedDataParallel``, shard the data
+with ``DistributedSampler``): ``set_epoch(epoch)`` is called on the train loader's sampler at every
+epoch's start, and the epoch's train and validation metrics (and the divergence check) are summed
+over all ranks before any callback sees them, so every rank makes the same early-stopping decision
+and stops at the same epoch with the same weights.
+
 References:
     Pascanu, Mikolov, Bengio. "On the difficulty of training recurrent neural networks".
     ICML 2013 — gradient clipping by norm.
@@ -57,6 +63,21 @@ def _takes_generator(fn: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return "generator" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _world_size() -> int:
+    """Processes in the default ``torch.distributed`` group (1 when not initialized)."""
+    dist = torch.distributed
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+def _set_epoch(loader: Any, epoch: int) -> None:
+    """``set_epoch`` on a loader's (batch) sampler, as ``DistributedSampler`` needs to reshuffle."""
+    for owner in (getattr(loader, "sampler", None), getattr(getattr(loader, "batch_sampler", None), "sampler", None)):
+        set_epoch = getattr(owner, "set_epoch", None)
+        if callable(set_epoch):
+            set_epoch(epoch)
+            return
 
 
 def _step_norms(norms: list[torch.Tensor], counts: list[int], like: torch.Tensor) -> torch.Tensor:
@@ -386,6 +407,7 @@ class Trainer:
         self._current_epoch = epoch
         self._snapshot()
         self._apply_schedules(epoch)
+        _set_epoch(self.train_loader, epoch)
         for cb in self.callbacks:
             cb.on_epoch_start(self, epoch)
         lr = float(self.optimizer.param_groups[0]["lr"])
@@ -393,11 +415,13 @@ class Trainer:
         if bar is not None:
             bar.start_epoch(epoch, len(self.train_loader) if hasattr(self.train_loader, "__len__") else None, self.epoch)
         train = self._train_epoch(bar)
-        val = self.evaluate(self.val_loader) if self.val_loader is not None else None
+        val = self.evaluate(self.val_loader, all_ranks=True) if self.val_loader is not None else None
         bad = train["bad_batch"]
         if bad is not None or (val is not None and not math.isfinite(val["loss"])):
             self._rollback()
-            if bad is not None:
+            if bad == 0:
+                what = "the training loss became non-finite on another rank"
+            elif bad is not None:
                 what = f"the training loss became {train['bad_value']} at batch {bad} of {train['batches']}"
             else:
                 what = f"the validation loss became {val['loss']}"  # type: ignore[index]
@@ -507,12 +531,26 @@ class Trainer:
             acc, n_targets = hits.sum().float(), hits.numel()
         else:
             acc, n_targets = loss_t.new_zeros(()), 1
-        stats = torch.stack([(loss_t * weights).sum() / weights.sum(), acc, norm_t.mean(), norm_t.max(), finite.all().float()])
+        if _world_size() > 1:
+            # DDP: every rank gets the metrics of all ranks' batches before any callback decides.
+            dist = torch.distributed
+            sums = torch.stack([(loss_t * weights).sum(), weights.sum(), acc, acc.new_tensor(float(n_targets)),
+                                norm_t.sum(), norm_t.new_tensor(float(norm_t.numel())), (~finite).sum().float()])
+            peak = norm_t.max().clone()
+            dist.all_reduce(sums)
+            dist.all_reduce(peak, op=dist.ReduceOp.MAX)
+            n_targets = int(sums[3].item())
+            stats = torch.stack([sums[0] / sums[1], sums[2], sums[4] / sums[5], peak, (sums[6] == 0).float()])
+        else:
+            stats = torch.stack([(loss_t * weights).sum() / weights.sum(), acc, norm_t.mean(), norm_t.max(), finite.all().float()])
         mean_loss, acc_v, norm_mean, norm_max, all_finite = stats.tolist()
         bad_batch = bad_value = None
         if not all_finite:
-            index = int((~finite).nonzero()[0, 0])
-            bad_batch, bad_value = index + 1, float(loss_t[index])
+            if bool((~finite).any()):
+                index = int((~finite).nonzero()[0, 0])
+                bad_batch, bad_value = index + 1, float(loss_t[index])
+            else:
+                bad_batch = 0  # another rank's batch diverged
         return {
             "loss": mean_loss,
             "acc": acc_v / n_targets if classification else None,
@@ -524,12 +562,18 @@ class Trainer:
         }
 
     # -- evaluation ----------------------------------------------------------------------------
-    def evaluate(self, loader: Iterable[Any]) -> dict[str, float | None]:
+    def evaluate(self, loader: Iterable[Any], *, all_ranks: bool = False) -> dict[str, float | None]:
         """Mean loss (``eval_loss_fn``, weighted by batch size) and accuracy on ``loader``.
 
         Runs in eval mode (dropout off, batch norm on running statistics) under
         ``torch.no_grad()`` and restores the model's previous mode. ``acc`` is None unless the
         targets are class indices.
+
+        Args:
+            loader: the batches.
+            all_ranks: under ``torch.distributed``, sum the loss and counts over every rank (each
+                evaluates its shard; every rank must call). ``fit`` validates this way. Defaults
+                to False.
         """
         model, device = self.model, self.device
         was_training = model.training
@@ -558,6 +602,13 @@ class Trainer:
             model.train(was_training)
         if total is None:
             raise ValueError(invalid_argument("loader", "an iterable yielding at least one batch", loader))
+        if all_ranks and _world_size() > 1:
+            sums = torch.stack([total, total.new_tensor(float(samples)),
+                                (correct if correct is not None else total.new_zeros(())).float(),
+                                total.new_tensor(float(targets))])
+            torch.distributed.all_reduce(sums)
+            samples, targets = int(sums[1].item()), int(sums[3].item())
+            total, correct = sums[0], (sums[2] if classification else None)
         if classification:
             loss_v, correct_v = torch.stack([total, correct.float()]).tolist()  # type: ignore[union-attr]
             return {"loss": loss_v / samples, "acc": correct_v / targets}

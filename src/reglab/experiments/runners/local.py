@@ -61,13 +61,13 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _execute(spec_dict: dict[str, Any], device: str) -> tuple[str, Any, str | None, float]:
+def _execute(spec_dict: dict[str, Any], device: str, callbacks: Any = None) -> tuple[str, Any, str | None, float]:
     """Worker body: ('ok', result dict, None, s) or ('error', message, traceback, s)."""
     from reglab.experiments.execute import run_one
 
     start = time.perf_counter()
     try:
-        result = run_one(RunSpec.from_dict(spec_dict), device=device)
+        result = run_one(RunSpec.from_dict(spec_dict), device=device, callbacks=callbacks)
     except Exception as exc:  # noqa: BLE001 - reported per run, the study goes on
         return "error", _describe(exc), traceback.format_exc(), time.perf_counter() - start
     return "ok", result.to_dict(), None, time.perf_counter() - start
@@ -125,7 +125,7 @@ def _to_outcome(spec: RunSpec, payload: tuple[str, Any, str | None, float]) -> O
 
 
 def _inline(
-    jobs: Sequence[tuple[bool, list[RunSpec]]], device: str, threads: int, masks: str = "exact"
+    jobs: Sequence[tuple[bool, list[RunSpec]]], device: str, threads: int, masks: str = "exact", callbacks: Any = None
 ) -> Iterator[Outcome]:
     import torch
 
@@ -136,7 +136,7 @@ def _inline(
             if batched:
                 payloads = _execute_chunk([s.to_dict() for s in chunk], device, masks)
             else:
-                payloads = [_execute(chunk[0].to_dict(), device)]
+                payloads = [_execute(chunk[0].to_dict(), device, callbacks)]
             for spec, payload in zip(chunk, payloads):
                 yield _to_outcome(spec, payload)
     finally:
@@ -211,6 +211,7 @@ def iter_local(
     start_method: str = "spawn",
     chunks: Sequence[Sequence[RunSpec]] | None = None,
     masks: str = "exact",
+    callbacks: Any = None,
 ) -> Iterator[Outcome]:
     """Run ``specs`` and yield an :class:`Outcome` as each finishes (finish order).
 
@@ -226,6 +227,8 @@ def iter_local(
             ``reglab.experiments.vectorized.run_vectorized`` in one worker. Defaults to None.
         masks: the chunks' dropout masks, ``"exact"`` or ``"fast"`` (see ``run_vectorized``).
             Defaults to ``"exact"``.
+        callbacks: user Trainer callbacks of the single runs (``run_one``'s ``callbacks``; a
+            module-level factory ``spec -> callbacks`` when workers are processes). Defaults to None.
 
     Closing the iterator early (or Ctrl-C in the caller) stops the workers at once.
     """
@@ -236,7 +239,7 @@ def iter_local(
         return
     workers = min(workers or default_workers(), len(jobs))
     if workers <= 1:
-        yield from _inline(jobs, device, threads, masks)
+        yield from _inline(jobs, device, threads, masks, callbacks)
         return
     blob = pickle.dumps(preload) if preload else None
     if blob is not None and len(blob) > PRELOAD_LIMIT_BYTES:
@@ -256,7 +259,7 @@ def iter_local(
         with _main_not_reimported():  # workers start during the submits
             futures = {
                 (pool.submit(_execute_chunk, [s.to_dict() for s in job], device, masks) if batched
-                 else pool.submit(_execute, job[0].to_dict(), device)): (batched, job)
+                 else pool.submit(_execute, job[0].to_dict(), device, callbacks)): (batched, job)
                 for batched, job in jobs
             }
         for future in cf.as_completed(futures):

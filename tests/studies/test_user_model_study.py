@@ -18,7 +18,7 @@ from reglab.experiments.config import StudyConfig
 from reglab.experiments.execute import run_one, train
 from reglab.experiments.spec import DataSpec, EarlyStoppingSpec, ModelSpec, RegularizationSpec, RunSpec
 from reglab.experiments.store import RunStore
-from reglab.experiments.study import run_study
+from reglab.studies.study import run_study
 from reglab.models import register, unregister
 from reglab.retrofit import DropoutAfter
 
@@ -245,7 +245,7 @@ def test_toml_factory_key(tmp_path, user_dir):
 
 
 def test_mc_dropout_sees_the_logits_of_a_tuple_model():
-    from reglab.uncertainty.evaluate import evaluate_uncertainty
+    from reglab.studies.uncertainty import evaluate_uncertainty
 
     s = spec("dropout", dropout=0.3)
     result = evaluate_uncertainty(s, samples=5, top_k=3)
