@@ -69,7 +69,7 @@ def test_list_techniques():
          + ", ".join(repr(t) for t in TECHNIQUES) + " or 'all'. Received: arms='dropuot'"),
         (["study", "--dataset", "mnsit"],
          "Invalid value for argument `data.name`. Expected one of 'mnist1d', 'digits', 'breast_cancer', 'wine', "
-         "'diabetes', 'moons', 'circles', 'spirals', 'xor', 'blobs', 'mnist5k', 'mnist', 'fashion_mnist', "
+         "'diabetes', 'moons', 'circles', 'spirals', 'xor', 'blobs', 'mnist5k', 'boston', 'mnist', 'fashion_mnist', "
          "'cifar10'. Received: data.name='mnsit'"),
         (["study", "--model", "mlpp"],
          "Invalid value for argument `model.name`. Expected one of 'mlp', 'cnn1d', 'cnn2d', 'resnet', "

@@ -25,8 +25,10 @@ What each regularization field turns into:
 ==================  =============================================================================
 
 Final metrics are measured on the weights the run ends with (the restored best weights under early
-stopping), in eval mode, with the plain cross-entropy (MSE for regression), so arms trained with
-different losses are scored alike.
+stopping), in eval mode, with the plain cross-entropy, so arms trained with different losses are
+scored alike. Regression runs (``spec.loss``: ``"mse"`` by default, or ``"gaussian_nll"``) train on
+standardised targets and report MSE, RMSE and log-likelihood on the original scale
+(``reglab.experiments.regression``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from reglab.experiments.regression import regression_loss, regression_metrics, standardized
 from reglab.experiments.spec import DataSpec, ModelSpec, RunSpec
 
 __all__ = [
@@ -60,7 +63,9 @@ class RunResult:
         final: metrics of the final weights: ``test_acc, test_loss, train_acc, train_loss,
             val_acc, val_loss, best_epoch, stopped_epoch, gap`` (``train_acc - val_acc``; loss gap
             ``val_loss - train_loss`` for regression), ``test_gap`` (``train_acc - test_acc``),
-            ``n_params, num_classes, n_train, weight_hist`` (``analysis.weight_histogram``).
+            ``n_params, num_classes, n_train, weight_hist`` (``analysis.weight_histogram``);
+            regression runs add ``train_rmse, val_rmse, test_rmse, train_ll, val_ll, test_ll,
+            sigma`` (original scale; losses are MSE).
         seconds: wall-clock seconds of the whole run (data, teachers, training, evaluation).
     """
 
@@ -110,8 +115,9 @@ def cached_splits() -> dict[str, Any]:
 
 
 def build_model(model: ModelSpec, info: Any, *, dropout: float = 0.0, drop_path: float = 0.0,
-                input_noise: float = 0.0) -> nn.Module:
-    """``reglab.models.build`` with the regularization options (only those that are non-zero)."""
+                input_noise: float = 0.0, outputs: int | None = None) -> nn.Module:
+    """``reglab.models.build`` with the regularization options (only those that are non-zero);
+    ``outputs`` overrides ``info.num_classes`` (2 for a Gaussian NLL regression model)."""
     from reglab.models import build
 
     options = dict(model.options)
@@ -119,7 +125,7 @@ def build_model(model: ModelSpec, info: Any, *, dropout: float = 0.0, drop_path:
         options["dropout"] = dropout
     if drop_path > 0:
         options["drop_path"] = drop_path
-    net = build(model.name, tuple(info.input_shape), int(info.num_classes), **options)
+    net = build(model.name, tuple(info.input_shape), int(outputs or info.num_classes), **options)
     if input_noise > 0:
         from reglab.nn import GaussianNoise
 
@@ -142,9 +148,12 @@ def _optimizer(spec: RunSpec, model: nn.Module) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=opt.lr, momentum=opt.momentum, weight_decay=0.0 if wd == 0 else wd)
 
 
-def _loss(spec: RunSpec, task: str) -> nn.Module:
+def _loss(spec: RunSpec, task: str) -> Any:
     if task != "classification":
-        return nn.MSELoss()
+        from reglab import losses
+
+        return getattr(losses, regression_loss(spec.loss, task, spec.arm))
+    regression_loss(spec.loss, task, spec.arm)  # no regression loss on a classifier
     from reglab.losses import LabelSmoothingCrossEntropy
 
     return LabelSmoothingCrossEntropy(spec.regularization.label_smoothing)
@@ -217,9 +226,14 @@ def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dic
     info = splits.info
     reg = spec.regularization
     teacher = _teachers(spec, device) if reg.distillation is not None else None
+    outputs = None
+    if info.task != "classification":
+        from reglab.losses import regression_outputs
+
+        outputs = regression_outputs(regression_loss(spec.loss, info.task, spec.arm))
     torch.manual_seed(spec.seed)
     model = build_model(spec.model, info, dropout=reg.dropout, drop_path=reg.drop_path,
-                        input_noise=reg.input_noise).to(device)
+                        input_noise=reg.input_noise, outputs=outputs).to(device)
     optimizer = _optimizer(spec, model)
     if teacher is not None:
         from reglab.losses import DistillationLoss
@@ -240,7 +254,8 @@ def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dic
         es = reg.early_stopping
         callbacks.append(EarlyStopping(monitor=es.monitor, mode=es.mode, patience=es.patience,
                                        min_delta=es.min_delta, restore_best=es.restore_best))
-    train_loader, val_loader, _ = splits.loaders(spec.batch_size, seed=spec.seed)
+    fit_splits = splits if info.task == "classification" else standardized(splits)
+    train_loader, val_loader, _ = fit_splits.loaders(spec.batch_size, seed=spec.seed)
     trainer = Trainer(
         model,
         optimizer,
@@ -284,7 +299,8 @@ def final_metrics(model: nn.Module, splits: Any, history: dict[str, Any], *, dev
     """The ``final`` metrics of a :class:`RunResult` for a trained model (see :class:`RunResult`).
 
     Loss and accuracy on train, validation and test (:func:`evaluate_split`: eval mode, plain
-    cross-entropy, MSE for regression), the gaps, ``best_epoch``/``stopped_epoch`` from
+    cross-entropy; for regression MSE, ``{split}_rmse``, ``{split}_ll`` and ``sigma`` on the
+    original scale, ``reglab.experiments.regression.regression_metrics``), the gaps, ``best_epoch``/``stopped_epoch`` from
     ``history``, and ``n_params, num_classes, n_train, weight_hist``.
 
     Args:
@@ -298,11 +314,15 @@ def final_metrics(model: nn.Module, splits: Any, history: dict[str, Any], *, dev
     """
     info = splits.info
     final: dict[str, Any] = {}
-    for split in ("train", "val", "test"):
-        loss, acc = evaluate_split(model, getattr(splits, f"x_{split}"), getattr(splits, f"y_{split}"),
-                                   info.task, device=device)
-        final[f"{split}_loss"] = loss
-        final[f"{split}_acc"] = acc
+    if info.task == "classification":
+        for split in ("train", "val", "test"):
+            loss, acc = evaluate_split(model, getattr(splits, f"x_{split}"), getattr(splits, f"y_{split}"),
+                                       info.task, device=device)
+            final[f"{split}_loss"] = loss
+            final[f"{split}_acc"] = acc
+    else:  # MSE, RMSE and log-likelihood on the original scale (reglab.experiments.regression)
+        final.update({f"{split}_acc": None for split in ("train", "val", "test")})
+        final.update(regression_metrics(model, splits, device=device))
     if info.task == "classification":
         final["gap"] = final["train_acc"] - final["val_acc"] if final["val_acc"] is not None else None
         final["test_gap"] = final["train_acc"] - final["test_acc"]

@@ -6,6 +6,9 @@
 * :func:`expected_calibration_error`, :func:`reliability_bins`, :func:`negative_log_likelihood`,
   :func:`brier_score`, :func:`calibration_metrics` - calibration of predicted probabilities (Guo,
   Pleiss, Sun & Weinberger 2017, ICML, arXiv:1706.04599; Brier 1950).
+* :func:`mc_predict_regression`, :func:`gaussian_log_likelihood`, :func:`choose_tau`,
+  :func:`interval_coverage` - MC dropout for regression: predictive mean and variance with a
+  model precision tau chosen on validation data, the paper's predictive log-likelihood.
 * :func:`evaluate_uncertainty` - deterministic vs MC-dropout accuracy, ECE, NLL and Brier score of
   a run spec's trained model (``reglab uncertainty``); imports the experiments layer lazily.
 
@@ -22,6 +25,14 @@ from reglab.uncertainty.calibration import (
     expected_calibration_error,
     negative_log_likelihood,
     reliability_bins,
+)
+from reglab.uncertainty.mc_regression import (
+    TAU_GRID_POINTS,
+    MCRegression,
+    choose_tau,
+    gaussian_log_likelihood,
+    interval_coverage,
+    mc_predict_regression,
 )
 from reglab.uncertainty.evaluate import UncertaintyResult, evaluate_uncertainty
 from reglab.uncertainty.mc import (
@@ -49,6 +60,12 @@ __all__ = [
     "negative_log_likelihood",
     "brier_score",
     "calibration_metrics",
+    "MCRegression",
+    "TAU_GRID_POINTS",
+    "mc_predict_regression",
+    "gaussian_log_likelihood",
+    "choose_tau",
+    "interval_coverage",
     "UncertaintyResult",
     "evaluate_uncertainty",
 ]
