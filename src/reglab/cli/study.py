@@ -34,6 +34,7 @@ _SET = typer.Option(None, "--set", help="Override any field: --set dropout=0.1 -
 _PRINT = typer.Option(False, "--print-config", help="Print the effective config as TOML and exit.")
 _RESUME = typer.Option(True, "--resume/--no-resume", help="Skip runs already in the store (default).")
 _QUIET = typer.Option(False, "--quiet", "-q", help="No live line per run.")
+_LOSS = typer.Option(None, "--loss", help="Regression loss: mse (default) or gaussian_nll (mean and log-variance outputs).")
 _DATA_DIR = typer.Option(None, "--data-dir", help="Where downloaded datasets' files are ($REGLAB_DATA_DIR).")
 
 
@@ -51,7 +52,7 @@ def _overrides(**flags: Any) -> dict[str, Any]:
         "out": "out", "name": "name", "dataset": "dataset", "model": "model", "epochs": "epochs",
         "seeds": "seeds", "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer",
         "train_size": "train_size", "label_noise": "label_noise", "runner": "runner", "workers": "workers",
-        "masks": "masks", "ray_address": "ray_address",
+        "masks": "masks", "ray_address": "ray_address", "loss": "loss",
     }
     return {names[k]: (str(v) if isinstance(v, Path) else v) for k, v in flags.items() if v is not None}
 
@@ -110,6 +111,7 @@ def study(
     optimizer: str = _OPT,
     train_size: int = _TRAIN,
     label_noise: float = _NOISE,
+    loss: str = _LOSS,
     arms: str = typer.Option(None, "--arms", help="Comma-separated arms, e.g. baseline,dropout=0.5,stack; 'all'."),
     runner: str = _RUNNER,
     workers: int = _WORKERS,
@@ -135,7 +137,7 @@ def study(
     flags = _overrides(out=out, name=name, dataset=dataset, model=model, epochs=epochs, seeds=seeds,
                        batch_size=batch_size, lr=lr, optimizer=optimizer, train_size=train_size,
                        label_noise=label_noise, runner=runner, workers=workers, masks=masks,
-                       ray_address=ray_address)
+                       ray_address=ray_address, loss=loss)
     if arms is not None:
         flags["arms"] = [a.strip() for a in arms.split(",")]
     cfg = load_config("study", path=config, overrides=flags, sets=sets or ())
@@ -161,6 +163,7 @@ def sweep(
     optimizer: str = _OPT,
     train_size: int = _TRAIN,
     label_noise: float = _NOISE,
+    loss: str = _LOSS,
     runner: str = _RUNNER,
     workers: int = _WORKERS,
     masks: str = _MASKS,
@@ -180,7 +183,7 @@ def sweep(
     flags = _overrides(out=out, name=name, dataset=dataset, model=model, epochs=epochs, seeds=seeds,
                        batch_size=batch_size, lr=lr, optimizer=optimizer, train_size=train_size,
                        label_noise=label_noise, runner=runner, workers=workers, masks=masks,
-                       ray_address=ray_address)
+                       ray_address=ray_address, loss=loss)
     cfg = load_config("sweep", path=config, overrides=flags, sets=sets or (), grid=grid or ())
     if print_config:
         typer.echo(to_toml(cfg), nl=False)

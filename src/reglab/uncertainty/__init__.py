@@ -11,6 +11,8 @@
   model precision tau chosen on validation data, the paper's predictive log-likelihood.
 * :func:`evaluate_uncertainty` - deterministic vs MC-dropout accuracy, ECE, NLL and Brier score of
   a run spec's trained model (``reglab uncertainty``); imports the experiments layer lazily.
+* :func:`evaluate_regression_uncertainty` - the same for a regression run: RMSE, log-likelihood,
+  tau chosen on validation data and the coverage of the 68%/95% predictive intervals.
 
 This package imports torch only.
 """
@@ -35,6 +37,7 @@ from reglab.uncertainty.mc_regression import (
     mc_predict_regression,
 )
 from reglab.uncertainty.evaluate import UncertaintyResult, evaluate_uncertainty
+from reglab.uncertainty.evaluate_regression import RegressionUncertaintyResult, evaluate_regression_uncertainty
 from reglab.uncertainty.mc import (
     RANK_BY,
     MCPrediction,
@@ -66,6 +69,8 @@ __all__ = [
     "gaussian_log_likelihood",
     "choose_tau",
     "interval_coverage",
+    "RegressionUncertaintyResult",
+    "evaluate_regression_uncertainty",
     "UncertaintyResult",
     "evaluate_uncertainty",
 ]
