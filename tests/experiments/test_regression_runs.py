@@ -102,3 +102,22 @@ def test_boston_without_mlxtend_names_the_extra(monkeypatch):
         load("boston")
     assert str(err.value) == ("Dataset 'boston' needs the optional extra mlxtend, which is not installed. "
                               "Install it with: pip install 'reglab[mnist5k]'")
+
+
+def test_classification_only_techniques_are_refused_on_regression():
+    spec = _spec(arm="mixup", regularization={"mixup_alpha": 0.2})
+    with pytest.raises(ConfigError) as err:
+        run_one(spec)
+    assert str(err.value) == ("Run 'mixup' sets regularization.mixup_alpha on a regression dataset. Expected "
+                              "mixup_alpha unset: it acts on class labels or logits. Received: "
+                              "regularization.mixup_alpha=0.2")
+
+
+def test_early_stopping_arm_monitors_the_validation_loss_in_regression():
+    spec = _spec(arm="early_stopping", epochs=30,
+                 regularization={"early_stopping": {"monitor": "val_acc", "mode": "max", "patience": 2}})
+    result = run_one(spec)
+    val = result.history["val_loss"]
+    best = result.history["best_epoch"]
+    assert best == 1 + min(range(len(val)), key=lambda i: val[i])  # the lowest validation loss
+    assert result.history["stopped_epoch"] == best + 2 < 30  # stopped `patience` epochs later

@@ -19,7 +19,8 @@ What each regularization field turns into:
 ``input_noise``     ``nn.GaussianNoise(std)`` in front of the model (Bishop 1995)
 ``max_norm``        Trainer ``max_norm=c`` (per-unit constraint, Srivastava et al. 2014)
 ``grad_clip``       Trainer ``clip_grad_norm``
-``early_stopping``  ``training.EarlyStopping`` callback (Prechelt 1998)
+``early_stopping``  ``training.EarlyStopping`` callback (Prechelt 1998); a regression run has no
+                    accuracy, so a monitor ``val_acc`` (the arm's default) reads as ``val_loss``, min
 ``distillation``    teacher(s) trained first from the same data (cached per process), then
                     ``Trainer(teacher=..., loss_fn=DistillationLoss(T, alpha))`` (Hinton et al. 2015)
 ==================  =============================================================================
@@ -42,7 +43,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from reglab.experiments.regression import regression_loss, regression_metrics, standardized
+from reglab.experiments.regression import (
+    check_regression_spec,
+    regression_loss,
+    regression_metrics,
+    standardized,
+)
 from reglab.experiments.spec import DataSpec, ModelSpec, RunSpec
 
 __all__ = [
@@ -225,6 +231,8 @@ def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dic
     splits = load_splits(spec.data)
     info = splits.info
     reg = spec.regularization
+    if info.task != "classification":
+        check_regression_spec(spec)
     teacher = _teachers(spec, device) if reg.distillation is not None else None
     outputs = None
     if info.task != "classification":
@@ -252,7 +260,11 @@ def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dic
     callbacks = []
     if reg.early_stopping is not None:
         es = reg.early_stopping
-        callbacks.append(EarlyStopping(monitor=es.monitor, mode=es.mode, patience=es.patience,
+        monitor, mode = es.monitor, es.mode
+        if info.task != "classification" and monitor.endswith("_acc"):
+            # no accuracy in regression: the early_stopping arm's val_acc/max reads as val_loss/min
+            monitor, mode = monitor[:-4] + "_loss", "min"
+        callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=es.patience,
                                        min_delta=es.min_delta, restore_best=es.restore_best))
     fit_splits = splits if info.task == "classification" else standardized(splits)
     train_loader, val_loader, _ = fit_splits.loaders(spec.batch_size, seed=spec.seed)

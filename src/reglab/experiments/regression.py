@@ -28,7 +28,11 @@ from torch import nn
 
 from reglab.errors import ConfigError
 
-__all__ = ["target_scale", "standardized", "regression_loss", "regression_metrics", "predict_original"]
+__all__ = ["target_scale", "standardized", "regression_loss", "regression_metrics", "predict_original",
+           "CLASSIFICATION_ONLY", "check_regression_spec"]
+
+#: Regularization fields that act on class labels or logits; a regression run refuses them.
+CLASSIFICATION_ONLY = ("label_smoothing", "mixup_alpha", "cutmix_alpha", "distillation")
 
 
 def target_scale(splits: Any) -> tuple[float, float]:
@@ -56,6 +60,18 @@ def regression_loss(loss: str | None, task: str, arm: str) -> str:
                               f"regression losses. Received: loss={loss!r}")
         return "cross_entropy"
     return loss or "mse"
+
+
+def check_regression_spec(spec: Any) -> None:
+    """A ConfigError naming the first field of :data:`CLASSIFICATION_ONLY` that ``spec`` sets."""
+    reg = spec.regularization
+    for name in CLASSIFICATION_ONLY:
+        value = getattr(reg, name)
+        if value is not None and value != 0:
+            shown = value if not hasattr(value, "model_dump") else "set"
+            raise ConfigError(f"Run {spec.arm!r} sets regularization.{name} on a regression dataset. Expected "
+                              f"{name} unset: it acts on class labels or logits. Received: "
+                              f"regularization.{name}={shown!r}")
 
 
 @torch.no_grad()
