@@ -121,3 +121,19 @@ def test_early_stopping_arm_monitors_the_validation_loss_in_regression():
     best = result.history["best_epoch"]
     assert best == 1 + min(range(len(val)), key=lambda i: val[i])  # the lowest validation loss
     assert result.history["stopped_epoch"] == best + 2 < 30  # stopped `patience` epochs later
+
+
+def test_study_config_loss_reaches_every_spec_and_round_trips_through_toml(tmp_path):
+    from reglab.experiments.config import load_config, to_toml
+    from reglab.experiments.plan import plan
+
+    config = load_config("study", overrides={"dataset": "boston", "loss": "gaussian_nll",
+                                             "arms": ["baseline", "dropout"], "seeds": 2})
+    specs = plan(config)
+    assert [s.loss for s in specs] == ["gaussian_nll"] * 4
+    path = tmp_path / "study.toml"
+    path.write_text(to_toml(config))
+    assert load_config("study", path=path) == config
+    plain = load_config("study", overrides={"dataset": "boston"})
+    assert plain.loss is None and all(s.loss is None for s in plan(plain))
+    assert 'loss = "gaussian_nll"' in to_toml(config) and "loss" not in to_toml(plain).split("[")[0]

@@ -247,7 +247,7 @@ def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str
 # ----------------------------------------------------------------------------- field names
 
 def _short_names() -> dict[str, tuple[str, ...]]:
-    names: dict[str, tuple[str, ...]] = {"epochs": ("epochs",), "batch_size": ("batch_size",)}
+    names: dict[str, tuple[str, ...]] = {"epochs": ("epochs",), "batch_size": ("batch_size",), "loss": ("loss",)}
     for field in RegularizationSpec.model_fields:
         names[field] = ("regularization", field)
     for field in EarlyStoppingSpec.model_fields:
