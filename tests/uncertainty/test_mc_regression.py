@@ -142,3 +142,14 @@ def test_errors_name_the_argument() -> None:
         gaussian_log_likelihood(torch.zeros(3, 4), torch.zeros(4))
     assert str(err.value) == ("Invalid value for argument `tau`. Expected exactly one of tau and noise_variances. "
                               "Received: tau=None, noise_variances None")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_model_returns_cpu_float64_equal_to_the_cpu_model():
+    net = _net(0.0, outputs=2)
+    x = torch.randn(6, 3, generator=torch.Generator().manual_seed(7))
+    cpu = mc_predict_regression(net, x, 3, generator=torch.Generator().manual_seed(0), scale=(1.0, 2.0))
+    gpu = mc_predict_regression(net.cuda(), x, 3, generator=torch.Generator().manual_seed(0), scale=(1.0, 2.0))
+    assert gpu.mean.device.type == "cpu" and gpu.mean.dtype == torch.float64
+    torch.testing.assert_close(gpu.mean, cpu.mean, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(gpu.predictive_variance(), cpu.predictive_variance(), rtol=1e-5, atol=1e-5)

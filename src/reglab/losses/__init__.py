@@ -11,12 +11,12 @@
 from __future__ import annotations
 
 from reglab.losses.distillation import DistillationLoss, distillation_loss
-from reglab.losses.regression import REGRESSION_LOSSES, gaussian_nll, mse, regression_outputs
 from reglab.losses.label_smoothing import (
     LabelSmoothingCrossEntropy,
     label_smoothing_cross_entropy,
     soft_target_cross_entropy,
 )
+from reglab.losses.regression import REGRESSION_LOSSES, gaussian_nll, mse, regression_outputs
 
 __all__ = [
     "label_smoothing_cross_entropy",
