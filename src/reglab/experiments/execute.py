@@ -159,7 +159,6 @@ def _loss(spec: RunSpec, task: str) -> Any:
         from reglab import losses
 
         return getattr(losses, regression_loss(spec.loss, task, spec.arm))
-    regression_loss(spec.loss, task, spec.arm)  # no regression loss on a classifier
     from reglab.losses import LabelSmoothingCrossEntropy
 
     return LabelSmoothingCrossEntropy(spec.regularization.label_smoothing)
@@ -231,14 +230,16 @@ def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dic
     splits = load_splits(spec.data)
     info = splits.info
     reg = spec.regularization
-    if info.task != "classification":
-        check_regression_spec(spec)
-    teacher = _teachers(spec, device) if reg.distillation is not None else None
+    # spec checks before any teacher trains: a regression loss on a classifier, or a
+    # classification-only technique on a regression task, is a ConfigError
+    loss_name = regression_loss(spec.loss, info.task, spec.arm)
     outputs = None
     if info.task != "classification":
         from reglab.losses import regression_outputs
 
-        outputs = regression_outputs(regression_loss(spec.loss, info.task, spec.arm))
+        check_regression_spec(spec)
+        outputs = regression_outputs(loss_name)
+    teacher = _teachers(spec, device) if reg.distillation is not None else None
     torch.manual_seed(spec.seed)
     model = build_model(spec.model, info, dropout=reg.dropout, drop_path=reg.drop_path,
                         input_noise=reg.input_noise, outputs=outputs).to(device)
@@ -312,8 +313,9 @@ def final_metrics(model: nn.Module, splits: Any, history: dict[str, Any], *, dev
 
     Loss and accuracy on train, validation and test (:func:`evaluate_split`: eval mode, plain
     cross-entropy; for regression MSE, ``{split}_rmse``, ``{split}_ll`` and ``sigma`` on the
-    original scale, ``reglab.experiments.regression.regression_metrics``), the gaps, ``best_epoch``/``stopped_epoch`` from
-    ``history``, and ``n_params, num_classes, n_train, weight_hist``.
+    original scale, ``reglab.experiments.regression.regression_metrics``), the gaps,
+    ``best_epoch``/``stopped_epoch`` from ``history``, and ``n_params, num_classes, n_train,
+    weight_hist``.
 
     Args:
         model: the trained model (its final weights are measured).
