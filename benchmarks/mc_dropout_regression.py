@@ -39,7 +39,8 @@ PAPER = {"MC dropout": (2.97, 0.85, -2.46, 0.25)}
 DROPOUTS = (0.005, 0.01, 0.05, 0.1)
 
 
-def fit(x: torch.Tensor, y: torch.Tensor, p: float, *, epochs: int, seed: int) -> tuple[torch.nn.Module, tuple[float, float]]:
+def fit(x: torch.Tensor, y: torch.Tensor, p: float, *, epochs: int,
+        seed: int) -> tuple[torch.nn.Module, tuple[float, float]]:
     """Train the 50-unit MLP on standardised targets; returns it and the target scale (m, s)."""
     from reglab.data.loader import TensorLoader
     from reglab.losses import mse
