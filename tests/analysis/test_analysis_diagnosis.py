@@ -153,6 +153,22 @@ def test_regression_history_uses_loss_gap():
     )
 
 
+def test_regression_large_loss_gap_without_rise_is_overfitting():
+    """Training MSE falls to 0.1 while validation MSE stays flat at 0.6 (standardised targets): a
+    memorising model, though the validation loss never turns up. It used to be called a good fit."""
+    flat = hist(train_loss=[1.0, 0.6, 0.3, 0.15, 0.1], val_loss=[0.9, 0.65, 0.6, 0.6, 0.62])
+    d = diagnose(flat, num_classes=1)
+    assert d.verdict == "overfitting" and d.rule == "large_gap" and d.gap_kind == "loss"
+    assert d.sentence == (
+        "Overfitting: validation loss 0.620 is 0.520 above the training loss 0.100 in epoch 5 (a "
+        "val-train loss gap at least the training loss itself); validation loss stayed within 10% of "
+        "its minimum 0.600 (epoch 3); regularize more."
+    )
+    # just under the ratio: val < 2 x train is a good fit
+    close = hist(train_loss=[1.0, 0.6, 0.4, 0.35, 0.33], val_loss=[0.9, 0.7, 0.62, 0.6, 0.65])
+    assert diagnose(close, num_classes=1).verdict == "good fit"
+
+
 def test_diverged_run_is_underfitting():
     h = hist(train_loss=[1.0, 0.8, float("nan"), float("nan")],
              val_loss=[1.0, 0.9, float("nan"), float("nan")],

@@ -69,7 +69,7 @@ def test_list_techniques():
          + ", ".join(repr(t) for t in TECHNIQUES) + " or 'all'. Received: arms='dropuot'"),
         (["study", "--dataset", "mnsit"],
          "Invalid value for argument `data.name`. Expected one of 'mnist1d', 'digits', 'breast_cancer', 'wine', "
-         "'diabetes', 'moons', 'circles', 'spirals', 'xor', 'blobs', 'mnist5k', 'mnist', 'fashion_mnist', "
+         "'diabetes', 'moons', 'circles', 'spirals', 'xor', 'blobs', 'mnist5k', 'boston', 'mnist', 'fashion_mnist', "
          "'cifar10', a name given to reglab.data.register, a path to a .npz, .csv or .parquet file or to an "
          "image folder, or an import string 'package.module:loader'. Received: data.name='mnsit'"),
         (["study", "--model", "mlpp"],
@@ -97,7 +97,7 @@ def test_list_techniques():
         (["sweep", "--grid", "dropuot=0.1,0.2"],
          "Invalid value for argument `--grid`. Expected a field among 'batch_size', 'cutmix_alpha', 'data_seed', "
          "'dataset', 'distillation', 'drop_path', 'dropout', 'early_stopping', 'epochs', 'grad_clip', "
-         "'input_noise', 'l1', 'l2', 'label_noise', 'label_smoothing', 'lr', 'max_norm', 'mixup_alpha', 'model', "
+         "'input_noise', 'l1', 'l2', 'label_noise', 'label_smoothing', 'loss', 'lr', 'max_norm', 'mixup_alpha', 'model', "
          "'momentum', 'optimizer', 'train_size', 'val_fraction', 'weight_decay' or a dotted path such as "
          "'early_stopping.patience' or 'model.options.width'. Received: --grid='dropuot'"),
     ],

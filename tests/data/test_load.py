@@ -11,7 +11,7 @@ from reglab.data.regimes import proportional_counts
 
 KNOWN = (
     "'mnist1d', 'digits', 'breast_cancer', 'wine', 'diabetes', 'moons', 'circles', 'spirals', "
-    "'xor', 'blobs', 'mnist5k', 'mnist', 'fashion_mnist', 'cifar10'"
+    "'xor', 'blobs', 'mnist5k', 'boston', 'mnist', 'fashion_mnist', 'cifar10'"
 )
 
 

@@ -23,8 +23,12 @@ Rules, checked in this order:
 2. **Overfitting, loss turned up**: the last validation loss is more than
    :data:`OVERFIT_VAL_RISE` (10%) above its minimum *and* the gap grew by more than
    :data:`OVERFIT_GAP_GROWTH` (0.05) since the best epoch (for regression: grew at all).
-3. **Overfitting, large gap**: classification only, the gap at the end is at least
-   :data:`OVERFIT_LARGE_GAP` (0.20) even though the validation loss did not turn up.
+3. **Overfitting, large gap**: the gap at the end is at least :data:`OVERFIT_LARGE_GAP` (0.20)
+   for classification; for regression, the loss gap is at least the training loss itself
+   (validation loss at least twice the training loss, for a positive loss such as the MSE),
+   even though the validation loss did not turn up. Regression histories are losses on
+   standardised targets (``reglab.experiments.regression``), so these ratios do not depend on
+   the target's units.
 4. **Underfitting**: the gap at the end is small (classification: ``|gap|`` below
    :data:`UNDERFIT_MAX_GAP`, 0.10; regression: validation loss below twice the training loss)
    and the training loss is still high: at least :data:`UNDERFIT_LOSS_FRACTION` (40%) of the chance-level
@@ -259,6 +263,19 @@ def diagnose(history: Mapping[str, Any], *, num_classes: int | None = None) -> D
             f"{gap_end:.2f}{peak}; stop near epoch {stop} or regularize more."
         )
         return Diagnosis(verdict="overfitting", rule="val_loss_rise", sentence=sentence, **common)
+    if not classification and _finite(gap_end) and gap_end >= abs(train_loss[last]):
+        if rise > OVERFIT_VAL_RISE:
+            trend = (f"validation loss rose {rise:.0%} above its minimum {min_vl:.3f} (epoch "
+                     f"{best_epoch}) while the gap did not grow ({growth:+.3f})")
+        else:
+            trend = (f"validation loss stayed within {OVERFIT_VAL_RISE:.0%} of its minimum "
+                     f"{min_vl:.3f} (epoch {best_epoch})")
+        sentence = (
+            f"Overfitting: validation loss {end_vl:.3f} is {gap_end:.3f} above the training loss "
+            f"{train_loss[last]:.3f} in epoch {last_epoch} (a val-train loss gap at least the "
+            f"training loss itself); {trend}; regularize more."
+        )
+        return Diagnosis(verdict="overfitting", rule="large_gap", sentence=sentence, **common)
     if classification and gap_end >= OVERFIT_LARGE_GAP:
         if rise > OVERFIT_VAL_RISE:
             trend = (f"validation loss rose {rise:.0%} above its minimum {min_vl:.3f} (epoch "

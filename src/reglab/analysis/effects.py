@@ -126,10 +126,13 @@ _NAN3 = (math.nan, math.nan, math.nan)
 class ArmSummary:
     """One arm across its seeds. Intervals are ``(mean, low, high)``; bounds nan with one seed.
 
-    ``metric`` is ``"accuracy"`` (classification: ``test``/``val`` are accuracies, fractions) or
-    ``"loss"`` (regression, no accuracy: ``test``/``val`` are the final losses, lower is better).
+    ``metric`` is ``"accuracy"`` (classification: ``test``/``val`` are accuracies, fractions),
+    ``"rmse"`` (regression: ``test``/``val`` are root mean squared errors on the target's original
+    scale, lower is better; ``log_likelihood`` the mean per-example test log-likelihood) or
+    ``"loss"`` (regression runs stored without an RMSE: the final losses, lower is better).
     ``effect`` is ``(mean test metric of the arm - mean of the baseline, low, high)`` (0.031 =
-    +3.1 accuracy points), Welch's interval; None for the baseline itself or without a baseline.
+    +3.1 accuracy points; for RMSE a negative effect is an improvement), Welch's interval; None
+    for the baseline itself or without a baseline.
     ``gap`` is train - val accuracy (classification) or val - train loss (regression).
     """
 
@@ -146,6 +149,7 @@ class ArmSummary:
     is_baseline: bool = False
     metric: str = "accuracy"
     runs: list[RunView] = field(default_factory=list, repr=False)
+    log_likelihood: tuple[float, float, float] = _NAN3
 
     @property
     def test_acc(self) -> tuple[float, float, float]:
@@ -217,9 +221,15 @@ def summarize_arms(
     if not views:
         raise ReglabError("No completed runs to summarise. Expected at least one run with a "
                           "final test accuracy or loss. Received: 0 completed runs")
-    # Classification when every run has a test accuracy; otherwise (regression) the test loss.
-    metric = "accuracy" if all(v.final.get("test_acc") is not None for v in views) else "loss"
-    key = "acc" if metric == "accuracy" else "loss"
+    # Classification when every run has a test accuracy; otherwise (regression) the test RMSE,
+    # or the test loss for runs stored before RMSE was recorded.
+    if all(v.final.get("test_acc") is not None for v in views):
+        metric = "accuracy"
+    elif all(v.final.get("test_rmse") is not None for v in views):
+        metric = "rmse"
+    else:
+        metric = "loss"
+    key = {"accuracy": "acc", "rmse": "rmse", "loss": "loss"}[metric]
     views = [v for v in views if v.final.get(f"test_{key}") is not None]
     groups: dict[str, list[RunView]] = {}
     for v in views:
@@ -240,6 +250,7 @@ def summarize_arms(
             verdict = v.diagnosis.get("verdict")
             if verdict in verdicts:
                 verdicts[verdict] += 1
+        lls = [float(v.final["test_ll"]) for v in g if v.final.get("test_ll") is not None]
         effect = None
         if ref_acc is not None and arm != ref:
             effect = diff_ci(acc, ref_acc, confidence)
@@ -257,6 +268,7 @@ def summarize_arms(
             is_baseline=(arm == ref),
             metric=metric,
             runs=g,
+            log_likelihood=mean_ci(lls, confidence) if lls else _NAN3,
         ))
     return out
 

@@ -48,6 +48,7 @@ _SET = typer.Option(None, "--set", help="Override any field: --set dropout=0.1 -
 _PRINT = typer.Option(False, "--print-config", help="Print the effective config as TOML and exit.")
 _RESUME = typer.Option(True, "--resume/--no-resume", help="Skip runs already in the store (default).")
 _QUIET = typer.Option(False, "--quiet", "-q", help="No live line per run.")
+_LOSS = typer.Option(None, "--loss", help="Regression loss: mse (default) or gaussian_nll (mean and log-variance outputs).")
 _DATA_DIR = typer.Option(None, "--data-dir", help="Where downloaded datasets' files are ($REGLAB_DATA_DIR).")
 
 
@@ -65,7 +66,7 @@ def _overrides(**flags: Any) -> dict[str, Any]:
         "out": "out", "name": "name", "dataset": "dataset", "model": "model", "epochs": "epochs",
         "seeds": "seeds", "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer",
         "train_size": "train_size", "label_noise": "label_noise", "runner": "runner", "workers": "workers",
-        "masks": "masks", "ray_address": "ray_address", "model_output": "model.output",
+        "masks": "masks", "ray_address": "ray_address", "model_output": "model.output", "loss": "loss",
         "target": "data.options.target", "image_size": "data.options.image_size", "task": "data.options.task",
     }
     return {names[k]: (str(v) if isinstance(v, Path) else v) for k, v in flags.items() if v is not None}
@@ -140,6 +141,7 @@ def study(
     optimizer: str = _OPT,
     train_size: int = _TRAIN,
     label_noise: float = _NOISE,
+    loss: str = _LOSS,
     arms: str = typer.Option(None, "--arms", help="Comma-separated arms, e.g. baseline,dropout=0.5,stack; 'all'."),
     runner: str = _RUNNER,
     workers: int = _WORKERS,
@@ -169,7 +171,7 @@ def study(
                        epochs=epochs, seeds=seeds,
                        batch_size=batch_size, lr=lr, optimizer=optimizer, train_size=train_size,
                        label_noise=label_noise, runner=runner, workers=workers, masks=masks,
-                       ray_address=ray_address, target=target, image_size=image_size, task=task)
+                       ray_address=ray_address, target=target, image_size=image_size, task=task, loss=loss)
     if arms is not None:
         flags["arms"] = [a.strip() for a in arms.split(",")]
     cfg = load_config("study", path=config, overrides=flags, sets=sets or ())
@@ -196,6 +198,7 @@ def sweep(
     optimizer: str = _OPT,
     train_size: int = _TRAIN,
     label_noise: float = _NOISE,
+    loss: str = _LOSS,
     runner: str = _RUNNER,
     workers: int = _WORKERS,
     masks: str = _MASKS,
@@ -219,7 +222,7 @@ def sweep(
                        epochs=epochs, seeds=seeds,
                        batch_size=batch_size, lr=lr, optimizer=optimizer, train_size=train_size,
                        label_noise=label_noise, runner=runner, workers=workers, masks=masks,
-                       ray_address=ray_address, target=target, image_size=image_size, task=task)
+                       ray_address=ray_address, target=target, image_size=image_size, task=task, loss=loss)
     cfg = load_config("sweep", path=config, overrides=flags, sets=sets or (), grid=grid or ())
     if print_config:
         typer.echo(to_toml(cfg), nl=False)

@@ -22,6 +22,7 @@ def uncertainty(
     dataset: str = typer.Option("mnist1d", "--dataset", help="Fresh run: dataset."),
     model: str = typer.Option("mlp", "--model", help="Fresh run: model."),
     dropout: float = typer.Option(0.2, "--dropout", help="Fresh run: dropout rate (must be > 0 for MC dropout)."),
+    loss: str = typer.Option(None, "--loss", help="Fresh regression run: mse (default) or gaussian_nll."),
     epochs: int = typer.Option(100, "--epochs", help="Fresh run: training epochs."),
     train_size: int = typer.Option(None, "--train-size", help="Fresh run: training samples to keep."),
     samples: int = typer.Option(30, "--samples", "-T", help="MC dropout passes."),
@@ -32,7 +33,9 @@ def uncertainty(
     out: Path = typer.Option(None, "--out", "-o", help="Write uncertainty.html/.md and figures here. Defaults to the store's directory, or reglab-out/uncertainty."),
 ) -> None:
     """Deterministic vs MC-dropout accuracy, ECE, NLL and Brier score; the most uncertain test
-    inputs (drawn for images and 1-D signals); a reliability diagram.
+    inputs (drawn for images and 1-D signals); a reliability diagram. For a regression run: RMSE,
+    log-likelihood, the model precision tau (chosen on validation data) and the coverage of the
+    68%/95% predictive intervals instead.
 
     The run store keeps specs and final metrics, not weights: a stored run is RE-TRAINED from its
     spec (same seed, same numbers as the stored run; runs of the vectorized runner agree up to
@@ -60,10 +63,16 @@ def uncertainty(
         try:
             spec = RunSpec.model_validate({
                 "arm": f"dropout={dropout:g}", "seed": 0 if seed is None else seed, "epochs": epochs,
-                "data": data, "model": {"name": model}, "regularization": {"dropout": dropout}})
+                "data": data, "model": {"name": model}, "regularization": {"dropout": dropout},
+                **({} if loss is None else {"loss": loss})})
         except ValidationError as exc:
             raise config_error(exc, RunSpec) from None
         out_dir = out if out is not None else Path("reglab-out") / "uncertainty"
+    from reglab.studies.uncertainty_regression import spec_task
+
+    if spec_task(spec) == "regression":
+        _regression(spec, samples=samples, mc_seed=mc_seed, stored_final=stored_final, out_dir=out_dir)
+        return
     result = evaluate_uncertainty(spec, samples=samples, seed=mc_seed, n_bins=bins, top_k=top_k,
                                   rank_by=rank_by, stored_final=stored_final)
     table = Table(title=f"{spec.arm} seed {spec.seed} on {spec.data.name}: {result.split} set "
@@ -89,6 +98,39 @@ def uncertainty(
     html_path, md_path, figs = write_uncertainty_report(result, out_dir)
     console.print(f"Report: {escape(str(html_path))}  ({len(figs)} figures)", soft_wrap=True)
     console.print(f"        {escape(str(md_path))}", soft_wrap=True)
+
+
+def _regression(spec: Any, *, samples: int, mc_seed: int, stored_final: dict[str, Any] | None,
+                out_dir: Path) -> None:
+    """``reglab uncertainty`` on a regression run: the scores table, tau, uncertainty.md."""
+    from reglab.studies.uncertainty_regression import evaluate_regression_uncertainty, regression_rows
+
+    result = evaluate_regression_uncertainty(spec, samples=samples, seed=mc_seed, stored_final=stored_final)
+    heads = ("metric", "deterministic", f"MC dropout T={samples}", "MC - det.")
+    title = (f"{spec.arm} seed {spec.seed} on {spec.data.name}: {result.split} set "
+             f"({result.mc.n} examples, original units)")
+    table = Table(title=title)
+    for head in heads:
+        table.add_column(head, justify="left" if head == "metric" else "right")
+    rows = regression_rows(result)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    if result.tau is not None:
+        noise = (f"tau = {result.tau:.4g} (noise std {result.tau ** -0.5:.4g}), chosen on the validation split; "
+                 f"eval mode uses the validation RMSE {result.sigma:.4g} as its noise std.")
+    else:
+        noise = "The model predicts its own noise variance (Gaussian NLL): no tau."
+    console.print(noise, soft_wrap=True)
+    if stored_final is not None and stored_final.get("test_rmse") is not None:
+        console.print(f"Stored test RMSE {stored_final['test_rmse']:.4g}, re-trained {result.deterministic.rmse:.4g}.",
+                      soft_wrap=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md = out_dir / "uncertainty.md"
+    lines = [f"# MC dropout regression: {title}", "", "| " + " | ".join(heads) + " |",
+             "|---|---:|---:|---:|", *("| " + " | ".join(r) + " |" for r in rows), "", noise, ""]
+    md.write_text("\n".join(lines), encoding="utf-8")
+    console.print(f"Report: {escape(str(md))}", soft_wrap=True)
 
 
 @app.command("distill")

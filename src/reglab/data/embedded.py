@@ -1,5 +1,5 @@
-"""Datasets available offline: MNIST-1D (generated), scikit-learn's digits/breast_cancer/wine, and
-mlxtend's 5,000-image MNIST subset (optional extra ``reglab[mnist5k]``).
+"""Datasets available offline: MNIST-1D (generated), scikit-learn's digits/breast_cancer/wine/diabetes,
+and mlxtend's 5,000-image MNIST subset and Boston housing data (optional extra ``reglab[mnist5k]``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from reglab.data.source import RawData, holdout
 from reglab.errors import DataUnavailableError
 
 __all__ = [
-    "fetch_mnist1d", "fetch_digits", "fetch_breast_cancer", "fetch_wine", "fetch_diabetes", "fetch_mnist5k",
+    "fetch_mnist1d", "fetch_digits", "fetch_breast_cancer", "fetch_wine", "fetch_diabetes", "fetch_boston",
+    "fetch_mnist5k",
 ]
 
 MNIST1D_CACHE = "mnist1d_default_v1.npz"
@@ -145,6 +146,28 @@ def fetch_diabetes(data_dir: Path | None, *, test_fraction: float = 0.2) -> RawD
     bunch = load_diabetes(scaled=False)
     x = bunch.data.astype(np.float32)
     y = bunch.target.astype(np.float32)
+    return RawData(*holdout(x, y, test_fraction, stratify=False), "feature", ())
+
+
+def fetch_boston(data_dir: Path | None, *, test_fraction: float = 0.2) -> RawData:
+    """The Boston housing regression data (Harrison & Rubinfeld 1978) as shipped with mlxtend.
+
+    506 census tracts x 13 features; the target is the median home value in $1000s (5-50), kept
+    in its units as float32. Inputs standardised per feature with training statistics. This is
+    the UCI set of Gal & Ghahramani 2016's MC-dropout regression benchmark. Needs the optional
+    extra ``reglab[mnist5k]`` (mlxtend). Defaults to ``test_fraction=0.2`` (405 / 101).
+    """
+    _check_test_fraction(test_fraction)
+    try:
+        from mlxtend.data import boston_housing_data
+    except ImportError:
+        raise DataUnavailableError(
+            "Dataset 'boston' needs the optional extra mlxtend, which is not installed. "
+            "Install it with: pip install 'reglab[mnist5k]'"
+        ) from None
+    x_raw, y_raw = boston_housing_data()
+    x = np.asarray(x_raw, dtype=np.float32)
+    y = np.asarray(y_raw, dtype=np.float32)
     return RawData(*holdout(x, y, test_fraction, stratify=False), "feature", ())
 
 

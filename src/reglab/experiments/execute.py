@@ -14,11 +14,14 @@ process, without touching the global RNG.
 A user's model (``model.name`` an import string or a registered factory, see
 ``reglab.models.user``) is built by its factory, checked once on a probe batch of the training
 inputs (output shape, logits rule), and retrofitted; the sentences saying what was done to it are
-stored in ``final["retrofit"]``.
+stored in ``final["retrofit"]``. A regression run has no accuracy, so the early-stopping arm's
+monitor ``val_acc`` reads as ``val_loss`` (min) there.
 
 Final metrics are measured on the weights the run ends with (the restored best weights under early
-stopping), in eval mode, with the plain cross-entropy (MSE for regression), so arms trained with
-different losses are scored alike.
+stopping), in eval mode, with the plain cross-entropy, so arms trained with different losses are
+scored alike. Regression runs (``spec.loss``: ``"mse"`` by default, or ``"gaussian_nll"``) train on
+standardised targets and report MSE, RMSE and log-likelihood on the original scale
+(``reglab.experiments.regression``).
 """
 
 from __future__ import annotations
@@ -33,6 +36,12 @@ from torch import nn
 from torch.nn import functional as F
 
 from reglab.errors import invalid_argument
+from reglab.experiments.regression import (
+    check_regression_spec,
+    regression_loss,
+    regression_metrics,
+    standardized,
+)
 from reglab.experiments.spec import DataSpec, ModelSpec, RunSpec
 from reglab.techniques import STAGES, TECHNIQUES, TrainContext, field_value
 
@@ -56,7 +65,9 @@ class RunResult:
             ``val_loss - train_loss`` for regression), ``test_gap`` (``train_acc - test_acc``),
             ``n_params, num_classes, n_train, weight_hist`` (``analysis.weight_histogram``),
             ``data_notes`` (``DatasetInfo.notes``: how the data was read and split); for a user's
-            model, ``retrofit``: the sentences saying how the arm was applied to it.
+            model, ``retrofit``: the sentences saying how the arm was applied to it; regression
+            runs add ``train_rmse, val_rmse, test_rmse, train_ll, val_ll, test_ll, sigma``
+            (original scale; losses are MSE).
         seconds: wall-clock seconds of the whole run (data, teachers, training, evaluation).
     """
 
@@ -107,9 +118,10 @@ def cached_splits() -> dict[str, Any]:
 
 def build_model(model: ModelSpec, info: Any, *, dropout: float = 0.0, drop_path: float = 0.0,
                 input_noise: float = 0.0, probe: torch.Tensor | None = None,
-                options: dict[str, Any] | None = None) -> nn.Module:
+                options: dict[str, Any] | None = None, outputs: int | None = None) -> nn.Module:
     """``reglab.models.build`` with the regularization options (only those that are non-zero).
 
+    ``outputs`` overrides ``info.num_classes`` (2 for a Gaussian NLL regression model).
     ``options`` are further model-stage options set by technique hooks (``ctx.model_options``).
     A user's model (:func:`reglab.models.user.is_user_model`) is built by its factory with
     ``model.options``, checked on ``probe`` (a few training inputs; its output wrapped in
@@ -126,9 +138,10 @@ def build_model(model: ModelSpec, info: Any, *, dropout: float = 0.0, drop_path:
     opts.update({k: v for k, v in (("dropout", dropout), ("drop_path", drop_path)) if v > 0})
     notes: list[str] | None = None
     if is_user_model(model.name):
-        net, notes = _build_user_model(model, info, opts.pop("dropout", 0.0), opts.pop("drop_path", 0.0), probe)
+        net, notes = _build_user_model(model, info, opts.pop("dropout", 0.0), opts.pop("drop_path", 0.0), probe,
+                                       outputs)
     else:
-        net = _build(model, info, opts)
+        net = _build(model, info, opts, outputs)
     if input_noise > 0:
         from reglab.nn import GaussianNoise
 
@@ -138,22 +151,22 @@ def build_model(model: ModelSpec, info: Any, *, dropout: float = 0.0, drop_path:
     return net
 
 
-def _build(model: ModelSpec, info: Any, options: dict[str, Any]) -> nn.Module:
+def _build(model: ModelSpec, info: Any, options: dict[str, Any], outputs: int | None = None) -> nn.Module:
     from reglab.models import build
 
-    return build(model.name, tuple(info.input_shape), int(info.num_classes), **{**model.options, **options})
+    return build(model.name, tuple(info.input_shape), int(outputs or info.num_classes), **{**model.options, **options})
 
 
 def _build_user_model(model: ModelSpec, info: Any, dropout: float, drop_path: float,
-                      probe: torch.Tensor | None) -> tuple[nn.Module, list[str]]:
+                      probe: torch.Tensor | None, outputs: int | None = None) -> tuple[nn.Module, list[str]]:
     from reglab.errors import ConfigError
     from reglab.models.user import LogitsOf, build_user, check_output
     from reglab.retrofit import retrofit
 
-    net = build_user(model.name, tuple(info.input_shape), int(info.num_classes), output=model.output,
-                     **model.options)
+    n_out = int(outputs or info.num_classes)
+    net = build_user(model.name, tuple(info.input_shape), n_out, output=model.output, **model.options)
     if probe is not None:
-        net = check_output(net, probe, int(info.num_classes), info.task, model.name)
+        net = check_output(net, probe, n_out, info.task, model.name)
     inner = net.model if isinstance(net, LogitsOf) else net
     try:
         _, notes = retrofit(inner, dropout=dropout, drop_path=drop_path, name=model.name, probe=probe)
@@ -189,9 +202,13 @@ def _optimizer(spec: RunSpec, model: nn.Module, wd: float | None = None) -> torc
     return torch.optim.SGD(params, lr=opt.lr, momentum=opt.momentum, weight_decay=0.0 if wd == 0 else wd)
 
 
-def _loss(task: str) -> nn.Module:
+def _loss(spec: RunSpec, task: str) -> Any:
+    """The training loss before technique hooks: plain cross-entropy, or the regression loss
+    ``spec.loss`` names (``reglab.experiments.regression.regression_loss``)."""
     if task != "classification":
-        return nn.MSELoss()
+        from reglab import losses
+
+        return getattr(losses, regression_loss(spec.loss, task, spec.arm))
     from reglab.losses import LabelSmoothingCrossEntropy
 
     return LabelSmoothingCrossEntropy(0.0)
@@ -297,12 +314,21 @@ def train(spec: RunSpec, *, device: str, progress: bool, callbacks: Any = None) 
     extra_callbacks = callbacks
     splits = load_splits(spec.data)
     info = splits.info
+    # spec checks before any teacher trains: a regression loss on a classifier, or a
+    # classification-only technique on a regression task, is a ConfigError
+    loss_name = regression_loss(spec.loss, info.task, spec.arm)
+    outputs = None
+    if info.task != "classification":
+        from reglab.losses import regression_outputs
+
+        check_regression_spec(spec)
+        outputs = regression_outputs(loss_name)
     ctx = TrainContext(spec=spec, info=info, device=device, train_teachers=lambda: _teachers(spec, device),
-                       loss_fn=_loss(info.task),
+                       loss_fn=_loss(spec, info.task),
                        eval_loss_fn=F.cross_entropy if info.task == "classification" else None)
     _apply_techniques(ctx, "model")
     torch.manual_seed(spec.seed)
-    ctx.model = build_model(spec.model, info, options=ctx.model_options, probe=splits.x_train[:2])
+    ctx.model = build_model(spec.model, info, options=ctx.model_options, probe=splits.x_train[:2], outputs=outputs)
     notes = getattr(ctx.model, "retrofit_notes", None)
     for edit in ctx.model_edits:
         ctx.model = edit(ctx.model)
@@ -315,7 +341,8 @@ def train(spec: RunSpec, *, device: str, progress: bool, callbacks: Any = None) 
         if ctx.weight_decay > 0:
             notes = [*notes, _decay_note(model, ctx.weight_decay)]
         setattr(model, "retrofit_notes", notes)  # noqa: B010 - a plain attribute beside the modules
-    train_loader, val_loader, _ = splits.loaders(spec.batch_size, seed=spec.seed)
+    fit_splits = splits if info.task == "classification" else standardized(splits)
+    train_loader, val_loader, _ = fit_splits.loaders(spec.batch_size, seed=spec.seed)
     trainer = Trainer(
         model,
         optimizer,
@@ -379,11 +406,15 @@ def final_metrics(model: nn.Module, splits: Any, history: dict[str, Any], *, dev
     """
     info = splits.info
     final: dict[str, Any] = {}
-    for split in ("train", "val", "test"):
-        loss, acc = evaluate_split(model, getattr(splits, f"x_{split}"), getattr(splits, f"y_{split}"),
-                                   info.task, device=device)
-        final[f"{split}_loss"] = loss
-        final[f"{split}_acc"] = acc
+    if info.task == "classification":
+        for split in ("train", "val", "test"):
+            loss, acc = evaluate_split(model, getattr(splits, f"x_{split}"), getattr(splits, f"y_{split}"),
+                                       info.task, device=device)
+            final[f"{split}_loss"] = loss
+            final[f"{split}_acc"] = acc
+    else:  # MSE, RMSE and log-likelihood on the original scale (reglab.experiments.regression)
+        final.update({f"{split}_acc": None for split in ("train", "val", "test")})
+        final.update(regression_metrics(model, splits, device=device))
     if info.task == "classification":
         final["gap"] = final["train_acc"] - final["val_acc"] if final["val_acc"] is not None else None
         final["test_gap"] = final["train_acc"] - final["test_acc"]

@@ -184,7 +184,13 @@ class RegularizationSpec(_Spec):
 
 
 class RunSpec(_Spec):
-    """One training run. ``arm`` names the study arm it belongs to (``"baseline"``, ``"dropout"``)."""
+    """One training run. ``arm`` names the study arm it belongs to (``"baseline"``, ``"dropout"``).
+
+    ``loss`` picks the regression loss: ``"mse"`` (one output) or ``"gaussian_nll"`` (the model
+    outputs a mean and a log-variance; ``reglab.losses.gaussian_nll``). None (the default) is the
+    task's own loss: cross-entropy for classification, MSE for regression. It is left out of
+    :meth:`to_dict` when None, so the keys of specs stored before the field existed still match.
+    """
 
     arm: str = "baseline"
     seed: int = Field(default=0, ge=0)
@@ -194,10 +200,14 @@ class RunSpec(_Spec):
     model: ModelSpec = Field(default_factory=ModelSpec)
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
     regularization: RegularizationSpec = Field(default_factory=RegularizationSpec)
+    loss: Literal["mse", "gaussian_nll"] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-compatible dict; ``RunSpec.from_dict(s.to_dict()) == s``."""
-        return self.model_dump(mode="json")
+        data = self.model_dump(mode="json")
+        if data.get("loss") is None:
+            data.pop("loss", None)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunSpec:

@@ -5,6 +5,7 @@
 - :func:`soft_target_cross_entropy`: cross-entropy against a distribution (mixup/CutMix targets).
 - :func:`distillation_loss` / :class:`DistillationLoss` (``"distillation"``): Hinton et al. 2015,
   arXiv:1503.02531, with ensemble teachers.
+- :func:`mse` / :func:`gaussian_nll`: regression losses (one output, or mean and log-variance).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from reglab.losses.label_smoothing import (
     label_smoothing_cross_entropy,
     soft_target_cross_entropy,
 )
+from reglab.losses.regression import REGRESSION_LOSSES, gaussian_nll, mse, regression_outputs
 
 __all__ = [
     "label_smoothing_cross_entropy",
@@ -22,4 +24,8 @@ __all__ = [
     "LabelSmoothingCrossEntropy",
     "distillation_loss",
     "DistillationLoss",
+    "mse",
+    "gaussian_nll",
+    "regression_outputs",
+    "REGRESSION_LOSSES",
 ]

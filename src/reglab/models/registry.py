@@ -39,7 +39,7 @@ class ModelEntry:
 MODELS: dict[str, ModelEntry] = {
     "mlp": ModelEntry(MLP, "fully connected net (default 2 x 100: the MNIST-1D authors' MLP)",
                       ("mnist1d", "digits", "breast_cancer", "wine", "diabetes", "moons", "circles",
-                       "spirals", "xor", "blobs", "mnist5k", "mnist", "fashion_mnist")),
+                       "spirals", "xor", "blobs", "mnist5k", "boston", "mnist", "fashion_mnist")),
     "cnn1d": ModelEntry(CNN1d, "1-D convnet, 3 x 25 channels (the MNIST-1D authors' CNN)", ("mnist1d",)),
     "cnn2d": ModelEntry(CNN2d, "small VGG-style convnet with spatial dropout",
                         ("digits", "mnist5k", "mnist", "fashion_mnist", "cifar10")),

@@ -155,11 +155,15 @@ def gap_curves(summaries: Sequence[ArmSummary]) -> FigureSpec | None:
         alt=("Train-validation accuracy gap" if kinds == {"accuracy"} else
              "Validation-train loss gap") + " over epochs, one line per arm: "
             + ", ".join(s.arm for s in summaries),
-        caption="Training minus validation accuracy in points, mean over seeds; a gap that keeps "
-                "growing is the signature of overfitting. Training accuracy here is the running "
-                "accuracy logged during each epoch (dropout, noise and mixing active), so it "
-                "reads lower for those arms than the table's gap, which evaluates the final "
-                "weights in eval mode.",
+        caption=("Training minus validation accuracy in points, mean over seeds; a gap that keeps "
+                 "growing is the signature of overfitting. Training accuracy here is the running "
+                 "accuracy logged during each epoch (dropout, noise and mixing active), so it "
+                 "reads lower for those arms than the table's gap, which evaluates the final "
+                 "weights in eval mode." if kinds == {"accuracy"} else
+                 "Validation minus training loss, mean over seeds (regression: losses on the "
+                 "standardised targets); a gap that keeps growing is the signature of overfitting. "
+                 "The training loss is the running loss logged during each epoch (dropout, noise "
+                 "active)."),
         png=figure_png(fig),
     )
 
@@ -176,6 +180,8 @@ def _metric_words(s: ArmSummary) -> tuple[str, float, str, float]:
     """(metric name, scale, unit, sign making larger better) for ``s.metric``."""
     if s.metric == "accuracy":
         return "accuracy", 100.0, "%", 1.0
+    if s.metric == "rmse":
+        return "RMSE", 1.0, "", -1.0
     return "loss", 1.0, "", -1.0
 
 

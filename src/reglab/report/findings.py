@@ -42,12 +42,12 @@ def findings(summaries: Sequence[ArmSummary]) -> str:
     95% interval excludes zero, followed by the baseline's typical diagnosis.
 
     The best arm has the highest mean test accuracy (classification) or the lowest mean test
-    loss (regression).
+    RMSE (regression; the test loss for runs stored without an RMSE).
     """
     if not summaries:
         return "No completed runs."
     metric = summaries[0].metric
-    what = "test accuracy" if metric == "accuracy" else "test loss"
+    what = {"accuracy": "test accuracy", "rmse": "test RMSE"}.get(metric, "test loss")
     sign = 1.0 if metric == "accuracy" else -1.0  # orient so that larger is better
 
     base = next((s for s in summaries if s.is_baseline), None)
@@ -84,6 +84,8 @@ def findings(summaries: Sequence[ArmSummary]) -> str:
             parts.append(f"The 95% interval of the difference ({_range(best, low, high)}) "
                          "includes zero, so this study cannot tell it from the baseline; more "
                          "seeds would narrow it.")
+    if metric == "rmse":
+        parts.append("RMSE is in the target's units; lower is better.")
     ref = base or summaries[0]
     diag = next((r for r in ref.runs if r.diagnosis.get("sentence")), None)
     if diag is not None:

@@ -3,7 +3,8 @@
 Columns: arm, setting, seeds, test accuracy (mean +- 95% CI half-width, in %), train-val gap
 (mean +- half-width, in accuracy points), effect on test accuracy vs the baseline (points, with
 Welch's 95% interval), and the per-run verdicts. Regression studies (no accuracy) show the test
-loss, the val-train loss gap and the effect on the loss instead (:data:`LOSS_COLUMNS`). With one
+RMSE (original scale), the test log-likelihood and the effect on the RMSE instead
+(:data:`RMSE_COLUMNS`; :data:`LOSS_COLUMNS` for runs stored without an RMSE). With one
 seed an interval is undefined and the cell says so instead of printing a number.
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 
 from reglab.analysis.effects import ArmSummary
 
-__all__ = ["COLUMNS", "LOSS_COLUMNS", "CAPTION", "LOSS_CAPTION", "columns", "caption", "table_rows",
+__all__ = ["COLUMNS", "LOSS_COLUMNS", "RMSE_COLUMNS", "CAPTION", "LOSS_CAPTION", "RMSE_CAPTION", "columns", "caption", "table_rows",
            "rich_table", "SummaryTable", "markdown_table", "html_table", "fmt_mean_ci", "fmt_loss_ci", "fmt_effect"]
 
 COLUMNS = (
@@ -38,6 +39,16 @@ LOSS_COLUMNS = (
     "Effect (loss)",
     "Verdicts",
 )
+#: The headers of a regression study (accuracy columns replaced by RMSE and log-likelihood).
+RMSE_COLUMNS = (
+    "Arm",
+    "Setting",
+    "Seeds",
+    "Test RMSE",
+    "Test log-lik.",
+    "Effect (RMSE)",
+    "Verdicts",
+)
 #: What the ± and the brackets mean; printed under every rendering of the table.
 CAPTION = ("Test acc and train-val gap: mean ± half-width of the 95% Student t interval over "
            "seeds. Effect: mean test accuracy minus the baseline's [Welch 95% interval]; pts = "
@@ -45,6 +56,10 @@ CAPTION = ("Test acc and train-val gap: mean ± half-width of the 95% Student t 
 LOSS_CAPTION = ("Test loss and val-train loss gap: mean ± half-width of the 95% Student t "
                 "interval over seeds. Effect: mean test loss minus the baseline's [Welch 95% "
                 "interval]; lower is better.")
+RMSE_CAPTION = ("Test RMSE (original units of the target) and test log-likelihood (nats per example, "
+                "Gaussian): mean ± half-width of the 95% Student t interval over seeds. Effect: mean "
+                "test RMSE minus the baseline's [Welch 95% interval]; lower RMSE is better, so a "
+                "negative effect is an improvement.")
 
 
 def _metric(summaries: Sequence[ArmSummary]) -> str:
@@ -53,11 +68,11 @@ def _metric(summaries: Sequence[ArmSummary]) -> str:
 
 def columns(summaries: Sequence[ArmSummary]) -> tuple[str, ...]:
     """:data:`COLUMNS`, or :data:`LOSS_COLUMNS` when the summaries compare losses."""
-    return COLUMNS if _metric(summaries) == "accuracy" else LOSS_COLUMNS
+    return {"accuracy": COLUMNS, "rmse": RMSE_COLUMNS}.get(_metric(summaries), LOSS_COLUMNS)
 
 
 def caption(summaries: Sequence[ArmSummary]) -> str:
-    return CAPTION if _metric(summaries) == "accuracy" else LOSS_CAPTION
+    return {"accuracy": CAPTION, "rmse": RMSE_CAPTION}.get(_metric(summaries), LOSS_CAPTION)
 
 
 def fmt_mean_ci(stat: tuple[float, float, float], scale: float = 100.0, digits: int = 1) -> str:
@@ -103,6 +118,8 @@ def table_rows(summaries: Sequence[ArmSummary]) -> list[list[str]]:
     for s in summaries:
         if s.metric == "accuracy":
             test, gap = fmt_mean_ci(s.test), fmt_mean_ci(s.gap)
+        elif s.metric == "rmse":
+            test, gap = fmt_loss_ci(s.test), fmt_loss_ci(s.log_likelihood)
         else:
             test, gap = fmt_loss_ci(s.test), fmt_loss_ci(s.gap)
         rows.append([s.arm, s.setting, str(s.n), test, gap, fmt_effect(s), s.verdict_text()])

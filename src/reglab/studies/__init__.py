@@ -4,7 +4,8 @@ study, and the uncertainty evaluation of a stored run.
 * :func:`run_study` (``reglab study`` / ``reglab sweep``): plan -> runners -> run store ->
   diagnosis (``reglab.analysis``) -> report (``reglab.report``).
 * :func:`run_distillation` (``reglab distill``): teachers, then students distilled from them.
-* :func:`evaluate_uncertainty` (``reglab uncertainty``): deterministic vs MC-dropout calibration.
+* :func:`evaluate_uncertainty` (``reglab uncertainty``): deterministic vs MC-dropout calibration;
+  :func:`evaluate_regression_uncertainty` the same for a regression run (RMSE, log-likelihood, tau).
 
 The layers below never import this package (``tests/test_layers.py``). The names load on first use.
 """
@@ -21,6 +22,8 @@ _LAZY = {
     "run_distillation": "distillation",
     "UncertaintyResult": "uncertainty",
     "evaluate_uncertainty": "uncertainty",
+    "RegressionUncertaintyResult": "uncertainty_regression",
+    "evaluate_regression_uncertainty": "uncertainty_regression",
 }
 
 __all__ = list(_LAZY)

@@ -106,7 +106,11 @@ def _early_stopping_edit(reg: dict[str, Any], value: int) -> None:
 def _early_stopping(ctx: TrainContext, es: Any) -> None:
     from reglab.training import EarlyStopping
 
-    ctx.callbacks.append(EarlyStopping(monitor=es.monitor, mode=es.mode, patience=es.patience,
+    monitor, mode = es.monitor, es.mode
+    if ctx.info.task != "classification" and monitor.endswith("_acc"):
+        # no accuracy in regression: the early_stopping arm's val_acc/max reads as val_loss/min
+        monitor, mode = monitor[:-4] + "_loss", "min"
+    ctx.callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=es.patience,
                                        min_delta=es.min_delta, restore_best=es.restore_best))
 
 

@@ -6,8 +6,12 @@
 * :func:`expected_calibration_error`, :func:`reliability_bins`, :func:`negative_log_likelihood`,
   :func:`brier_score`, :func:`calibration_metrics` - calibration of predicted probabilities (Guo,
   Pleiss, Sun & Weinberger 2017, ICML, arXiv:1706.04599; Brier 1950).
+* :func:`mc_predict_regression`, :func:`gaussian_log_likelihood`, :func:`choose_tau`,
+  :func:`interval_coverage` - MC dropout for regression: predictive mean and variance with a
+  model precision tau chosen on validation data, the paper's predictive log-likelihood.
 
-Evaluating a stored run (``reglab uncertainty``) is orchestration: ``reglab.studies.uncertainty``.
+Evaluating a stored run (``reglab uncertainty``) is orchestration: ``reglab.studies.uncertainty``
+(classification) and ``reglab.studies.uncertainty_regression`` (regression).
 
 This package imports torch only.
 """
@@ -22,6 +26,14 @@ from reglab.uncertainty.calibration import (
     expected_calibration_error,
     negative_log_likelihood,
     reliability_bins,
+)
+from reglab.uncertainty.mc_regression import (
+    TAU_GRID_POINTS,
+    MCRegression,
+    choose_tau,
+    gaussian_log_likelihood,
+    interval_coverage,
+    mc_predict_regression,
 )
 from reglab.uncertainty.mc import (
     RANK_BY,
@@ -48,4 +60,10 @@ __all__ = [
     "negative_log_likelihood",
     "brier_score",
     "calibration_metrics",
+    "MCRegression",
+    "TAU_GRID_POINTS",
+    "mc_predict_regression",
+    "gaussian_log_likelihood",
+    "choose_tau",
+    "interval_coverage",
 ]
