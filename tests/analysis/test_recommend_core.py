@@ -186,8 +186,8 @@ def test_store_evidence_orders_the_steps():
     assert rec.steps[0].evidence == (
         f"measured: dropout=0.3 {100 * d:+.1f} points [{100 * lo:+.1f}, {100 * hi:+.1f}] over 3 seeds")
     assert rec.steps[0].evidence.startswith("measured: dropout=0.3 +4.0 points [")
-    assert rec.steps[2].evidence.startswith("measured: early_stopping -0.3 points [")
-    assert rec.avoid[0].startswith("weight_decay: measured: weight_decay -5.0 points [")
+    assert rec.steps[2].evidence.startswith("measured: early_stopping=20 -0.3 points [")
+    assert rec.avoid[0].startswith("weight_decay: measured: weight_decay=0.1 -5.0 points [")
     assert rec.avoid[0].endswith("; the interval is at or below zero on your data.")
     assert rec.summary.endswith("Ordered by what your store measured where it measured a step.")
 

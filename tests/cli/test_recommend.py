@@ -127,9 +127,9 @@ def test_from_store_orders_by_what_it_measured(store, tmp_path):
         "Overfitting (training accuracy 100.0% vs validation 58.1%, a gap of 41.9 points; 15,210 "
         "parameters for 3,200 training examples (4.8 per example)). Mlp on signals:")
     assert out.index("1. dropout: start with dropout=0.2 (study arm: dropout=0.2)") < out.index(
-        "Measured: dropout +4.0 points [") < out.index("2. input_noise")
-    in_order(out, "2. input_noise", "3. early_stopping", "Measured: early_stopping -0.3 points [",
-             "Not recommended: weight_decay: measured: weight_decay -5.0 points [")
+        "Measured: dropout=0.2 +4.0 points [") < out.index("2. input_noise")
+    in_order(out, "2. input_noise", "3. early_stopping", "Measured: early_stopping=20 -0.3 points [",
+             "Not recommended: weight_decay: measured: weight_decay=0.1 -5.0 points [")
     config = load_config("study", path=path)
     assert config.epochs == 30 and config.data.name == "mnist1d"  # from the stored spec
     assert config.arms == ["baseline", "dropout=0.2", "input_noise=0.1", "early_stopping=20"]
@@ -143,9 +143,9 @@ def test_from_store_explicit_flags_win(store):
                           "regularization would likely cost accuracy. Current regularization: "
                           "dropout=0.2. Ordered by what your store measured where it measured a "
                           "step.")
-    assert "Not recommended: weight_decay: measured: weight_decay -5.0 points [" in out
+    assert "Not recommended: weight_decay: measured: weight_decay=0.1 -5.0 points [" in out
     # dropout is not in a good fit's base, but the store measured it helping: a note says so
-    assert ("Note: Not in this recipe but it helped on your data: measured: dropout +4.0 points "
+    assert ("Note: Not in this recipe but it helped on your data: measured: dropout=0.2 +4.0 points "
             "[") in out
     assert ("Warning: The model is far too large for the data trained from scratch: 2,000,000 "
             "parameters for 500 training examples") in out
@@ -157,7 +157,7 @@ def test_from_store_does_not_raise_what_the_store_measured_to_hurt(store, tmp_pa
               str(path)])
     assert "Current regularization: weight_decay=0.1." in out
     assert "start with weight_decay" not in out  # raising it to 0.3 would follow a measured loss
-    assert "Not recommended: weight_decay: measured: weight_decay -5.0 points [" in out
+    assert "Not recommended: weight_decay: measured: weight_decay=0.1 -5.0 points [" in out
     config = load_config("study", path=path)
     assert config.regularization.weight_decay == 0.1  # baseline = the observed setting
     assert config.arms == ["baseline", "dropout=0.2", "input_noise=0.1", "early_stopping=20"]

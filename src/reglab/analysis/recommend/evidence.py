@@ -35,7 +35,17 @@ def gain(summary: Any) -> tuple[float, float, float]:
     return (d, lo, hi) if summary.higher_is_better else (-d, -hi, -lo)
 
 
+def _arm_text(arm: str) -> str:
+    """``"weight_decay"`` -> ``"weight_decay=0.1"`` (the value the arm ran at)."""
+    found = _technique_of(arm)
+    if found is None or found[1] is None:
+        return arm
+    name, value = found
+    return f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}"
+
+
 def evidence_text(summary: Any) -> str:
+    """``"measured: dropout=0.2 +3.1 points [+1.2, +5.0] over 3 seeds"``."""
     d, lo, hi = summary.effect
     seeds = f"over {summary.n} seed{'s' if summary.n != 1 else ''}"
     if summary.higher_is_better:
@@ -46,7 +56,7 @@ def evidence_text(summary: Any) -> str:
         interval = "" if math.isnan(lo) else f" [{lo:+.3g}, {hi:+.3g}]"
     if not interval:
         seeds += " (no interval)"
-    return f"measured: {summary.arm} {value}{interval} {seeds}"
+    return f"measured: {_arm_text(summary.arm)} {value}{interval} {seeds}"
 
 
 def _technique_of(arm: str) -> tuple[str, Any] | None:
