@@ -252,3 +252,17 @@ def test_every_technique_step_is_inside_its_range(family, fine_tuning):
                 if step.arm:
                     technique, v = parse_arm(step.arm)  # raises outside the technique's range
                     assert technique.name == step.technique
+
+
+def test_emitted_study_names_the_users_own_model_and_data(tmp_path):
+    """Import-string models and data files (``reglab.models.user``, ``reglab.data.user``); runs
+    once both are in the code base."""
+    pytest.importorskip("reglab.models.user")
+    pytest.importorskip("reglab.data.user")
+    data = tmp_path / "images.csv"
+    data.write_text("x0,x1,label\n0.1,0.2,0\n", encoding="utf-8")
+    rec = recommend("resnet50", 5000, 50, 25_000_000, 0.98, 0.71)
+    config, toml = emitted(rec, tmp_path, model="mypackage.models:resnet50", data=str(data))
+    assert config.model.name == "mypackage.models:resnet50"
+    assert config.data.name == str(data)
+    assert "drop_path=0.05" in config.arms  # a user model may have residual blocks

@@ -81,7 +81,7 @@ def test_data_flag_sets_modality_and_flips():
     assert ("2. crop and flip augmentation: start with random_resized_crop_scale=(0.08, 1.0) "
             "Random resized crops (scale 0.08-1; on 32x32 images: pad by 4 and crop), no flips") in out
     out = ok(BASE + ["--train-acc", "1.0", "--val-acc", "0.66", "--data", "mnist1d"])
-    assert "mlp on signals" in out and "4. input_noise: start with input_noise=0.1" in out
+    assert "MLP on signals" in out and "4. input_noise: start with input_noise=0.1" in out
 
 
 def test_small_tabular_and_underfitting():
@@ -125,7 +125,7 @@ def test_from_store_orders_by_what_it_measured(store, tmp_path):
     # baseline final accuracies: train 1.000, val 0.580/0.581/0.582 -> mean 58.1%; data mnist1d
     assert out.startswith(
         "Overfitting (training accuracy 100.0% vs validation 58.1%, a gap of 41.9 points; 15,210 "
-        "parameters for 3,200 training examples (4.8 per example)). Mlp on signals:")
+        "parameters for 3,200 training examples (4.8 per example)). MLP on signals:")
     assert out.index("1. dropout: start with dropout=0.2 (study arm: dropout=0.2)") < out.index(
         "Measured: dropout=0.2 +4.0 points [") < out.index("2. input_noise")
     in_order(out, "2. input_noise", "3. early_stopping", "Measured: early_stopping=20 -0.3 points [",
@@ -139,7 +139,7 @@ def test_from_store_explicit_flags_win(store):
     out = ok(["recommend", "--from-store", str(store), "--arm", "dropout", "--params", "2000000",
               "--n-train", "500"])
     assert out.startswith("Good fit (training accuracy 90.0% vs validation 88.1%, a gap of 1.9 "
-                          "points). Mlp on signals: keep the recipe's base (early_stopping); more "
+                          "points). MLP on signals: keep the recipe's base (early_stopping); more "
                           "regularization would likely cost accuracy. Current regularization: "
                           "dropout=0.2. Ordered by what your store measured where it measured a "
                           "step.")
@@ -212,3 +212,20 @@ def test_bad_store_arguments(store, tmp_path):
     assert run_error(["recommend", "--from-store", str(missing)]) == (
         f"Error: Run store '{missing}' not found. Expected the runs.sqlite file written by "
         "`reglab study` or `reglab sweep`. Received: a path that does not exist\n")
+
+
+def test_a_stored_user_model_needs_family(scripted, tmp_path):
+    s = scripted
+    runs = []
+    for seed, acc in enumerate((0.6, 0.61, 0.62)):
+        run = s.make_run("baseline", seed, acc)
+        spec = run.spec.model_copy(update={"model": run.spec.model.model_copy(update={"name": "mypkg.nets:resnet50"})})
+        runs.append(s.FakeRun(spec.key(), spec, "done", run.history, run.final, run.diagnosis))
+    path = tmp_path / "runs.sqlite"
+    s.write_store(path, runs, study="mine")
+    assert run_error(["recommend", "--from-store", str(path)]) == (
+        "Error: Invalid value for argument `family`. Expected one of 'mlp', 'cnn', 'transformer', "
+        "'rnn' (pass --family; the stored model 'mypkg.nets:resnet50' is not a reglab model). "
+        "Received: nothing\n")
+    out = ok(["recommend", "--from-store", str(path), "--family", "resnet50", "--modality", "image"])
+    assert "1. pretrained weights" in out

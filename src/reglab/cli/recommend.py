@@ -17,7 +17,7 @@ def _from_store(path: Path, arm: str | None, study: str | None) -> tuple[dict[st
     """Facts of one arm of a store (accuracies: means over its seeds), its run spec, and every
     arm's summary (the analysis layer's effects)."""
     from reglab.analysis.effects import as_run_views, summarize_arms
-    from reglab.analysis.recommend import NO_FLIP_DATASETS, modality_of_dataset
+    from reglab.analysis.recommend import NO_FLIP_DATASETS, family_of_model, modality_of_dataset
     from reglab.experiments.spec import RunSpec
     from reglab.report import load_runs
 
@@ -45,9 +45,14 @@ def _from_store(path: Path, arm: str | None, study: str | None) -> tuple[dict[st
         return sum(values) / len(values) if values else None
 
     first = chosen[0]
-    data = first.spec["data"]["name"]
+    data, model = first.spec["data"]["name"], first.spec["model"]["name"]
+    try:
+        family = family_of_model(model)
+    except ValueError:  # a user's model: --family says what it is
+        family = None
     facts: dict[str, Any] = {
-        "family": first.spec["model"]["name"],
+        "family": family,
+        "model": model,
         "n_train": first.final.get("n_train"),
         "num_classes": first.final.get("num_classes"),
         "n_params": first.final.get("n_params"),
@@ -126,6 +131,8 @@ def recommend_cmd(
             expected = (f"one of {', '.join(repr(f) for f in FAMILIES)}" if name == "family"
                         else "an integer >= 1" if name != "num_classes" else "an integer >= 2")
             source = "the stored runs do not record it" if from_store is not None else "required"
+            if name == "family" and facts.get("model"):
+                source = f"the stored model {facts['model']!r} is not a reglab model"
             raise ValueError(invalid_argument(name, f"{expected} (pass {flag}; {source})", None,
                                               shown="nothing"))
     rec = recommend(

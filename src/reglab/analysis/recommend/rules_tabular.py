@@ -22,6 +22,7 @@ TABULAR_PATIENCE = 16
 #: small nets, convolutions and attention start lower).
 DROPOUT_START = {"mlp": 0.2, "cnn": 0.1, "transformer": 0.1, "rnn": 0.2}
 
+_LABEL = {"mlp": "MLP", "cnn": "CNN", "transformer": "transformer", "rnn": "RNN"}
 _TREES = ("Compare against gradient-boosted trees (XGBoost, LightGBM, CatBoost) on the same "
           "split: on small and medium tabular sets they usually match or beat a tuned MLP "
           "(Grinsztajn et al. 2022).")
@@ -75,5 +76,5 @@ def signal_plan(p: Problem) -> Plan:
                        "inputs: plausible new examples the model cannot memorise.", "bishop1995",
                        core=False),
     ]
-    return Plan(f"{p.family} on signals", "weight decay and early stopping first, then dropout and "
+    return Plan(f"{_LABEL[p.family]} on signals", "weight decay and early stopping first, then dropout and "
                 "input noise while the gap persists.", steps)
