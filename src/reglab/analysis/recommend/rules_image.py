@@ -3,8 +3,8 @@
 From scratch (torchvision's reference recipe; timm's "ResNet strikes back"; DeiT):
 
 1. Pretrained weights first when the set has fewer than ``TRANSFER_DATA`` images (Kornblith et
-   al. 2019: fine-tuning beat training from scratch on every small set; BiT, Kolesnikov et al.
-   2020).
+   al. 2019: fine-tuning matched or beat training from scratch on all 12 of their sets, by wide
+   margins on the small ones; BiT, Kolesnikov et al. 2020).
 2. Random (resized) crops and horizontal flips where a mirror image keeps the label (He et al.
    2016; every recipe above).
 3. TrivialAugment (torchvision's recipe: ``TrivialAugmentWide``) or RandAugment (timm; DeiT:

@@ -5,7 +5,8 @@ Fine-tuning (Devlin et al. 2019; the Hugging Face recipes; RoBERTa; Dodge et al.
 1. Learning rate 2e-5 (Devlin et al. searched {5e-5, 4e-5, 3e-5, 2e-5}; start at the low end on
    small sets, where the larger rates fail more often, Mosbach et al. 2021).
 2. Decoupled weight decay 0.01 (BERT's AdamW; the Hugging Face examples).
-3. Linear warmup over the first 10% of the steps (BERT; RoBERTa used 6%), then linear decay.
+3. Linear warmup over the first 10% of the steps (BERT's fine-tuning code, warmup proportion
+   0.1; RoBERTa used 6%), then linear decay.
 4. 3 epochs (Devlin et al.: 2, 3 or 4).
 5. Early stopping counted in evaluations, not epochs: with 2-4 epochs an epoch-level patience
    never triggers. Evaluate 4 times per epoch (batch 32) and stop after 3 evaluations without
