@@ -50,7 +50,7 @@ def test_resnet50_challenge(tmp_path):
     assert (f"Wrote study recommend-cnn (7 arms x 3 seeds; model resnet, data cifar10) to {path}; "
             f"run it with: reglab study --config {path}") in out
     config = load_config("study", path=path)
-    assert config.arms == ["baseline", "mixup=0.2", "cutmix=1", "label_smoothing=0.1",
+    assert config.arms == ["baseline", "mixup=0.2", "cutmix=1.0", "label_smoothing=0.1",
                            "drop_path=0.05", "weight_decay=0.01", "early_stopping=20"]
 
 

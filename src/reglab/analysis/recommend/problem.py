@@ -140,7 +140,7 @@ def _fmt(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
-        return f"{value:g}"
+        return f"{value:.1f}" if value.is_integer() else f"{value:g}"  # 1.0 stays a float
     if isinstance(value, dict):
         return "(" + ", ".join(f"{a}={_fmt(b)}" for a, b in value.items()) + ")"
     return str(value)
