@@ -64,7 +64,8 @@ def test_bert_fine_tuning_on_1000_examples(tmp_path):
                           "pretrained text transformer (BERT-style): learning rate 2e-5 to 5e-5, "
                           "weight decay 0.01, warmup 10%, 3 epochs and early stopping on "
                           "evaluations; no extra dropout.")
-    in_order(out, "1. fine-tuning learning rate: start with lr=2e-05",
+    in_order(out, "1. fine-tuning learning rate: start with lr=2e-5 AdamW at 2e-5, the low end of BERT's "
+             "fine-tuning range (2e-5 to 5e-5)",
              "2. weight_decay: start with weight_decay=0.01 (study arm: weight_decay=0.01)",
              "3. learning-rate warmup: start with warmup_ratio=0.1", "4. few epochs: start with epochs=3",
              "5. early stopping on evaluations: start with eval_steps=8, patience=3",

@@ -69,7 +69,8 @@ def _render(rec: Any) -> None:
     console.print(f"[bold]{escape(rec.summary)}[/bold]")
     for warning in rec.warnings:
         console.print(f"[yellow]Warning:[/yellow] {escape(warning)}")
-    console.print(f"Strategy ({escape(rec.scenario)}; {escape(rec.verdict)}), in order:")
+    fit = "fit not observed" if rec.verdict == "unknown" else rec.verdict
+    console.print(f"Strategy ({escape(rec.scenario)}; {escape(fit)}), in order:")
     for i, step in enumerate(rec.steps, 1):
         arm = f"  [dim](study arm: {escape(step.arm)})[/dim]" if step.arm else ""
         start = f": start with [cyan]{escape(step.settings_text())}[/cyan]" if step.settings else ""

@@ -140,7 +140,9 @@ def _fmt(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
-        return f"{value:.1f}" if value.is_integer() else f"{value:g}"  # 1.0 stays a float
+        if value.is_integer():
+            return f"{value:.1f}"  # 1.0 stays a float
+        return f"{value:g}".replace("e-0", "e-")  # 2e-05 -> 2e-5
     if isinstance(value, dict):
         return "(" + ", ".join(f"{a}={_fmt(b)}" for a, b in value.items()) + ")"
     return str(value)
