@@ -10,7 +10,7 @@ from typing import Any
 
 from reglab._validate import check_int
 from reglab.analysis.recommend.problem import Recommendation
-from reglab.errors import ConfigError, invalid_argument
+from reglab.errors import invalid_argument
 from reglab.techniques import RESIDUAL_MODELS, parse_arm
 
 __all__ = ["study_config", "study_toml", "reference_model", "left_out"]
