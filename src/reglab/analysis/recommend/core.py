@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from reglab._validate import check_choice, check_int, check_probability
+from reglab.analysis.effects import regularization_setting
 from reglab.analysis.recommend.evidence import apply_evidence
 from reglab.analysis.recommend.problem import (
     FAMILIES,
@@ -146,8 +147,6 @@ def recommend(
         avoid += hurt
         notes += extra
     summary = _summary(p, plan, steps, current, measured)
-    from reglab.analysis.effects import regularization_setting
-
     kept = (dict(current) if current and p.verdict != "underfitting"
             and regularization_setting(current) != "none" else None)
     return Recommendation(p, summary, steps, _warnings(p), avoid, notes, current=kept,
@@ -182,8 +181,6 @@ def _warnings(p: Problem) -> list[str]:
 
 
 def _summary(p: Problem, plan: Plan, steps: list[Step], current: Any, measured: Any) -> str:
-    from reglab.analysis.effects import regularization_setting
-
     scenario = plan.scenario[0].upper() + plan.scenario[1:]
     observed = p.observed_text()
     if p.verdict == "underfitting":

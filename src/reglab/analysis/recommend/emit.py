@@ -28,15 +28,15 @@ def _is_import_string(model: str) -> bool:
     return ":" in model
 
 
-def left_out(rec: Recommendation, model: str) -> list[str]:
-    """The technique steps' arms the study cannot run on ``model`` (with the reason)."""
+def left_out(rec: Recommendation, model: str) -> list[tuple[str, str]]:
+    """``(arm, reason)`` for each technique step's arm the study cannot run on ``model``."""
     out = []
     for step in rec.steps:
         if step.arm is None:
             continue
         technique, _ = parse_arm(step.arm)
         if technique.requires == "residual" and model not in RESIDUAL_MODELS and not _is_import_string(model):
-            out.append(f"{step.arm} (reglab's {model!r} has no residual blocks)")
+            out.append((step.arm, f"reglab's {model!r} has no residual blocks"))
     return out
 
 
@@ -108,7 +108,7 @@ def study_config(
         config["epochs"] = settings["epochs_factor"] * int(config.get("epochs", DEFAULT_EPOCHS))
     if rec.current:
         config["regularization"] = dict(rec.current)
-    skip = {entry.split(" ")[0] for entry in left_out(rec, config["model"]["name"])}
+    skip = {arm for arm, _ in left_out(rec, config["model"]["name"])}
     arms = [a for a in rec.study_arms() if a not in skip]
     config.update(name=name or f"recommend-{rec.family}", seeds=seeds, arms=arms)
     try:
@@ -134,5 +134,5 @@ def study_toml(rec: Recommendation, config: Any) -> str:
                   for i, s in enumerate(advice, 1)]
     dropped = left_out(rec, config.model.name)
     if dropped:
-        lines.append("# Left out: " + "; ".join(dropped) + ".")
+        lines.append("# Left out: " + "; ".join(f"{arm} ({why})" for arm, why in dropped) + ".")
     return "\n".join(lines) + "\n" + to_toml(config)
