@@ -216,7 +216,7 @@ class Recommendation:
     #: The regularization the observed run already had (``recommend(current=...)``), when it was
     #: taken into account; the emitted study starts from it.
     current: dict[str, Any] | None = None
-
+    #: The recipe that applied (``"image classification from scratch on little data"``).
     scenario: str = ""
 
     @property
