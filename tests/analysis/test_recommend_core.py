@@ -229,3 +229,18 @@ def test_drop_path_is_left_out_on_a_model_without_residual_blocks(tmp_path):
     assert "drop_path=0.05" not in config.arms
     text = study_toml(rec, config)
     assert "# Left out: drop_path=0.05 (reglab's 'cnn2d' has no residual blocks).\n" in text
+
+
+def test_a_measured_arm_the_recipe_lacks_leads_when_it_helped():
+    measured = _store_summaries({
+        "mixup": ((0.05, 0.05, 0.05), {"mixup_alpha": 0.2}),            # helps; not a tabular step
+        "input_noise": ((0.01, -0.01, 0.0), {"input_noise": 0.1}),      # contains 0: not added
+    })
+    rec = recommend("mlp", 3200, 10, 15210, 1.0, 0.66, measured=measured)
+    assert names(rec) == ["mixup", "weight_decay", "early_stopping", "dropout", "smaller model"]
+    first = rec.steps[0]
+    assert (first.arm, first.settings, first.source) == (
+        "mixup", {}, "Zhang et al. 2018, mixup, ICLR, arXiv:1710.09412")
+    assert first.reason == "Not in this recipe, but it helped on your data: mixup sets mixup_alpha=0.2."
+    assert first.evidence.startswith("measured: mixup=0.2 +5.0 points [")
+    assert rec.study_arms()[:2] == ["baseline", "mixup"]

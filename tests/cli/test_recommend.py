@@ -140,14 +140,14 @@ def test_from_store_explicit_flags_win(store):
     out = ok(["recommend", "--from-store", str(store), "--arm", "dropout", "--params", "2000000",
               "--n-train", "500"])
     assert out.startswith("Good fit (training accuracy 90.0% vs validation 88.1%, a gap of 1.9 "
-                          "points). MLP on signals: keep the recipe's base (early_stopping); more "
-                          "regularization would likely cost accuracy. Current regularization: "
-                          "dropout=0.2. Ordered by what your store measured where it measured a "
-                          "step.")
+                          "points). MLP on signals: keep light regularization (dropout, "
+                          "early_stopping); more would likely cost accuracy. Current "
+                          "regularization: dropout=0.2. Ordered by what your store measured where "
+                          "it measured a step.")
+    # dropout is not in a good fit's base recipe, but the store measured it helping: it leads
+    assert ("1. dropout (study arm: dropout) Not in this recipe, but it helped on your data: "
+            "dropout sets dropout=0.2. Measured: dropout=0.2 +4.0 points [") in out
     assert "Not recommended: weight_decay: measured: weight_decay=0.1 -5.0 points [" in out
-    # dropout is not in a good fit's base, but the store measured it helping: a note says so
-    assert ("Note: Not in this recipe but it helped on your data: measured: dropout=0.2 +4.0 points "
-            "[") in out
     assert ("Warning: The model is far too large for the data trained from scratch: 2,000,000 "
             "parameters for 500 training examples") in out
 

@@ -143,9 +143,8 @@ def recommend(
         steps = _account_for_current(steps, current, raise_=p.verdict in ("overfitting", "mild overfitting"))
     avoid, notes = list(plan.avoid), list(plan.notes)
     if measured:
-        steps, hurt, extra = apply_evidence(steps, measured)
+        steps, hurt = apply_evidence(steps, measured)
         avoid += hurt
-        notes += extra
     summary = _summary(p, plan, steps, current, measured)
     kept = (dict(current) if current and p.verdict != "underfitting"
             and regularization_setting(current) != "none" else None)
@@ -187,8 +186,8 @@ def _summary(p: Problem, plan: Plan, steps: list[Step], current: Any, measured: 
         text = f"Underfitting ({observed}): {plan.headline}"
     elif p.verdict == "good fit":
         names = ", ".join(s.technique for s in steps)
-        text = (f"Good fit ({observed}). {scenario}: keep the recipe's base ({names}); more "
-                "regularization would likely cost accuracy.")
+        text = (f"Good fit ({observed}). {scenario}: keep light regularization ({names}); more "
+                "would likely cost accuracy.")
     elif p.verdict == "unknown" and p.fine_tuning:
         text = (f"No accuracies observed; a pretrained model with {p.size_text()}. "
                 f"{scenario}: {plan.headline}")

@@ -5,7 +5,8 @@ effect on the test metric against the baseline, with its interval); nothing is r
 For each technique step, the measured arms of that technique are found (``parse_arm``) and the
 one with the best validation score speaks for it:
 
-- its interval lies above zero (it helped): the step moves to the front, at the measured value;
+- its interval lies above zero (it helped): the step moves to the front, at the measured value
+  (a measured arm the recipe lacks joins it there);
 - its interval contains zero: the step keeps its recipe place when the mean effect is positive,
   else it moves behind every unmeasured step, so it is not recommended first;
 - its interval is at or below zero (it hurt): the step leaves the strategy for ``avoid``.
@@ -23,7 +24,7 @@ from typing import Any
 
 from reglab.analysis.recommend.problem import Step, technique_step
 from reglab.errors import ConfigError
-from reglab.techniques import parse_arm
+from reglab.techniques import get_technique, parse_arm
 
 __all__ = ["apply_evidence", "evidence_text", "gain"]
 
@@ -74,9 +75,10 @@ def _score(summary: Any) -> float:
     return gain(summary)[0]
 
 
-def apply_evidence(steps: list[Step], measured: Sequence[Any]) -> tuple[list[Step], list[str], list[str]]:
-    """``(steps, avoid, notes)``: ``steps`` reordered by ``measured`` (``ArmSummary`` records),
-    the steps measured to hurt moved to ``avoid``, and notes on measured arms the plan lacks."""
+def apply_evidence(steps: list[Step], measured: Sequence[Any]) -> tuple[list[Step], list[str]]:
+    """``(steps, avoid)``: ``steps`` reordered by ``measured`` (``ArmSummary`` records), with the
+    measured arms the recipe lacks added in front when they helped, and the steps measured to
+    hurt moved to ``avoid``."""
     by_technique: dict[str, list[Any]] = {}
     for s in measured:
         if s.is_baseline or s.effect is None:
@@ -86,13 +88,11 @@ def apply_evidence(steps: list[Step], measured: Sequence[Any]) -> tuple[list[Ste
             by_technique.setdefault(found[0], []).append(s)
     tiered: list[tuple[int, int, Step]] = []
     avoid: list[str] = []
-    used: set[str] = set()
     for i, step in enumerate(steps):
-        arms = by_technique.get(step.technique) if step.is_technique else None
+        arms = by_technique.pop(step.technique, None) if step.is_technique else None
         if not arms:
             tiered.append((1, i, step))
             continue
-        used.add(step.technique)
         best = max(arms, key=_score)
         g, lo, hi = gain(best)
         text = evidence_text(best)
@@ -105,12 +105,15 @@ def apply_evidence(steps: list[Step], measured: Sequence[Any]) -> tuple[list[Ste
             tiered.append((0, i, replace(new, source=step.source, evidence=text)))
         else:
             tiered.append((1 if g > 0 else 2, i, replace(step, evidence=text)))
-    notes = []
-    for name, arms in by_technique.items():
-        if name in used:
-            continue
+    for k, (name, arms) in enumerate(by_technique.items(), start=len(steps)):
         best = max(arms, key=_score)
         _, lo, _ = gain(best)
-        if not math.isnan(lo) and lo > 0:
-            notes.append(f"Not in this recipe but it helped on your data: {evidence_text(best)}.")
-    return [s for _, _, s in sorted(tiered, key=lambda t: t[:2])], avoid, notes
+        if math.isnan(lo) or lo <= 0:
+            continue
+        technique = get_technique(name)
+        step = Step(name, {}, f"Not in this recipe, but it helped on your data: {best.arm} sets "
+                    f"{best.setting}.", arm=best.arm,
+                    source=technique.paper or "your run store (no published recipe)",
+                    evidence=evidence_text(best))
+        tiered.append((0, k, step))
+    return [s for _, _, s in sorted(tiered, key=lambda t: t[:2])], avoid
