@@ -244,3 +244,14 @@ def test_a_measured_arm_the_recipe_lacks_leads_when_it_helped():
     assert first.reason == "Not in this recipe, but it helped on your data: mixup sets mixup_alpha=0.2."
     assert first.evidence.startswith("measured: mixup=0.2 +5.0 points [")
     assert rec.study_arms()[:2] == ["baseline", "mixup"]
+
+
+def test_to_dict_is_plain_json():
+    import json
+
+    rec = recommend("resnet50", 5000, 50, 25_000_000, 0.98, 0.71)
+    d = json.loads(json.dumps(rec.to_dict()))
+    assert (d["scenario"], d["verdict"], d["modality"], d["residual"]) == (
+        "image classification from scratch on little data", "overfitting", "image", True)
+    assert d["steps"][1]["settings"] == {"random_resized_crop_scale": [0.08, 1.0], "horizontal_flip": 0.5}
+    assert [s["arm"] for s in d["steps"]][3:5] == ["mixup=0.2", "cutmix=1.0"]
