@@ -241,12 +241,16 @@ def test_signal_mlp(tmp_path):
 
 @pytest.mark.parametrize("family", ["mlp", "cnn", "transformer", "rnn"])
 @pytest.mark.parametrize("fine_tuning", [False, True])
-def test_every_technique_step_is_inside_its_range(family, fine_tuning):
+def test_every_technique_step_is_inside_its_range_and_text_gets_no_mixup(family, fine_tuning):
     for modality in ("image", "text", "tabular", "signal"):
         for accs in ((None, None), (1.0, 0.7), (0.93, 0.91), (0.3, 0.29)):
             rec = recommend(family, 2000, 10, 1_000_000, *accs, fine_tuning=fine_tuning,
                             modality=modality)
             assert rec.steps
+            if modality == "text":  # mixup on text only as an embedding experiment, never a step
+                assert not {"mixup", "cutmix"} & set(names(rec))
+                if fine_tuning and family == "transformer":  # BERT's own dropout 0.1 suffices
+                    assert "dropout" not in names(rec)
             for step in rec.steps:
                 assert step.source
                 if step.arm:
