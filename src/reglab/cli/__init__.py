@@ -15,6 +15,7 @@ from reglab.cli import study  # noqa: E402,F401
 from reglab.cli import datasets  # noqa: E402,F401
 from reglab.cli import lab  # noqa: E402,F401
 from reglab.cli import report  # noqa: E402,F401
+from reglab.cli import recommend  # noqa: E402,F401
 from reglab.cli import uncertainty  # noqa: E402,F401
 from reglab.cli import export  # noqa: E402,F401
 
