@@ -42,11 +42,16 @@ def check_range(
     low_inclusive: bool = True,
     high_inclusive: bool = True,
 ) -> float:
-    """Check that ``value`` is a real number (not bool, not NaN) inside the given interval."""
+    """Check that ``value`` is a real number (not bool, not NaN) inside the given interval.
+
+    An open end (``low``/``high`` of ``None``) excludes the infinity itself: ``check_range("lr", inf,
+    0.0, None)`` is refused like any other value outside ``[0, inf)``, so every positive and
+    non-negative check asks for a finite number.
+    """
     lo = "(-inf" if low is None else ("[" if low_inclusive else "(") + _fmt(low)
     hi = "inf)" if high is None else _fmt(high) + ("]" if high_inclusive else ")")
     expected = f"a number in {lo}, {hi}"
-    if not _is_number(value) or math.isnan(value):
+    if not _is_number(value) or math.isnan(value) or math.isinf(value):
         raise ValueError(invalid_argument(name, expected, value))
     if low is not None and (value < low or (not low_inclusive and value == low)):
         raise ValueError(invalid_argument(name, expected, value))

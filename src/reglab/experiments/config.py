@@ -112,7 +112,7 @@ class OutputsMixin:
 
 
 class _BaseConfig(OutputsMixin, BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = "default"  # study name; the output directory defaults to reglab-out/<name>
     out: str | None = None  # output directory (runs.sqlite, report.html, report.md)

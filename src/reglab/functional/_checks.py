@@ -13,6 +13,7 @@ from reglab._validate import check_choice, check_non_negative, check_probability
 __all__ = ["probability", "non_negative", "choice"]
 
 _NUMBER = (int, float)
+_INF = float("inf")
 
 
 def probability(name: str, value: Any, *, allow_one: bool = True) -> float:
@@ -24,7 +25,7 @@ def probability(name: str, value: Any, *, allow_one: bool = True) -> float:
 
 def non_negative(name: str, value: Any) -> float:
     """``value`` as a float in [0, inf); else ``ValueError``."""
-    if type(value) in _NUMBER and 0.0 <= value:
+    if type(value) in _NUMBER and 0.0 <= value < _INF:
         return float(value)
     return check_non_negative(name, value)
 
