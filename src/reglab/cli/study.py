@@ -74,6 +74,13 @@ def _run(config: Any, resume: bool, quiet: bool) -> None:
         console.print(f"Report: {escape(str(summary.report.html_path))}", soft_wrap=True)
         console.print(f"        {escape(str(summary.report.markdown_path))}", soft_wrap=True)
     console.print(f"Store:  {escape(str(summary.store_path))}  ({summary.seconds:.1f} s)", soft_wrap=True)
+    if summary.diverged:
+        arm, seed, line = summary.diverged[0]
+        console.print(
+            f"[yellow]{len(summary.diverged)} of {summary.planned} runs diverged[/yellow] (first: {escape(arm)} seed "
+            f"{seed} {escape(line)}) They are stored as results and listed in the report; lower the learning "
+            "rate or the regularization strength.", soft_wrap=True,
+        )
     if summary.failed:
         arm, seed, error = summary.failed[0]
         n = len(summary.failed)

@@ -14,8 +14,10 @@ Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`, ``PRAGMA application_i
     epochs(study, key, epoch, train_loss, train_acc, val_loss, val_acc, gap, lr,
            grad_norm_mean, grad_norm_max, seconds, extra JSON, PK(study, key, epoch))
 
-``status`` is ``"planned"`` (in the current plan, not trained yet), ``"completed"`` or
-``"failed"`` (error kept; retried on resume). Epochs are numbered from 1. ``runs.history`` keeps
+``status`` is ``"planned"`` (in the current plan, not trained yet), ``"completed"``,
+``"diverged"`` (its loss became NaN/inf: a result, kept with its ``stop_reason`` and not retrained
+on resume) or ``"failed"`` (error kept; retried on resume). Schema version 1 (without
+``"diverged"``) is upgraded in place when a store is opened for writing. Epochs are numbered from 1. ``runs.history`` keeps
 the exact ``History.to_dict()`` (NaN included); ``epochs`` holds the same numbers one row per
 epoch for SQL queries (SQLite stores NaN as NULL there).
 """
@@ -35,7 +37,7 @@ from reglab.experiments.spec import RunSpec
 
 __all__ = ["RunStore", "StoredRun", "SCHEMA_VERSION", "APPLICATION_ID", "EPOCH_COLUMNS"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: ``PRAGMA application_id``: the bytes "RGLB".
 APPLICATION_ID = 0x52474C42
 
@@ -67,7 +69,7 @@ CREATE TABLE IF NOT EXISTS runs (
     arm TEXT NOT NULL,
     seed INTEGER NOT NULL,
     position INTEGER NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('planned', 'completed', 'failed')),
+    status TEXT NOT NULL CHECK (status IN ('planned', 'completed', 'diverged', 'failed')),
     spec TEXT NOT NULL,
     final TEXT,
     diagnosis TEXT,
@@ -113,6 +115,10 @@ class StoredRun:
     @property
     def seed(self) -> int:
         return self.spec.seed
+
+
+#: Statuses of a finished run: a result, never retrained on resume.
+_RESULTS = ("completed", "diverged")
 
 
 def _json(value: Any) -> str:
@@ -209,9 +215,25 @@ class RunStore:
                 f"{', '.join(sorted(missing))}). Expected a reglab run store; move it away or "
                 "choose another --out directory."
             )
+        if version < SCHEMA_VERSION:
+            self._upgrade()
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
+
+    def _upgrade(self) -> None:
+        """Version 1 -> 2: allow status ``'diverged'`` (SQLite's documented table rebuild)."""
+        conn = self._conn
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute("BEGIN IMMEDIATE")
+        if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            runs_sql = _SCHEMA.split("CREATE TABLE IF NOT EXISTS runs")[1].split(";")[0]
+            conn.execute("CREATE TABLE runs_v2" + runs_sql)
+            conn.execute("INSERT INTO runs_v2 SELECT * FROM runs")
+            conn.execute("DROP TABLE runs")
+            conn.execute("ALTER TABLE runs_v2 RENAME TO runs")
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.execute("COMMIT")
 
     def close(self) -> None:
         self._conn.close()
@@ -281,7 +303,7 @@ class RunStore:
                 conn.execute("DELETE FROM runs WHERE study = ?", (name,))
             rows = conn.execute("SELECT key, status FROM runs WHERE study = ?", (name,)).fetchall()
             planned = set(keys)
-            stale_done = [r["key"] for r in rows if r["key"] not in planned and r["status"] == "completed"]
+            stale_done = [r["key"] for r in rows if r["key"] not in planned and r["status"] in _RESULTS]
             if stale_done:
                 raise StoreError(
                     f"The run store {str(self.path)!r} already holds study {name!r} with "
@@ -290,7 +312,7 @@ class RunStore:
                     "directory or --name."
                 )
             conn.execute(
-                "DELETE FROM runs WHERE study = ? AND status != 'completed' AND key NOT IN "
+                "DELETE FROM runs WHERE study = ? AND status NOT IN ('completed', 'diverged') AND key NOT IN "
                 f"({','.join('?' * len(keys)) or 'NULL'})",
                 (name, *keys),
             )
@@ -312,17 +334,17 @@ class RunStore:
         return self._write(tx)
 
     def completed_keys(self, study: str) -> set[str]:
-        """Keys of the study's completed runs (skipped on resume)."""
+        """Keys of the study's finished runs, completed or diverged (skipped on resume)."""
         return {
             r[0]
             for r in self._conn.execute(
-                "SELECT key FROM runs WHERE study = ? AND status = 'completed'", (study,)
+                "SELECT key FROM runs WHERE study = ? AND status IN ('completed', 'diverged')", (study,)
             )
         }
 
     def counts(self, study: str) -> dict[str, int]:
-        """Number of runs by status, e.g. ``{"planned": 3, "completed": 12, "failed": 0}``."""
-        out = {"planned": 0, "completed": 0, "failed": 0}
+        """Runs by status, e.g. ``{"planned": 3, "completed": 12, "diverged": 0, "failed": 0}``."""
+        out = {"planned": 0, "completed": 0, "diverged": 0, "failed": 0}
         for status, n in self._conn.execute(
             "SELECT status, COUNT(*) FROM runs WHERE study = ? GROUP BY status", (study,)
         ):
@@ -333,11 +355,13 @@ class RunStore:
     def add_result(self, study: str, result: Any, diagnosis: Mapping[str, Any] | None = None) -> None:
         """Store a finished run (a ``RunResult``) with its epochs, in one transaction.
 
-        The run becomes ``completed``; storing the same key twice replaces it (never duplicates).
+        The run becomes ``completed``, or ``diverged`` when ``history["diverged_epoch"]`` is set;
+        storing the same key twice replaces it (never duplicates).
         """
         spec: RunSpec = result.spec
         key = spec.key()
         history = dict(result.history)
+        status = "diverged" if history.get("diverged_epoch") is not None else "completed"
         epochs = list(history.get("epoch", []))
         per_epoch = {k: v for k, v in history.items() if isinstance(v, list) and k != "epoch"}
         for k, v in per_epoch.items():
@@ -366,14 +390,14 @@ class RunStore:
             conn.execute(
                 "INSERT INTO runs(study, key, arm, seed, position, status, spec, final, diagnosis, "
                 "error, best_epoch, stopped_epoch, stop_reason, history, seconds, finished) "
-                "VALUES (?, ?, ?, ?, ?, 'completed', ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(study, key) DO UPDATE SET status = 'completed', spec = excluded.spec, "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(study, key) DO UPDATE SET status = excluded.status, spec = excluded.spec, "
                 "final = excluded.final, diagnosis = excluded.diagnosis, error = NULL, "
                 "best_epoch = excluded.best_epoch, stopped_epoch = excluded.stopped_epoch, "
                 "stop_reason = excluded.stop_reason, history = excluded.history, "
                 "seconds = excluded.seconds, finished = excluded.finished",
                 (
-                    study, key, spec.arm, spec.seed, position[0], _json(spec.to_dict()),
+                    study, key, spec.arm, spec.seed, position[0], status, _json(spec.to_dict()),
                     _json(dict(result.final)), _json(dict(diagnosis)) if diagnosis is not None else None,
                     history.get("best_epoch"), history.get("stopped_epoch"), history.get("stop_reason"),
                     _json(history), float(result.seconds), now,
@@ -441,7 +465,7 @@ class RunStore:
                         key=r["key"],
                         spec=RunSpec.from_dict(json.loads(r["spec"])),
                         status=r["status"],
-                        history=self._history(r) if r["status"] == "completed" else {},
+                        history=self._history(r) if r["status"] in _RESULTS else {},
                         final=json.loads(r["final"]) if r["final"] else {},
                         diagnosis=json.loads(r["diagnosis"]) if r["diagnosis"] else None,
                         study=r["study"],

@@ -53,7 +53,8 @@ class StudySummary:
         out_dir / store_path: the output directory and its ``runs.sqlite``.
         planned: runs in the plan; skipped: already completed before this call (resume);
             completed: trained and stored by this call; failed: ``(arm, seed, error)`` of runs that
-            raised (stored as failed, retried on the next call).
+            raised (stored as failed, retried on the next call); diverged: ``(arm, seed, line)`` of
+            the runs among ``completed`` whose loss became NaN/inf (stored as diverged, a result).
         runner / runner_reason: the runner used and why (e.g. why not vectorized).
         report: the ``reglab.report`` result (``html_path``, ``markdown_path``, ``table``) or None
             when no run is complete.
@@ -68,6 +69,7 @@ class StudySummary:
     skipped: int = 0
     completed: int = 0
     failed: list[tuple[str, int, str]] = field(default_factory=list)
+    diverged: list[tuple[str, int, str]] = field(default_factory=list)
     runner: str = "processes"
     runner_reason: str = ""
     report: Any = None
@@ -200,13 +202,19 @@ def format_outcome(outcome: Outcome, done: int, total: int, diagnosis: dict[str,
     head = f"[{done}/{total}] {escape(spec.arm)} seed {spec.seed}"
     if not outcome.ok:
         return f"[red]x[/red] {head}  [red]failed: {escape(outcome.error or '')}[/red]"
+    if outcome.result.history.get("diverged_epoch") is not None:
+        from reglab.training.history import diverged_line
+
+        return f"[yellow]![/yellow] {head}  [yellow]{escape(diverged_line(outcome.result.history))}[/yellow]"
     final = outcome.result.final
     parts = [f"test {_pct(final.get('test_acc'))}", f"train {_pct(final.get('train_acc'))}"]
     if final.get("gap") is not None and final.get("test_acc") is not None:
         parts.append(f"gap {100 * final['gap']:+.1f} pts")
     if final.get("stopped_epoch"):
         parts.append(f"{final['stopped_epoch']} ep")
-    if diagnosis and diagnosis.get("verdict"):
+    if diagnosis and diagnosis.get("rule") == "diverged":
+        parts.append(f"[yellow]{escape(str(diagnosis.get('sentence', 'diverged')))}[/yellow]")
+    elif diagnosis and diagnosis.get("verdict"):
         parts.append(str(diagnosis["verdict"]))
     parts.append(f"{outcome.result.seconds:.1f} s")
     return f"[green]v[/green] {head}  " + "  ".join(parts)
@@ -223,10 +231,13 @@ def check_out_dir(out_dir: Path) -> None:
                          "Expected a directory (or a path that does not exist yet).")
 
 
-def diagnose_result(result: Any) -> dict[str, Any]:
-    """``analysis.diagnose`` of a finished run's history, as the dict stored with the run."""
+def diagnose_result(result: Any) -> dict[str, Any] | None:
+    """``analysis.diagnose`` of a finished run's history, as the dict stored with the run; None for
+    a diverged run (its ``stop_reason`` says what happened)."""
     from reglab.analysis import diagnose
 
+    if result.history.get("diverged_epoch") is not None:
+        return None
     return diagnose(result.history, num_classes=result.final.get("num_classes")).to_dict()
 
 
@@ -362,6 +373,11 @@ def consume_outcomes(outcomes: Iterator[Outcome], store: RunStore, study: str, s
                     diagnosis = diagnose_result(outcome.result)
                     store.add_result(study, outcome.result, diagnosis)
                     summary.completed += 1
+                    if outcome.result.history.get("diverged_epoch") is not None and hasattr(summary, "diverged"):
+                        from reglab.training.history import diverged_line
+
+                        summary.diverged.append((outcome.spec.arm, outcome.spec.seed,
+                                                 diverged_line(outcome.result.history)))
                 else:
                     store.add_failure(study, outcome.spec, outcome.error or "", outcome.seconds)
                     summary.failed.append((outcome.spec.arm, outcome.spec.seed, outcome.error or ""))

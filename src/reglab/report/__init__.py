@@ -22,7 +22,7 @@ from reglab.analysis.effects import ArmSummary, as_run_views, find_sweeps, summa
 from reglab.errors import ReglabError, StoreError
 from reglab.report.files import write_atomic
 
-__all__ = ["Report", "build_report", "load_runs"]
+__all__ = ["Report", "build_report", "load_runs", "diverged_notes"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,23 @@ def _store_runs(store: Any, study: str | None, label: str) -> tuple[list[Any], s
     return list(store.runs(study)), label, study
 
 
+def diverged_notes(source: Any, study: str | None) -> list[str]:
+    """One line per diverged run of a store (or store path): ``"<arm> seed <s> diverged in epoch
+    <n>: <stop reason>"``. Diverged runs are results kept out of the summaries (their weights are
+    rolled back); the report lists them so none disappears silently."""
+    from reglab.training.history import diverged_line
+
+    if isinstance(source, (str, os.PathLike)):
+        from reglab.experiments.store import RunStore
+
+        with RunStore(Path(source)) as store:
+            return diverged_notes(store, study)
+    if not (hasattr(source, "runs") and callable(source.runs)):
+        return []
+    return [f"{run.arm} seed {run.seed} {diverged_line(run.history)}"
+            for run in source.runs(study, status="diverged")]
+
+
 def _notes(summaries: Sequence[ArmSummary], figure_ids: Sequence[str]) -> list[str]:
     notes = []
     if not find_sweeps(summaries):
@@ -146,7 +163,7 @@ def build_report(
         title = f"reglab report: {study_name or Path(label).stem}"
     figures = build_figures(summaries)
     found = findings(summaries)
-    notes = _notes(summaries, [f.id for f in figures])
+    notes = diverged_notes(source, study_name) + _notes(summaries, [f.id for f in figures])
 
     out = Path(out_dir)
     try:

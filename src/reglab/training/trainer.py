@@ -403,6 +403,7 @@ class Trainer:
                 what = f"the validation loss became {val['loss']}"  # type: ignore[index]
             self.should_stop = True
             self.stop_reason = f"Stopped at epoch {epoch}: {what} (diverged)."
+            self.history.diverged_epoch = epoch
             return
         if self.lr_scheduler is not None:
             if isinstance(self.lr_scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
