@@ -22,7 +22,16 @@ __all__ = [
     "check_choice",
     "check_ndim",
     "format_choices",
+    "is_input_mismatch",
 ]
+
+# Words of PyTorch's errors for a batch a model or loss cannot take (wrong feature size, channels,
+# rank, dtype, labels out of range). Any other error inside a model stays itself: it is a bug.
+_MISMATCH = (
+    "shapes cannot be multiplied", "must match the size", "size mismatch", "out of bounds", "expected input",
+    "to have", "but got", "expected scalar type", "same dtype", "target", "expected 2d", "expected 3d",
+    "expected 4d", "dimension out of range",
+)
 
 
 def _is_number(value: Any) -> bool:
@@ -120,3 +129,11 @@ def check_ndim(name: str, tensor: Any, allowed: Iterable[int]) -> None:
                 shown=f"{name}.ndim={ndim} (shape {tuple(tensor.shape)})",
             )
         )
+
+
+def is_input_mismatch(exc: BaseException) -> bool:
+    """Whether ``exc`` (from a model's forward or a loss) says the *batch* does not fit: a shape,
+    rank, dtype or label-range mismatch, as PyTorch words them. Used to turn those into one message
+    naming the caller's argument while letting every other error (a bug) through unchanged."""
+    text = str(exc).lower()
+    return isinstance(exc, (RuntimeError, IndexError, TypeError)) and any(w in text for w in _MISMATCH)
