@@ -22,5 +22,8 @@ def lab(
         raise ReglabError(
             f"reglab lab needs the 'lab' extra (fastapi, uvicorn, plotly): pip install 'reglab[lab]'. ({exc})"
         ) from None
+    from reglab.cli._bind import check_bindable
+
+    check_bindable(host, port)
     console.print(f"reglab lab: open http://{host}:{port}/ (Ctrl-C to stop)")
     serve(host, port, limits=LabLimits(max_jobs=max_jobs))

@@ -13,6 +13,17 @@ from rich.table import Table
 from reglab.cli.app import app, console, report_error
 
 
+def _check_dataset(name: str) -> None:
+    """``--dataset`` names a built-in dataset (the message names the flag, not an inner argument)."""
+    from reglab._validate import format_choices
+    from reglab.data import available
+    from reglab.errors import invalid_argument
+
+    names = [row[0] if isinstance(row, (tuple, list)) else getattr(row, "name", row) for row in available()]
+    if name not in names:
+        raise ValueError(invalid_argument("--dataset", f"one of {format_choices(names)}", name))
+
+
 @app.command("uncertainty")
 def uncertainty(
     store: Path = typer.Option(None, "--store", "-s", help="Evaluate a run of this run store (runs.sqlite). Without it: a fresh run from the flags below."),
@@ -42,6 +53,8 @@ def uncertainty(
     from reglab.uncertainty.evaluate import evaluate_uncertainty, find_stored_run
 
     stored_final = None
+    if store is None:
+        _check_dataset(dataset)
     if store is not None:
         run = find_stored_run(store, study=study, arm=arm, seed=seed)
         spec, stored_final = run.spec, dict(run.final)
@@ -123,6 +136,8 @@ def distill(
         "teacher_epochs": teacher_epochs, "seeds": seeds, "temperature": temperature, "alpha": alpha,
         "ensemble": ensemble, "self_distillation": self_distillation, "workers": workers,
     }
+    if dataset is not None:
+        _check_dataset(dataset)
     data = {k: v for k, v in (("name", dataset), ("train_size", train_size)) if v is not None}
     if data:
         overrides["data"] = data

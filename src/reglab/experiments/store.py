@@ -125,6 +125,21 @@ def _json(value: Any) -> str:
     return json.dumps(value, allow_nan=True, separators=(",", ":"))
 
 
+def _table(text: str | None, what: str) -> dict[str, Any] | None:
+    """A JSON object column (None when empty); anything else -> ValueError saying what it holds."""
+    if not text:
+        return None
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        verb = "are" if what.endswith("s") else "is"
+        raise ValueError(f"its {what} {verb} a {_json_kind(value)}, not a table")
+    return value
+
+
+def _json_kind(value: Any) -> str:
+    return {list: "list", str: "string", bool: "boolean", int: "number", float: "number"}.get(type(value), "null")
+
+
 def _num(value: Any) -> float | None:
     if value is None:
         return None
@@ -466,8 +481,8 @@ class RunStore:
                         spec=RunSpec.from_dict(json.loads(r["spec"])),
                         status=r["status"],
                         history=self._history(r) if r["status"] in _RESULTS else {},
-                        final=json.loads(r["final"]) if r["final"] else {},
-                        diagnosis=json.loads(r["diagnosis"]) if r["diagnosis"] else None,
+                        final=_table(r["final"], "final metrics") or {},
+                        diagnosis=_table(r["diagnosis"], "diagnosis"),
                         study=r["study"],
                         error=r["error"],
                         seconds=r["seconds"],
@@ -481,7 +496,7 @@ class RunStore:
             ) from None
 
     def _history(self, row: sqlite3.Row) -> dict[str, Any]:
-        return json.loads(row["history"]) if row["history"] else {}
+        return _table(row["history"], "history") or {}
 
     def epochs(self, study: str, key: str) -> list[dict[str, Any]]:
         """The per-epoch rows of one run, as dicts (``extra`` merged in)."""
