@@ -371,6 +371,7 @@ def run_distillation(
     from rich.console import Console
 
     from reglab.experiments.execute import cached_splits
+    from reglab.experiments.lock import store_lock
     from reglab.experiments.runners.local import iter_local
     from reglab.experiments.store import RunStore
     from reglab.experiments.study import STORE_NAME, check_out_dir, consume_outcomes, preflight
@@ -382,7 +383,7 @@ def run_distillation(
     check_out_dir(out_dir)
     preflight(specs)
     store_path = out_dir / STORE_NAME
-    with RunStore(store_path) as store:
+    with store_lock(store_path), RunStore(store_path) as store:
         store.plan_study(config.name, "distillation", config.model_dump(mode="json"), specs, replace=not resume)
         done = store.completed_keys(config.name)
         pending = [s for s in specs if s.key() not in done]

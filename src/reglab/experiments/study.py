@@ -28,6 +28,7 @@ from rich.progress import (
 
 from reglab.errors import ConfigError, StoreError, invalid_argument
 from reglab.experiments.config import StudyConfig, SweepConfig
+from reglab.experiments.lock import store_lock
 from reglab.experiments.plan import plan
 from reglab.experiments.runners.local import Outcome, default_workers, iter_local
 from reglab.experiments.spec import RunSpec
@@ -298,7 +299,7 @@ def run_study(
     check_out_dir(out_dir)
     store_path = out_dir / STORE_NAME
     preflight(specs)  # bad dataset/model options fail here, before the store is touched
-    with RunStore(store_path) as store:
+    with store_lock(store_path), RunStore(store_path) as store:
         kind = "sweep" if isinstance(config, SweepConfig) else "study"
         store.plan_study(config.name, kind, config.model_dump(mode="json"), specs, replace=not resume)
         done = store.completed_keys(config.name)
