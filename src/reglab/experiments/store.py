@@ -25,6 +25,7 @@ epoch for SQL queries (SQLite stores NaN as NULL there).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping
@@ -149,12 +150,23 @@ def _num(value: Any) -> float | None:
 class RunStore:
     """The SQLite run store at ``path`` (created with its directory when missing).
 
+    ``readonly=True`` opens an existing store for reading only (``report``, ``recommend``,
+    ``uncertainty``): nothing is created, upgraded or written, so a store on a read-only
+    filesystem or in a directory without write permission can be read. SQLite's ``mode=ro`` URI
+    is used while a ``-wal`` file exists in a writable directory (a study may be writing: its WAL
+    is honoured), and ``immutable=1`` otherwise (no writer is active, or none can be: not even a
+    ``-shm`` file is created).
+
     Raises :class:`~reglab.errors.StoreError` when the file is not a SQLite database, is a
     database of another application, has a newer schema, or cannot be created/written.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
+        self.readonly = readonly
+        if readonly:
+            self._open_readonly()
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -186,6 +198,33 @@ class RunStore:
             ) from None
 
     # ------------------------------------------------------------------ setup
+    def _open_readonly(self) -> None:
+        if not self.path.is_file():
+            raise StoreError(f"Run store {str(self.path)!r} not found. Expected the runs.sqlite file written by "
+                             "`reglab study` or `reglab sweep`.")
+        wal = self.path.with_name(self.path.name + "-wal")
+        # A -wal file means a writer may be active: honour its WAL (mode=ro, which needs a -shm it
+        # may create). Without one, or where nothing can be created, read the file as it is.
+        flag = "mode=ro" if wal.exists() and os.access(self.path.parent, os.W_OK) else "immutable=1"
+        uri = f"{self.path.resolve().as_uri()}?{flag}"
+        try:
+            self._conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA query_only=ON")
+            app_id = self._conn.execute("PRAGMA application_id").fetchone()[0]
+            if app_id != APPLICATION_ID:
+                raise self._foreign(app_id)
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise StoreError(f"The run store {str(self.path)!r} cannot be read ({exc}). Expected a reglab run "
+                             "store.") from None
+        if version > SCHEMA_VERSION or not {"studies", "runs", "epochs"} <= tables:
+            self._conn.close()
+            raise StoreError(f"The run store {str(self.path)!r} has schema version {version} or misses tables; "
+                             f"this reglab reads version {SCHEMA_VERSION}. Expected a complete reglab run store.")
+
     def _foreign(self, app_id: int) -> StoreError:
         self._conn.close()
         return StoreError(

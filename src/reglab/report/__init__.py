@@ -60,7 +60,7 @@ def load_runs(source: Any, study: str | None = None) -> tuple[list[Any], str, st
                              "written by `reglab study` or `reglab sweep`. Received: a 0-byte file")
         from reglab.experiments.store import RunStore
 
-        store = RunStore(path)
+        store = RunStore(path, readonly=True)
         try:
             return _store_runs(store, study, str(path))
         finally:
@@ -101,7 +101,7 @@ def diverged_notes(source: Any, study: str | None) -> list[str]:
     if isinstance(source, (str, os.PathLike)):
         from reglab.experiments.store import RunStore
 
-        with RunStore(Path(source)) as store:
+        with RunStore(Path(source), readonly=True) as store:
             return diverged_notes(store, study)
     if not (hasattr(source, "runs") and callable(source.runs)):
         return []
