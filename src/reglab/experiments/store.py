@@ -218,8 +218,14 @@ class RunStore:
             tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         except sqlite3.DatabaseError as exc:
             self._conn.close()
-            raise StoreError(f"The run store {str(self.path)!r} cannot be read ({exc}). Expected a reglab run "
-                             "store.") from None
+            msg = str(exc)
+            if "not a database" in msg or "malformed" in msg or "encrypted" in msg:
+                raise StoreError(
+                    f"The run store {str(self.path)!r} is corrupt or not a SQLite file ({msg}). "
+                    "Expected a reglab run store; move it away or choose another --out directory."
+                ) from None
+            raise StoreError(f"Cannot read the run store {str(self.path)!r}: {msg}. Expected a readable "
+                             "reglab run store.") from None
         if version > SCHEMA_VERSION or not {"studies", "runs", "epochs"} <= tables:
             self._conn.close()
             raise StoreError(f"The run store {str(self.path)!r} has schema version {version} or misses tables; "
