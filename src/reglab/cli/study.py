@@ -34,6 +34,7 @@ _SET = typer.Option(None, "--set", help="Override any field: --set dropout=0.1 -
 _PRINT = typer.Option(False, "--print-config", help="Print the effective config as TOML and exit.")
 _RESUME = typer.Option(True, "--resume/--no-resume", help="Skip runs already in the store (default).")
 _QUIET = typer.Option(False, "--quiet", "-q", help="No live line per run.")
+_YES = typer.Option(False, "--yes", "-y", help="Start a plan above 200,000 run-epochs (runs x epochs) without asking.")
 _DATA_DIR = typer.Option(None, "--data-dir", help="Where downloaded datasets' files are ($REGLAB_DATA_DIR).")
 
 
@@ -56,8 +57,12 @@ def _overrides(**flags: Any) -> dict[str, Any]:
     return {names[k]: (str(v) if isinstance(v, Path) else v) for k, v in flags.items() if v is not None}
 
 
-def _run(config: Any, resume: bool, quiet: bool) -> None:
+def _run(config: Any, resume: bool, quiet: bool, yes: bool = False) -> None:
     import os
+
+    from reglab.experiments.bounds import check_confirmed, check_run_count
+
+    check_confirmed(check_run_count(config), config.epochs, yes)
 
     from rich.console import Console
 
@@ -128,6 +133,7 @@ def study(
     quiet: bool = _QUIET,
     list_techniques: bool = typer.Option(False, "--list-techniques", help="List the arms and exit."),
     data_dir: Path = _DATA_DIR,
+    yes: bool = _YES,
 ) -> None:
     """Compare regularization techniques: a baseline, each technique alone, and a stack, over seeds.
 
@@ -150,7 +156,7 @@ def study(
         typer.echo(to_toml(cfg), nl=False)
         return
     _use_data_dir(data_dir)
-    _run(cfg, resume, quiet)
+    _run(cfg, resume, quiet, yes)
 
 
 @app.command("sweep")
@@ -177,6 +183,7 @@ def sweep(
     resume: bool = _RESUME,
     quiet: bool = _QUIET,
     data_dir: Path = _DATA_DIR,
+    yes: bool = _YES,
 ) -> None:
     """Train every combination of the grid values, for each seed, and report.
 
@@ -193,4 +200,4 @@ def sweep(
         typer.echo(to_toml(cfg), nl=False)
         return
     _use_data_dir(data_dir)
-    _run(cfg, resume, quiet)
+    _run(cfg, resume, quiet, yes)

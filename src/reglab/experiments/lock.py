@@ -43,6 +43,10 @@ def store_lock(store_path: str | os.PathLike[str]) -> Iterator[Path]:
     path = lock_path(store_path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # the same words as the run store's
+        raise StoreError(f"Cannot create the output directory {str(path.parent)!r}: {exc.strerror or exc}. "
+                         "Expected a writable directory.") from None
+    try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise StoreError(f"Cannot create the lock file {str(path)!r}: {exc.strerror or exc}. Expected a "

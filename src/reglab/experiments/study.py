@@ -27,6 +27,7 @@ from rich.progress import (
 )
 
 from reglab.errors import ConfigError, StoreError, invalid_argument
+from reglab.experiments.bounds import cap_workers
 from reglab.experiments.config import StudyConfig, SweepConfig
 from reglab.experiments.lock import store_lock
 from reglab.experiments.plan import plan
@@ -149,12 +150,18 @@ def choose_runner(specs: Sequence[RunSpec], runner: RunnerName) -> tuple[str, st
     return name, reason
 
 
-def preflight(specs: Sequence[RunSpec]) -> None:
+def preflight(specs: Sequence[RunSpec]) -> list[Any]:
     """Load each dataset once here and build each distinct model once, so a bad dataset or model
-    option fails now, with its message, instead of in every worker."""
+    option fails now, with its message, instead of in every worker. Each model is first built on
+    the meta device (``bounds.model_footprint``): one that cannot fit in memory is refused before
+    any allocation. Returns the footprints (``bounds.Footprint``) of the distinct models."""
+    import dataclasses
+
+    from reglab.experiments.bounds import check_memory, epoch_seconds, model_footprint
     from reglab.experiments.execute import build_model, load_splits
 
     seen: set[str] = set()
+    footprints = []
     for spec in specs:
         splits = load_splits(spec.data)
         reg = spec.regularization
@@ -167,12 +174,17 @@ def preflight(specs: Sequence[RunSpec]) -> None:
                 continue
             seen.add(key)
             try:
-                build_model(model, splits.info, dropout=dropout, drop_path=drop_path)
+                footprint = model_footprint(spec, splits.info, model, dropout=dropout, drop_path=drop_path)
+                check_memory(footprint, model.name)
+                built = build_model(model, splits.info, dropout=dropout, drop_path=drop_path)
+                footprint = dataclasses.replace(footprint, epoch_seconds=epoch_seconds(built, spec, splits.info))
             except TypeError as exc:
                 raise ConfigError(
                     invalid_argument("model.options", f"options accepted by model {model.name!r}",
                                      dict(model.options), shown=f"{exc}")
                 ) from None
+            footprints.append(footprint)
+    return footprints
 
 
 def vectorized_chunks(specs: Sequence[RunSpec], workers: int, max_size: int = 64) -> list[list[RunSpec]]:
@@ -230,6 +242,24 @@ def check_out_dir(out_dir: Path) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise StoreError(f"Cannot use the output directory {str(out_dir)!r}: it is a file. "
                          "Expected a directory (or a path that does not exist yet).")
+
+
+def plan_size_line(pending: Sequence[RunSpec], footprints: Sequence[Any], workers: int) -> str:
+    """``"Plan: 15 runs, 1,500 run-epochs; largest model 15,210 parameters, about 1.2 MiB per run
+    (weights, gradients, optimizer state, one batch's activations)."``"""
+    from reglab.experiments.bounds import format_bytes, format_seconds
+
+    epochs = sum(s.epochs for s in pending)
+    largest = max(footprints, key=lambda f: f.total_bytes, default=None)
+    line = f"Plan: {len(pending):,} runs to train, {epochs:,} run-epochs on {workers} worker(s)"
+    if largest is not None:
+        line += (f"; largest model {largest.params:,} parameters, about {format_bytes(largest.total_bytes)} per "
+                 "run (weights, gradients, optimizer state, one batch's activations)")
+    slowest = max((f.epoch_seconds for f in footprints if f.epoch_seconds is not None), default=None)
+    if slowest is not None:
+        line += (f"; at most about {format_seconds(slowest * epochs / max(1, workers))} of training "
+                 "(each run alone at the slowest model's measured step time; batched runs are faster)")
+    return line + "."
 
 
 def diagnose_result(result: Any) -> dict[str, Any] | None:
@@ -298,7 +328,7 @@ def run_study(
     out_dir = config.out_dir()
     check_out_dir(out_dir)
     store_path = out_dir / STORE_NAME
-    preflight(specs)  # bad dataset/model options fail here, before the store is touched
+    footprints = preflight(specs)  # bad dataset/model options fail here, before the store is touched
     with store_lock(store_path), RunStore(store_path) as store:
         kind = "sweep" if isinstance(config, SweepConfig) else "study"
         store.plan_study(config.name, kind, config.model_dump(mode="json"), specs, replace=not resume)
@@ -313,6 +343,10 @@ def run_study(
         if pending:
             with _executor(name, config) as cluster_cpus:
                 n_workers = workers or config.workers or cluster_cpus or default_workers()
+                if name != "ray":
+                    n_workers, warning = cap_workers(n_workers, default_workers())
+                    if warning:
+                        console.print(f"[yellow]{escape(warning)}[/yellow]", soft_wrap=True)
                 chunks = [c for g in groups for c in vectorized_chunks(g, n_workers, VECTORIZED_CHUNK)]
                 if name == "ray":
                     from reglab.experiments.runners.ray_runner import iter_ray
@@ -325,6 +359,7 @@ def run_study(
                     f"{summary.skipped} already done, {len(pending)} to train ({escape(name)}: {escape(reason)})",
                     soft_wrap=True,
                 )
+                console.print(escape(plan_size_line(pending, footprints, n_workers)), soft_wrap=True)
                 consume_outcomes(outcomes, store, config.name, summary, console, len(specs), progress)
         if report and store.counts(config.name)["completed"]:
             from reglab.report import build_report
