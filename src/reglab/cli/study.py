@@ -28,7 +28,7 @@ _RAY = typer.Option(None, "--ray-address", help="Ray cluster for --runner ray (d
 _WORKERS = typer.Option(None, "--workers", help="Worker processes. Defaults to one per core.")
 _MASKS = typer.Option(
     None, "--masks",
-    help="Vectorized runs' dropout masks: exact (the processes runner's numbers, default) or fast (same law, cheaper).",
+    help="Vectorized runs' dropout masks: exact (the processes runner's masks and batches; numbers agree to float rounding, default) or fast (same law, cheaper).",
 )
 _SET = typer.Option(None, "--set", help="Override any field: --set dropout=0.1 --set model.width=256.")
 _PRINT = typer.Option(False, "--print-config", help="Print the effective config as TOML and exit.")

@@ -125,8 +125,9 @@ class _BaseConfig(OutputsMixin, BaseModel):
     first_seed: int = Field(default=0, ge=0)
     runner: Literal["auto", "vectorized", "processes", "ray"] = "auto"
     workers: int | None = Field(default=None, ge=1)  # None: one per CPU core
-    # vectorized runs' dropout masks: "exact" (each member draws run_one's masks: same numbers as
-    # the processes runner) or "fast" (same Bernoulli law, half the random draws, other numbers)
+    # vectorized runs' dropout masks: "exact" (each member draws run_one's masks: the processes
+    # runner's numbers up to float rounding, which long training amplifies) or "fast" (same
+    # Bernoulli law, half the random draws, other numbers)
     masks: Literal["exact", "fast"] = "exact"
     # runner "ray": the cluster ("auto", "ray://head:10001"); None: $RAY_ADDRESS or a local instance
     ray_address: str | None = None
