@@ -206,11 +206,29 @@ CLI_ROWS: list[tuple[str, Callable[[Path], list[str]], Callable[[Path], str]]] =
     ("sweep grid with inf", lambda tmp: ["sweep", "--grid", "mixup_alpha=0.2,inf", "--out", str(tmp)],
      lambda tmp: "Invalid value for argument `regularization.mixup_alpha`. Expected a number in [0, inf). "
                  "Received: regularization.mixup_alpha=inf"),
+    ("a batch size of 10^20", lambda tmp: ["study", "--batch-size", str(10**20), "--print-config"],
+     lambda tmp: "Invalid value for argument `batch_size`. Expected an integer >= 1 and <= 2147483647. Received: "
+                 "batch_size=100000000000000000000"),
+    ("--epochs 1e9 without --yes", lambda tmp: ["study", "--epochs", "1000000000", "--out", str(tmp)],
+     lambda tmp: "Invalid value for argument `--yes`. Expected --yes to start a plan of more than 200,000 run-epochs "
+                 "(runs x epochs). Received: 15 runs x 1,000,000,000 epochs = 15,000,000,000 run-epochs without --yes"),
+    ("--seeds 100000", lambda tmp: ["study", "--seeds", "100000", "--out", str(tmp)],
+     lambda tmp: "Invalid value for argument `plan`. Expected at most 100,000 runs (arms x seeds). Received: 500,000 "
+                 "runs (5 arms x 100,000 seeds)"),
+    ("uncertainty --samples 1e9 without --yes", lambda tmp: ["uncertainty", "--samples", "1000000000", "--out", str(tmp)],
+     lambda tmp: "Invalid value for argument `--yes`. Expected --yes to run more than 10,000 MC dropout passes. "
+                 "Received: --samples 1,000,000,000 without --yes"),
+    ("model.width=1e6", lambda tmp: ["study", "--set", "model.width=1000000", "--seeds", "1", "--arms", "baseline",
+                                     "--out", str(tmp)],
+     lambda tmp: "Invalid value for argument `model.options`. Expected a model whose training fits in the "
+                 "64.0 GiB of memory available. Received: model 'mlp' with 1,000,052,000,010 parameters needs "
+                 "about 14.6 TiB (weights, gradients, optimizer state and one batch's activations)"),
 ]
 
 
 @pytest.mark.parametrize(("args", "message"), [row[1:] for row in CLI_ROWS], ids=[row[0] for row in CLI_ROWS])
-def test_cli_bad_input(args, message, tmp_path):
+def test_cli_bad_input(args, message, tmp_path, monkeypatch):
+    monkeypatch.setattr("reglab.experiments.bounds.available_memory", lambda: 64 * 2**30)  # a fixed machine
     result = CliRunner().invoke(app, args(tmp_path))
     try:
         assert result.exit_code == 2, result.output

@@ -124,7 +124,8 @@ def model_footprint(spec: Any, info: Any, model_spec: Any = None, *, dropout: fl
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if not list(m.children())]
     try:
-        x = torch.empty((spec.batch_size, *info.input_shape), device="meta")
+        # the loader never makes a batch larger than the training set
+        x = torch.empty((min(spec.batch_size, max(1, info.n_train)), *info.input_shape), device="meta")
         model(x)
         activations = sum(outputs)
     except Exception:  # noqa: BLE001 - an estimate: a model the meta device cannot run counts 0

@@ -120,7 +120,7 @@ class _BaseConfig(OutputsMixin, BaseModel):
     name: str = "default"  # study name; the output directory defaults to reglab-out/<name>
     out: str | None = None  # output directory (runs.sqlite, report.html, report.md)
     epochs: int = Field(default=DEFAULT_EPOCHS, ge=1)
-    batch_size: int = Field(default=100, ge=1)
+    batch_size: int = Field(default=100, ge=1, le=2**31 - 1)
     seeds: int = Field(default=3, ge=1)  # seeds first_seed, first_seed + 1, ...
     first_seed: int = Field(default=0, ge=0)
     runner: Literal["auto", "vectorized", "processes", "ray"] = "auto"

@@ -101,7 +101,7 @@ class DistillationStudyConfig(OutputsMixin, BaseModel):
     out: str | None = None  # output directory (runs.sqlite, report, distillation.md)
     epochs: int = Field(default=60, ge=1)
     teacher_epochs: int | None = Field(default=None, ge=1)  # None: epochs
-    batch_size: int = Field(default=100, ge=1)
+    batch_size: int = Field(default=100, ge=1, le=2**31 - 1)
     seeds: int = Field(default=3, ge=1)
     first_seed: int = Field(default=0, ge=0)
     workers: int | None = Field(default=1, ge=1)  # 1: teachers are cached in this process

@@ -107,7 +107,7 @@ class RunSpec(_Spec):
     arm: str = "baseline"
     seed: int = Field(default=0, ge=0)
     epochs: int = Field(default=100, ge=1)
-    batch_size: int = Field(default=100, ge=1)
+    batch_size: int = Field(default=100, ge=1, le=2**31 - 1)  # larger: an overflow, never a useful batch
     data: DataSpec = Field(default_factory=DataSpec)
     model: ModelSpec = Field(default_factory=ModelSpec)
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
