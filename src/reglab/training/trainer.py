@@ -20,12 +20,11 @@ References:
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
@@ -78,27 +77,19 @@ def _unpack(item: Any, name: str) -> tuple[Any, Any]:
     raise ValueError(invalid_argument(name, "(input, target) batches", item, shown=what))
 
 
-class _BatchState:
-    out: Any = None
-
-
-@contextlib.contextmanager
-def _bad_batch(name: str, x: Any, y: Any) -> Iterator[_BatchState]:
-    """Turn the model's or the loss's refusal of a batch (a wrong feature size, labels out of range)
-    into one message naming the loader, with PyTorch's own words; out-of-memory stays itself."""
-    state = _BatchState()
-    try:
-        yield state
-    except (RuntimeError, IndexError, TypeError) as exc:
-        if not is_input_mismatch(exc):
-            raise
-        shape = lambda t: tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__  # noqa: E731
-        if state.out is None:
-            raise ValueError(invalid_argument(name, "inputs the model accepts", None,
-                                              shown=f"a batch of input shape {shape(x)}: {exc}")) from exc
-        raise ValueError(invalid_argument(
-            name, "targets the loss accepts", None,
-            shown=f"a batch of target shape {shape(y)} for output shape {shape(state.out)}: {exc}")) from exc
+def _raise_bad_batch(name: str, exc: BaseException, x: Any, y: Any, out: Any) -> None:
+    """Re-raise the model's or the loss's refusal of a batch (a wrong feature size, labels out of
+    range) as one message naming the loader, with PyTorch's own words; any other error (a bug,
+    out-of-memory) is re-raised unchanged. ``out`` is None when the model itself refused."""
+    if not is_input_mismatch(exc):
+        raise exc
+    shape = lambda t: tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__  # noqa: E731
+    if out is None:
+        raise ValueError(invalid_argument(name, "inputs the model accepts", None,
+                                          shown=f"a batch of input shape {shape(x)}: {exc}")) from exc
+    raise ValueError(invalid_argument(
+        name, "targets the loss accepts", None,
+        shown=f"a batch of target shape {shape(y)} for output shape {shape(out)}: {exc}")) from exc
 
 
 class Trainer:
@@ -498,15 +489,17 @@ class Trainer:
                 classification = not torch.is_floating_point(y)
             if transform is not None:
                 x, y = transform(x, y, generator=self.generator) if self._transform_takes_generator else transform(x, y)
-            with _bad_batch("train_loader", x, y) as state:
+            out = None
+            try:  # zero cost unless a batch does not fit (then one clear message)
                 out = model(x)
-                state.out = out
                 if teachers:
                     with torch.no_grad():
                         t_out = [t(x) for t in teachers]
                     loss = self.loss_fn(out, t_out if self.teacher_is_list else t_out[0], y)
                 else:
                     loss = self.loss_fn(out, y)
+            except (RuntimeError, IndexError, TypeError) as exc:
+                _raise_bad_batch("train_loader", exc, x, y, out)
             objective = loss
             if penalties:
                 penalty = sum(p(model) for p in penalties)
@@ -595,11 +588,13 @@ class Trainer:
                         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                     if classification is None:
                         classification = not torch.is_floating_point(y)
-                    with _bad_batch("loader", x, y) as state:
+                    out = None
+                    try:
                         out = model(x)
-                        state.out = out
                         n = x.shape[0]
                         loss = self.eval_loss_fn(out, y).float() * n
+                    except (RuntimeError, IndexError, TypeError) as exc:
+                        _raise_bad_batch("loader", exc, x, y, out)
                     total = loss if total is None else total + loss
                     samples += n
                     if classification:
