@@ -370,9 +370,10 @@ def run_distillation(
     """
     from rich.console import Console
 
+    from reglab.experiments.bounds import cap_workers
     from reglab.experiments.execute import cached_splits
     from reglab.experiments.lock import store_lock
-    from reglab.experiments.runners.local import iter_local
+    from reglab.experiments.runners.local import default_workers, iter_local
     from reglab.experiments.store import RunStore
     from reglab.experiments.study import STORE_NAME, check_out_dir, consume_outcomes, preflight
 
@@ -392,7 +393,10 @@ def run_distillation(
         if pending:
             console.print(f"[bold]distillation study {config.name}[/bold]: {len(specs)} runs planned, "
                           f"{summary.skipped} already done, {len(pending)} to train", soft_wrap=True)
-            outcomes = iter_local(pending, workers=workers or config.workers, device=device,
+            n_workers, warning = cap_workers(workers or config.workers or 1, default_workers())
+            if warning:
+                console.print(f"[yellow]{warning}[/yellow]", soft_wrap=True)
+            outcomes = iter_local(pending, workers=n_workers, device=device,
                                   preload=cached_splits())
             consume_outcomes(outcomes, store, config.name, summary, console, len(specs), progress=False)
         runs = store.runs(config.name)
