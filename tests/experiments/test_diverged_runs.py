@@ -115,3 +115,19 @@ def test_version_1_store_is_upgraded_in_place(tmp_path):
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
     conn.close()
+
+
+def test_a_study_whose_runs_all_diverged_says_so(tmp_path):
+    from reglab.errors import StoreError
+    from reglab.report import build_report
+
+    config = load_config("study", overrides={"epochs": 2, "seeds": 1, "train_size": 200, "batch_size": 50,
+                                             "arms": ["baseline"], "lr": 1e20, "out": str(tmp_path / "out")})
+    summary = study_mod.run_study(config)
+    assert summary.report is None and len(summary.diverged) == 1
+    with pytest.raises(StoreError) as exc:
+        build_report(summary.store_path, tmp_path / "report")
+    assert str(exc.value) == (
+        f"Run store {str(summary.store_path)!r} holds no completed runs. Expected at least one completed run. "
+        "Received: 0 runs, none completed; 1 diverged (first: baseline seed 0 diverged in epoch 1: the training "
+        "loss became nan at batch 2 of 4 (diverged); restored the initial weights.)")

@@ -83,7 +83,8 @@ def _run(config: Any, resume: bool, quiet: bool, yes: bool = False) -> None:
         arm, seed, line = summary.diverged[0]
         console.print(
             f"[yellow]{len(summary.diverged)} of {summary.planned} runs diverged[/yellow] (first: {escape(arm)} seed "
-            f"{seed} {escape(line)}) They are stored as results and listed in the report; lower the learning "
+            f"{seed} {escape(line)}) They are stored as results"
+            f"{' and listed in the report' if summary.report is not None else ''}; lower the learning "
             "rate or the regularization strength.", soft_wrap=True,
         )
     if summary.failed:

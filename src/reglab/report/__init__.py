@@ -156,8 +156,12 @@ def build_report(
     views = as_run_views(runs)
     if not views:
         which = f" for study {study!r}" if study else ""
+        diverged = diverged_notes(source, study_name)
+        got = f"{len(runs)} runs, none completed"
+        if diverged:
+            got += f"; {len(diverged)} diverged (first: {diverged[0]})"
         raise StoreError(f"Run store {label!r} holds no completed runs{which}. Expected at least "
-                         f"one completed run. Received: {len(runs)} runs, none completed")
+                         f"one completed run. Received: {got}")
     summaries = summarize_arms(views, baseline=baseline, confidence=confidence)
     if title is None:
         title = f"reglab report: {study_name or Path(label).stem}"
