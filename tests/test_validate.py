@@ -71,3 +71,17 @@ def test_ndim():
         "Invalid value for argument `input`. Expected a tensor with 3, 4 or 5 dimensions. "
         "Received: input.ndim=2 (shape (2, 3))"
     )
+
+
+@pytest.mark.parametrize(("exc", "expected"), [
+    (RuntimeError("mat1 and mat2 shapes cannot be multiplied (4x7 and 4x8)"), True),
+    (IndexError("Target 8 is out of bounds."), True),
+    (RuntimeError("Given groups=1, weight of size [8, 3, 3], expected input[4, 5, 40] to have 3 channels, "
+                  "but got 5 channels instead"), True),
+    (RuntimeError("boom"), False),
+    (ValueError("mat1 and mat2 shapes cannot be multiplied"), False),  # not an error PyTorch raises for it
+])
+def test_is_input_mismatch(exc, expected):
+    from reglab._validate import is_input_mismatch
+
+    assert is_input_mismatch(exc) is expected

@@ -22,7 +22,16 @@ __all__ = [
     "check_choice",
     "check_ndim",
     "format_choices",
+    "is_input_mismatch",
 ]
+
+# Words of PyTorch's errors for a batch a model or loss cannot take (wrong feature size, channels,
+# rank, dtype, labels out of range). Any other error inside a model stays itself: it is a bug.
+_MISMATCH = (
+    "shapes cannot be multiplied", "must match the size", "size mismatch", "out of bounds", "expected input",
+    "to have", "but got", "expected scalar type", "same dtype", "target", "expected 2d", "expected 3d",
+    "expected 4d", "dimension out of range",
+)
 
 
 def _is_number(value: Any) -> bool:
@@ -42,11 +51,16 @@ def check_range(
     low_inclusive: bool = True,
     high_inclusive: bool = True,
 ) -> float:
-    """Check that ``value`` is a real number (not bool, not NaN) inside the given interval."""
+    """Check that ``value`` is a real number (not bool, not NaN) inside the given interval.
+
+    An open end (``low``/``high`` of ``None``) excludes the infinity itself: ``check_range("lr", inf,
+    0.0, None)`` is refused like any other value outside ``[0, inf)``, so every positive and
+    non-negative check asks for a finite number.
+    """
     lo = "(-inf" if low is None else ("[" if low_inclusive else "(") + _fmt(low)
     hi = "inf)" if high is None else _fmt(high) + ("]" if high_inclusive else ")")
     expected = f"a number in {lo}, {hi}"
-    if not _is_number(value) or math.isnan(value):
+    if not _is_number(value) or math.isnan(value) or math.isinf(value):
         raise ValueError(invalid_argument(name, expected, value))
     if low is not None and (value < low or (not low_inclusive and value == low)):
         raise ValueError(invalid_argument(name, expected, value))
@@ -115,3 +129,11 @@ def check_ndim(name: str, tensor: Any, allowed: Iterable[int]) -> None:
                 shown=f"{name}.ndim={ndim} (shape {tuple(tensor.shape)})",
             )
         )
+
+
+def is_input_mismatch(exc: BaseException) -> bool:
+    """Whether ``exc`` (from a model's forward or a loss) says the *batch* does not fit: a shape,
+    rank, dtype or label-range mismatch, as PyTorch words them. Used to turn those into one message
+    naming the caller's argument while letting every other error (a bug) through unchanged."""
+    text = str(exc).lower()
+    return isinstance(exc, (RuntimeError, IndexError, TypeError)) and any(w in text for w in _MISMATCH)

@@ -154,7 +154,7 @@ def test_study_runs_reports_and_resumes(tmp_path):
     assert (out / "report.html").exists() and (out / "report.md").exists()
     assert "[1/2] baseline seed 0" in result.stdout or "[1/2] dropout seed 0" in result.stdout
     with RunStore(out / "runs.sqlite") as store:
-        assert store.counts("default") == {"planned": 0, "completed": 2, "failed": 0}
+        assert store.counts("default") == {"planned": 0, "completed": 2, "diverged": 0, "failed": 0}
     again = runner.invoke(app, [*args, "--quiet"])
     assert again.exit_code == 0, again.output
     assert "All 2 runs of default were already complete." in again.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -72,3 +73,26 @@ def test_without_ray_the_runner_says_how_to_install_it(monkeypatch):
         "The Ray runner needs the ray package, which cannot be imported here (import of ray halted; "
         "None in sys.modules). Install it with: pip install 'reglab[ray]'"
     )
+
+
+@pytest.mark.slow
+def test_a_local_instance_is_bound_to_loopback(monkeypatch):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.delenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", raising=False)
+    before = ray._private.ray_constants.ENABLE_RAY_CLUSTER
+    with ray_session():
+        assert [node["NodeManagerAddress"] for node in ray.nodes()] == ["127.0.0.1"]
+    assert not ray.is_initialized()
+    assert ray._private.ray_constants.ENABLE_RAY_CLUSTER == before  # restored
+    assert "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER" not in os.environ
+
+
+def test_loopback_switch_is_restored(monkeypatch):
+    from reglab.experiments.runners import ray_runner
+
+    monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "1")
+    with ray_runner._loopback_only(ray):
+        assert os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] == "0"
+        assert ray._private.ray_constants.ENABLE_RAY_CLUSTER is False
+    assert os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] == "1"
+    assert ray._private.ray_constants.ENABLE_RAY_CLUSTER is True

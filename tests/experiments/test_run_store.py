@@ -80,10 +80,10 @@ def test_plan_then_results_then_resume_keys(tmp_path):
     with RunStore(tmp_path / "runs.sqlite") as store:
         keys = store.plan_study("s", "study", {"x": 1}, specs)
         assert keys == [s.key() for s in specs]
-        assert store.counts("s") == {"planned": 4, "completed": 0, "failed": 0}
+        assert store.counts("s") == {"planned": 4, "completed": 0, "diverged": 0, "failed": 0}
         store.add_result("s", RunResult(specs[2], _history(2), {"test_acc": 0.5}, 0.1))
         store.add_failure("s", specs[3], "RuntimeError: boom")
-        assert store.counts("s") == {"planned": 2, "completed": 1, "failed": 1}
+        assert store.counts("s") == {"planned": 2, "completed": 1, "diverged": 0, "failed": 1}
         assert store.completed_keys("s") == {specs[2].key()}
         assert [r.status for r in store.runs("s", status=None)] == ["planned", "planned", "completed", "failed"]
         assert store.runs("s", status="failed")[0].error == "RuntimeError: boom"
@@ -112,11 +112,11 @@ def test_changed_plan_is_refused_unless_replaced(tmp_path):
         )
         assert store.counts("s")["completed"] == 1  # the refused plan changed nothing
         store.plan_study("s", "study", {}, new, replace=True)
-        assert store.counts("s") == {"planned": 1, "completed": 0, "failed": 0}
+        assert store.counts("s") == {"planned": 1, "completed": 0, "diverged": 0, "failed": 0}
         # a superset of the completed runs (more seeds) is accepted as is
         store.add_result("s", RunResult(new[0], _history(6), {"test_acc": 0.5}, 0.1))
         store.plan_study("s", "study", {}, new + [RunSpec(arm="baseline", epochs=6, seed=1)])
-        assert store.counts("s") == {"planned": 1, "completed": 1, "failed": 0}
+        assert store.counts("s") == {"planned": 1, "completed": 1, "diverged": 0, "failed": 0}
 
 
 def test_foreign_sqlite_file(tmp_path):

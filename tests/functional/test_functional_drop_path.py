@@ -88,7 +88,7 @@ def test_drop_path_errors():
     with pytest.raises(ValueError) as exc:
         RF.drop_path(torch.tensor(1.0), 0.5, training=True)
     assert str(exc.value) == (
-        "Invalid value for argument `input`. Expected a tensor with at least 1 dimension. "
+        "Invalid value for argument `input`. Expected a tensor with at least 2 dimensions (batch first). "
         "Received: input.ndim=0 (shape ())"
     )
 

@@ -72,7 +72,7 @@ def test_interrupted_study_resumes_with_exactly_the_plan(tmp_path, monkeypatch):
         study_mod.run_study(config, report=False)
     store_path = tmp_path / "out" / "runs.sqlite"
     with RunStore(store_path) as store:
-        assert store.counts(config.name) == {"planned": 3, "completed": 3, "failed": 0}
+        assert store.counts(config.name) == {"planned": 3, "completed": 3, "diverged": 0, "failed": 0}
     first_three = list(trained)
 
     def counting(specs, **kwargs):
@@ -103,7 +103,7 @@ def test_failed_run_is_stored_and_retried(tmp_path, monkeypatch):
     summary = study_mod.run_study(config, report=False)
     assert summary.failed == [("dropout", 0, "RuntimeError: simulated failure")]
     with RunStore(summary.store_path) as store:
-        assert store.counts(config.name) == {"planned": 0, "completed": 1, "failed": 1}
+        assert store.counts(config.name) == {"planned": 0, "completed": 1, "diverged": 0, "failed": 1}
         assert store.runs(config.name, status="failed")[0].error == "RuntimeError: simulated failure"
     monkeypatch.setattr(execute, "run_one", real)
     again = study_mod.run_study(config, report=False)

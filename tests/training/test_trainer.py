@@ -33,6 +33,7 @@ def test_history_keys_follow_the_contract(loaders):
     assert list(d) == [
         "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "gap", "lr", "grad_norm_mean",
         "grad_norm_max", "seconds", "best_epoch", "stopped_epoch", "stop_reason",
+        "diverged_epoch",
     ]
     assert d["epoch"] == [1, 2, 3]
     assert d["stopped_epoch"] == 3 and d["stop_reason"] == "Completed all 3 epochs."

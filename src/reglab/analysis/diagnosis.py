@@ -19,7 +19,10 @@ per-epoch gap understates the gap of the final weights in eval mode (``final["ga
 
 Rules, checked in this order:
 
-1. **Diverged** (-> underfitting): the last training or validation loss is not finite.
+1. **Diverged** (-> underfitting): the last training or validation loss is not finite, or (the
+   number of classes ``K`` known) the last training loss is more than :data:`EXPLODED_LOSS_FACTOR`
+   (10) times the chance-level loss ``ln K``: a finite loss that large means the steps threw the
+   weights far away (``--lr 1e6`` ends at ~1e11), not that the model is too weak.
 2. **Overfitting, loss turned up**: the last validation loss is more than
    :data:`OVERFIT_VAL_RISE` (10%) above its minimum *and* the gap grew by more than
    :data:`OVERFIT_GAP_GROWTH` (0.05) since the best epoch (for regression: grew at all).
@@ -80,6 +83,8 @@ OVERFIT_LARGE_GAP = 0.20
 UNDERFIT_MAX_GAP = 0.10
 #: Underfitting when the final training loss is at least this fraction of ln(num_classes).
 UNDERFIT_LOSS_FRACTION = 0.40
+#: Diverged when the final training loss exceeds this multiple of ln(num_classes).
+EXPLODED_LOSS_FACTOR = 10.0
 #: Underfitting (num_classes unknown) when the final training accuracy is below this.
 UNDERFIT_TRAIN_ACC = 0.70
 #: Underfitting (regression) when the training loss fell by less than this fraction from epoch 1.
@@ -244,6 +249,11 @@ def diagnose(history: Mapping[str, Any], *, num_classes: int | None = None) -> D
 
     if diverged_at is not None:
         sentence = (f"Underfitting: training diverged (non-finite loss from epoch {diverged_at}); "
+                    "lower the learning rate or clip gradients.")
+        return Diagnosis(verdict="underfitting", rule="diverged", sentence=sentence, **common)
+    if chance is not None and train_loss[last] > EXPLODED_LOSS_FACTOR * chance:
+        sentence = (f"Underfitting: training diverged (training loss {train_loss[last]:.3g} in epoch {last_epoch}, "
+                    f"more than {EXPLODED_LOSS_FACTOR:g} times the chance level ln {num_classes} = {chance:.3f}); "
                     "lower the learning rate or clip gradients.")
         return Diagnosis(verdict="underfitting", rule="diverged", sentence=sentence, **common)
 

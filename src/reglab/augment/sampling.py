@@ -19,8 +19,14 @@ import torch
 from torch import Tensor
 
 from reglab._validate import check_int, check_positive
+from reglab.errors import invalid_argument
 
 __all__ = ["sample_beta", "sample_log_gamma", "beta_values", "generator_device"]
+
+# Rounds of candidates before giving up. Each candidate is accepted with probability above 0.95
+# for every finite shape, so 64 rounds never run out in practice; the bound only turns a shape
+# the arithmetic cannot handle (inf, NaN, overflow) into an error instead of an endless loop.
+_MAX_ROUNDS = 64
 
 
 def generator_device(generator: torch.Generator | None) -> torch.device:
@@ -36,7 +42,9 @@ def _log_gamma(shape: float, size: int, generator: torch.Generator | None) -> li
     c = 1.0 / math.sqrt(9.0 * d)
     log_d = math.log(d)
     accepted: list[float] = []
-    while len(accepted) < size:
+    for _ in range(_MAX_ROUNDS):
+        if len(accepted) == size:
+            break
         # One round of candidates with a little slack is almost always enough. The acceptance test
         # runs on Python floats: for mixup's one draw per batch this is much cheaper than a dozen
         # tiny tensor ops.
@@ -52,6 +60,8 @@ def _log_gamma(shape: float, size: int, generator: torch.Generator | None) -> li
                 accepted.append(log_d + log_v)
                 if len(accepted) == size:
                     break
+    if len(accepted) < size:
+        raise ValueError(invalid_argument("shape", "a finite number in (0, inf)", shape))
     if shape < 1.0:
         # log(1 - U) with U in [0, 1) is finite.
         us = torch.rand(size, generator=generator, device=device, dtype=torch.float64).tolist()

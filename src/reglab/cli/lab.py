@@ -21,5 +21,8 @@ def lab(
     require("lab", "reglab lab")
     from reglab.lab import LabLimits, serve
 
+    from reglab.cli._bind import check_bindable
+
+    check_bindable(host, port)
     console.print(f"reglab lab: open http://{host}:{port}/ (Ctrl-C to stop)")
     serve(host, port, limits=LabLimits(max_jobs=max_jobs))

@@ -42,13 +42,14 @@ _RAY = typer.Option(None, "--ray-address", help="Ray cluster for --runner ray (d
 _WORKERS = typer.Option(None, "--workers", help="Worker processes. Defaults to one per core.")
 _MASKS = typer.Option(
     None, "--masks",
-    help="Vectorized runs' dropout masks: exact (the processes runner's numbers, default) or fast (same law, cheaper).",
+    help="Vectorized runs' dropout masks: exact (the processes runner's masks and batches; numbers agree to float rounding, default) or fast (same law, cheaper).",
 )
 _SET = typer.Option(None, "--set", help="Override any field: --set dropout=0.1 --set model.width=256.")
 _PRINT = typer.Option(False, "--print-config", help="Print the effective config as TOML and exit.")
 _RESUME = typer.Option(True, "--resume/--no-resume", help="Skip runs already in the store (default).")
 _QUIET = typer.Option(False, "--quiet", "-q", help="No live line per run.")
 _LOSS = typer.Option(None, "--loss", help="Regression loss: mse (default) or gaussian_nll (mean and log-variance outputs).")
+_YES = typer.Option(False, "--yes", "-y", help="Start a plan above 200,000 run-epochs (runs x epochs) without asking.")
 _DATA_DIR = typer.Option(None, "--data-dir", help="Where downloaded datasets' files are ($REGLAB_DATA_DIR).")
 
 
@@ -84,8 +85,12 @@ def _show_user_data(data: Any) -> None:
         console.print(f"Data: {escape(note)}", soft_wrap=True)
 
 
-def _run(config: Any, resume: bool, quiet: bool) -> None:
+def _run(config: Any, resume: bool, quiet: bool, yes: bool = False) -> None:
     import os
+
+    from reglab.experiments.bounds import check_confirmed, check_run_count
+
+    check_confirmed(check_run_count(config), config.epochs, yes)
 
     from rich.console import Console
 
@@ -104,6 +109,14 @@ def _run(config: Any, resume: bool, quiet: bool) -> None:
         console.print(f"Report: {escape(str(summary.report.html_path))}", soft_wrap=True)
         console.print(f"        {escape(str(summary.report.markdown_path))}", soft_wrap=True)
     console.print(f"Store:  {escape(str(summary.store_path))}  ({summary.seconds:.1f} s)", soft_wrap=True)
+    if summary.diverged:
+        arm, seed, line = summary.diverged[0]
+        console.print(
+            f"[yellow]{len(summary.diverged)} of {summary.planned} runs diverged[/yellow] (first: {escape(arm)} seed "
+            f"{seed} {escape(line)}) They are stored as results"
+            f"{' and listed in the report' if summary.report is not None else ''}; lower the learning "
+            "rate or the regularization strength.", soft_wrap=True,
+        )
     if summary.failed:
         arm, seed, error = summary.failed[0]
         n = len(summary.failed)
@@ -156,6 +169,7 @@ def study(
     target: str = _TARGET,
     image_size: int = _IMAGE_SIZE,
     task: str = _TASK,
+    yes: bool = _YES,
 ) -> None:
     """Compare regularization techniques: a baseline, each technique alone, and a stack, over seeds.
 
@@ -179,7 +193,7 @@ def study(
         typer.echo(to_toml(cfg), nl=False)
         return
     _use_data_dir(data_dir)
-    _run(cfg, resume, quiet)
+    _run(cfg, resume, quiet, yes)
 
 
 @app.command("sweep")
@@ -211,6 +225,7 @@ def sweep(
     target: str = _TARGET,
     image_size: int = _IMAGE_SIZE,
     task: str = _TASK,
+    yes: bool = _YES,
 ) -> None:
     """Train every combination of the grid values, for each seed, and report.
 
@@ -228,4 +243,4 @@ def sweep(
         typer.echo(to_toml(cfg), nl=False)
         return
     _use_data_dir(data_dir)
-    _run(cfg, resume, quiet)
+    _run(cfg, resume, quiet, yes)

@@ -13,6 +13,17 @@ from rich.table import Table
 from reglab.cli.app import app, console, report_error
 
 
+def _check_dataset(name: str) -> None:
+    """``--dataset`` names a built-in dataset (the message names the flag, not an inner argument)."""
+    from reglab._validate import format_choices
+    from reglab.data import available
+    from reglab.errors import invalid_argument
+
+    names = [row[0] if isinstance(row, (tuple, list)) else getattr(row, "name", row) for row in available()]
+    if name not in names:
+        raise ValueError(invalid_argument("--dataset", f"one of {format_choices(names)}", name))
+
+
 @app.command("uncertainty")
 def uncertainty(
     store: Path = typer.Option(None, "--store", "-s", help="Evaluate a run of this run store (runs.sqlite). Without it: a fresh run from the flags below."),
@@ -31,6 +42,7 @@ def uncertainty(
     top_k: int = typer.Option(10, "--top", help="How many of the most uncertain test inputs to list."),
     rank_by: str = typer.Option("mutual_information", "--rank-by", help="mutual_information (BALD), entropy or variance."),
     out: Path = typer.Option(None, "--out", "-o", help="Write uncertainty.html/.md and figures here. Defaults to the store's directory, or reglab-out/uncertainty."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Run more than 10,000 MC passes (or a fresh run above 200,000 epochs) without asking."),
 ) -> None:
     """Deterministic vs MC-dropout accuracy, ECE, NLL and Brier score; the most uncertain test
     inputs (drawn for images and 1-D signals); a reliability diagram. For a regression run: RMSE,
@@ -44,7 +56,13 @@ def uncertainty(
     from reglab.report.reliability import uncertainty_rows, write_uncertainty_report
     from reglab.studies.uncertainty import evaluate_uncertainty, find_stored_run
 
+    from reglab.experiments.bounds import check_confirmed, check_samples_confirmed
+
+    check_samples_confirmed(samples, yes)
+    check_confirmed(1, epochs, yes)
     stored_final = None
+    if store is None:
+        _check_dataset(dataset)
     if store is not None:
         run = find_stored_run(store, study=study, arm=arm, seed=seed)
         spec, stored_final = run.spec, dict(run.final)
@@ -153,6 +171,7 @@ def distill(
     workers: int = typer.Option(None, "--workers", help="Worker processes (default 1: teachers are reused within a process)."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Skip runs already in the store (default)."),
     print_config: bool = typer.Option(False, "--print-config", help="Print the effective config and exit."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Start a plan above 200,000 run-epochs without asking."),
 ) -> None:
     """Teacher-student study (Hinton et al. 2015): teacher, student from scratch, distilled student,
     ensemble- and self-distilled students over seeds, with 95% intervals and paired effects."""
@@ -165,6 +184,8 @@ def distill(
         "teacher_epochs": teacher_epochs, "seeds": seeds, "temperature": temperature, "alpha": alpha,
         "ensemble": ensemble, "self_distillation": self_distillation, "workers": workers,
     }
+    if dataset is not None:
+        _check_dataset(dataset)
     data = {k: v for k, v in (("name", dataset), ("train_size", train_size)) if v is not None}
     if data:
         overrides["data"] = data
@@ -177,6 +198,11 @@ def distill(
     if print_config:
         console.print_json(json.dumps(cfg.model_dump(mode="json")))
         return
+    from reglab.experiments.bounds import check_confirmed
+    from reglab.studies.distillation import plan_distillation
+
+    per_seed = len(plan_distillation(cfg.model_copy(update={"seeds": 1})))  # counted, not built for every seed
+    check_confirmed(per_seed * cfg.seeds, max(cfg.epochs, cfg.teacher_epochs or 0), yes)
     summary = run_distillation(cfg, resume=resume, console=console)
     if summary.rows:
         console.print(distillation_table(summary.rows, title=f"Distillation study: {cfg.name}"))

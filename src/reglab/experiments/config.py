@@ -88,7 +88,10 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def check_study_name(value: str) -> str:
-    """A study name usable as a directory name: letters, digits, '_', '-', '.'."""
+    """A study name usable as a directory name: letters, digits, '_', '-', '.'; at most 100 characters."""
+    if isinstance(value, str) and len(value) > 100:
+        raise ValueError(invalid_argument("name", "at most 100 characters (it names a directory)", value,
+                                          shown=f"a name of {len(value)} characters"))
     if not _NAME_RE.match(value):
         raise ValueError(
             invalid_argument("name", "letters, digits, '_', '-' or '.', starting with a letter or digit", value)
@@ -112,18 +115,19 @@ class OutputsMixin:
 
 
 class _BaseConfig(OutputsMixin, BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = "default"  # study name; the output directory defaults to reglab-out/<name>
     out: str | None = None  # output directory (runs.sqlite, report.html, report.md)
     epochs: int = Field(default=DEFAULT_EPOCHS, ge=1)
-    batch_size: int = Field(default=100, ge=1)
+    batch_size: int = Field(default=100, ge=1, le=2**31 - 1)
     seeds: int = Field(default=3, ge=1)  # seeds first_seed, first_seed + 1, ...
     first_seed: int = Field(default=0, ge=0)
     runner: Literal["auto", "vectorized", "processes", "ray"] = "auto"
     workers: int | None = Field(default=None, ge=1)  # None: one per CPU core
-    # vectorized runs' dropout masks: "exact" (each member draws run_one's masks: same numbers as
-    # the processes runner) or "fast" (same Bernoulli law, half the random draws, other numbers)
+    # vectorized runs' dropout masks: "exact" (each member draws run_one's masks: the processes
+    # runner's numbers up to float rounding, which long training amplifies) or "fast" (same
+    # Bernoulli law, half the random draws, other numbers)
     masks: Literal["exact", "fast"] = "exact"
     # runner "ray": the cluster ("auto", "ray://head:10001"); None: $RAY_ADDRESS or a local instance
     ray_address: str | None = None
@@ -561,6 +565,10 @@ def load_config(
         grid: ``"field=v1,v2"`` strings (``--grid``, sweeps only); replace the file's grid.
     """
     data: dict[str, Any] = read_toml(path) if path is not None else {}
+    cls = SweepConfig if kind == "sweep" else StudyConfig
+    if data:
+        # The file on its own: a wrong type there is refused even when a flag replaces the field.
+        _validate_file(cls, data, kind)
     file_kind = data.get("kind")
     if file_kind is not None and file_kind != kind:
         raise ConfigError(invalid_argument("kind", f"{kind!r} for `reglab {kind}`", file_kind))
@@ -581,7 +589,6 @@ def load_config(
             if key in data["grid"]:
                 raise ConfigError(invalid_argument("--grid", f"each field once, {key!r} is repeated", text))
             data["grid"][key] = values
-    cls = SweepConfig if kind == "sweep" else StudyConfig
     if kind == "sweep" and not data.get("grid"):
         raise ConfigError(
             invalid_argument("--grid", "at least one --grid field=v1,v2,... (or a [grid] table)", None,
@@ -589,6 +596,19 @@ def load_config(
         )
     try:
         return cls.model_validate(data)
+    except ValidationError as exc:
+        raise config_error(exc, cls) from None
+
+
+def _validate_file(cls: type[BaseModel], data: dict[str, Any], kind: str) -> None:
+    """Validate a TOML file's own values (a grid may come from ``--grid`` instead)."""
+    if data.get("kind", kind) != kind:
+        return  # reported by load_config with its own message
+    probe = {**data, "kind": kind}
+    if kind == "sweep" and not probe.get("grid"):
+        probe["grid"] = {"dropout": [0.0]}
+    try:
+        cls.model_validate(probe)
     except ValidationError as exc:
         raise config_error(exc, cls) from None
 

@@ -93,5 +93,9 @@ def _cross_seeds(templates: list[dict[str, Any]], seeds: list[int]) -> list[RunS
 
 
 def plan(config: StudyConfig | SweepConfig) -> list[RunSpec]:
-    """The run specs of a study or a sweep."""
+    """The run specs of a study or a sweep (more than ``bounds.MAX_RUNS`` are refused before any
+    spec is built)."""
+    from reglab.experiments.bounds import check_run_count
+
+    check_run_count(config)
     return plan_sweep(config) if isinstance(config, SweepConfig) else plan_study(config)

@@ -33,7 +33,7 @@ __all__ = [
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 #: User-data options that a ``[data]`` table may also give at its top level (``target = "price"``
@@ -195,7 +195,7 @@ class RunSpec(_Spec):
     arm: str = "baseline"
     seed: int = Field(default=0, ge=0)
     epochs: int = Field(default=100, ge=1)
-    batch_size: int = Field(default=100, ge=1)
+    batch_size: int = Field(default=100, ge=1, le=2**31 - 1)  # larger: an overflow, never a useful batch
     data: DataSpec = Field(default_factory=DataSpec)
     model: ModelSpec = Field(default_factory=ModelSpec)
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)

@@ -14,8 +14,10 @@ Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`, ``PRAGMA application_i
     epochs(study, key, epoch, train_loss, train_acc, val_loss, val_acc, gap, lr,
            grad_norm_mean, grad_norm_max, seconds, extra JSON, PK(study, key, epoch))
 
-``status`` is ``"planned"`` (in the current plan, not trained yet), ``"completed"`` or
-``"failed"`` (error kept; retried on resume). Epochs are numbered from 1. ``runs.history`` keeps
+``status`` is ``"planned"`` (in the current plan, not trained yet), ``"completed"``,
+``"diverged"`` (its loss became NaN/inf: a result, kept with its ``stop_reason`` and not retrained
+on resume) or ``"failed"`` (error kept; retried on resume). Schema version 1 (without
+``"diverged"``) is upgraded in place when a store is opened for writing. Epochs are numbered from 1. ``runs.history`` keeps
 the exact ``History.to_dict()`` (NaN included); ``epochs`` holds the same numbers one row per
 epoch for SQL queries (SQLite stores NaN as NULL there).
 """
@@ -23,6 +25,7 @@ epoch for SQL queries (SQLite stores NaN as NULL there).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping
@@ -35,7 +38,7 @@ from reglab.experiments.spec import RunSpec
 
 __all__ = ["RunStore", "StoredRun", "SCHEMA_VERSION", "APPLICATION_ID", "EPOCH_COLUMNS"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: ``PRAGMA application_id``: the bytes "RGLB".
 APPLICATION_ID = 0x52474C42
 
@@ -67,7 +70,7 @@ CREATE TABLE IF NOT EXISTS runs (
     arm TEXT NOT NULL,
     seed INTEGER NOT NULL,
     position INTEGER NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('planned', 'completed', 'failed')),
+    status TEXT NOT NULL CHECK (status IN ('planned', 'completed', 'diverged', 'failed')),
     spec TEXT NOT NULL,
     final TEXT,
     diagnosis TEXT,
@@ -115,8 +118,27 @@ class StoredRun:
         return self.spec.seed
 
 
+#: Statuses of a finished run: a result, never retrained on resume.
+_RESULTS = ("completed", "diverged")
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, allow_nan=True, separators=(",", ":"))
+
+
+def _table(text: str | None, what: str) -> dict[str, Any] | None:
+    """A JSON object column (None when empty); anything else -> ValueError saying what it holds."""
+    if not text:
+        return None
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        verb = "are" if what.endswith("s") else "is"
+        raise ValueError(f"its {what} {verb} a {_json_kind(value)}, not a table")
+    return value
+
+
+def _json_kind(value: Any) -> str:
+    return {list: "list", str: "string", bool: "boolean", int: "number", float: "number"}.get(type(value), "null")
 
 
 def _num(value: Any) -> float | None:
@@ -128,12 +150,23 @@ def _num(value: Any) -> float | None:
 class RunStore:
     """The SQLite run store at ``path`` (created with its directory when missing).
 
+    ``readonly=True`` opens an existing store for reading only (``report``, ``recommend``,
+    ``uncertainty``): nothing is created, upgraded or written, so a store on a read-only
+    filesystem or in a directory without write permission can be read. SQLite's ``mode=ro`` URI
+    is used while a ``-wal`` file exists in a writable directory (a study may be writing: its WAL
+    is honoured), and ``immutable=1`` otherwise (no writer is active, or none can be: not even a
+    ``-shm`` file is created).
+
     Raises :class:`~reglab.errors.StoreError` when the file is not a SQLite database, is a
     database of another application, has a newer schema, or cannot be created/written.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
+        self.readonly = readonly
+        if readonly:
+            self._open_readonly()
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -165,6 +198,39 @@ class RunStore:
             ) from None
 
     # ------------------------------------------------------------------ setup
+    def _open_readonly(self) -> None:
+        if not self.path.is_file():
+            raise StoreError(f"Run store {str(self.path)!r} not found. Expected the runs.sqlite file written by "
+                             "`reglab study` or `reglab sweep`.")
+        wal = self.path.with_name(self.path.name + "-wal")
+        # A -wal file means a writer may be active: honour its WAL (mode=ro, which needs a -shm it
+        # may create). Without one, or where nothing can be created, read the file as it is.
+        flag = "mode=ro" if wal.exists() and os.access(self.path.parent, os.W_OK) else "immutable=1"
+        uri = f"{self.path.resolve().as_uri()}?{flag}"
+        try:
+            self._conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA query_only=ON")
+            app_id = self._conn.execute("PRAGMA application_id").fetchone()[0]
+            if app_id != APPLICATION_ID:
+                raise self._foreign(app_id)
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            msg = str(exc)
+            if "not a database" in msg or "malformed" in msg or "encrypted" in msg:
+                raise StoreError(
+                    f"The run store {str(self.path)!r} is corrupt or not a SQLite file ({msg}). "
+                    "Expected a reglab run store; move it away or choose another --out directory."
+                ) from None
+            raise StoreError(f"Cannot read the run store {str(self.path)!r}: {msg}. Expected a readable "
+                             "reglab run store.") from None
+        if version > SCHEMA_VERSION or not {"studies", "runs", "epochs"} <= tables:
+            self._conn.close()
+            raise StoreError(f"The run store {str(self.path)!r} has schema version {version} or misses tables; "
+                             f"this reglab reads version {SCHEMA_VERSION}. Expected a complete reglab run store.")
+
     def _foreign(self, app_id: int) -> StoreError:
         self._conn.close()
         return StoreError(
@@ -209,9 +275,25 @@ class RunStore:
                 f"{', '.join(sorted(missing))}). Expected a reglab run store; move it away or "
                 "choose another --out directory."
             )
+        if version < SCHEMA_VERSION:
+            self._upgrade()
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
+
+    def _upgrade(self) -> None:
+        """Version 1 -> 2: allow status ``'diverged'`` (SQLite's documented table rebuild)."""
+        conn = self._conn
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute("BEGIN IMMEDIATE")
+        if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            runs_sql = _SCHEMA.split("CREATE TABLE IF NOT EXISTS runs")[1].split(";")[0]
+            conn.execute("CREATE TABLE runs_v2" + runs_sql)
+            conn.execute("INSERT INTO runs_v2 SELECT * FROM runs")
+            conn.execute("DROP TABLE runs")
+            conn.execute("ALTER TABLE runs_v2 RENAME TO runs")
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.execute("COMMIT")
 
     def close(self) -> None:
         self._conn.close()
@@ -281,7 +363,7 @@ class RunStore:
                 conn.execute("DELETE FROM runs WHERE study = ?", (name,))
             rows = conn.execute("SELECT key, status FROM runs WHERE study = ?", (name,)).fetchall()
             planned = set(keys)
-            stale_done = [r["key"] for r in rows if r["key"] not in planned and r["status"] == "completed"]
+            stale_done = [r["key"] for r in rows if r["key"] not in planned and r["status"] in _RESULTS]
             if stale_done:
                 raise StoreError(
                     f"The run store {str(self.path)!r} already holds study {name!r} with "
@@ -290,7 +372,7 @@ class RunStore:
                     "directory or --name."
                 )
             conn.execute(
-                "DELETE FROM runs WHERE study = ? AND status != 'completed' AND key NOT IN "
+                "DELETE FROM runs WHERE study = ? AND status NOT IN ('completed', 'diverged') AND key NOT IN "
                 f"({','.join('?' * len(keys)) or 'NULL'})",
                 (name, *keys),
             )
@@ -312,17 +394,17 @@ class RunStore:
         return self._write(tx)
 
     def completed_keys(self, study: str) -> set[str]:
-        """Keys of the study's completed runs (skipped on resume)."""
+        """Keys of the study's finished runs, completed or diverged (skipped on resume)."""
         return {
             r[0]
             for r in self._conn.execute(
-                "SELECT key FROM runs WHERE study = ? AND status = 'completed'", (study,)
+                "SELECT key FROM runs WHERE study = ? AND status IN ('completed', 'diverged')", (study,)
             )
         }
 
     def counts(self, study: str) -> dict[str, int]:
-        """Number of runs by status, e.g. ``{"planned": 3, "completed": 12, "failed": 0}``."""
-        out = {"planned": 0, "completed": 0, "failed": 0}
+        """Runs by status, e.g. ``{"planned": 3, "completed": 12, "diverged": 0, "failed": 0}``."""
+        out = {"planned": 0, "completed": 0, "diverged": 0, "failed": 0}
         for status, n in self._conn.execute(
             "SELECT status, COUNT(*) FROM runs WHERE study = ? GROUP BY status", (study,)
         ):
@@ -333,11 +415,13 @@ class RunStore:
     def add_result(self, study: str, result: Any, diagnosis: Mapping[str, Any] | None = None) -> None:
         """Store a finished run (a ``RunResult``) with its epochs, in one transaction.
 
-        The run becomes ``completed``; storing the same key twice replaces it (never duplicates).
+        The run becomes ``completed``, or ``diverged`` when ``history["diverged_epoch"]`` is set;
+        storing the same key twice replaces it (never duplicates).
         """
         spec: RunSpec = result.spec
         key = spec.key()
         history = dict(result.history)
+        status = "diverged" if history.get("diverged_epoch") is not None else "completed"
         epochs = list(history.get("epoch", []))
         per_epoch = {k: v for k, v in history.items() if isinstance(v, list) and k != "epoch"}
         for k, v in per_epoch.items():
@@ -366,14 +450,14 @@ class RunStore:
             conn.execute(
                 "INSERT INTO runs(study, key, arm, seed, position, status, spec, final, diagnosis, "
                 "error, best_epoch, stopped_epoch, stop_reason, history, seconds, finished) "
-                "VALUES (?, ?, ?, ?, ?, 'completed', ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(study, key) DO UPDATE SET status = 'completed', spec = excluded.spec, "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(study, key) DO UPDATE SET status = excluded.status, spec = excluded.spec, "
                 "final = excluded.final, diagnosis = excluded.diagnosis, error = NULL, "
                 "best_epoch = excluded.best_epoch, stopped_epoch = excluded.stopped_epoch, "
                 "stop_reason = excluded.stop_reason, history = excluded.history, "
                 "seconds = excluded.seconds, finished = excluded.finished",
                 (
-                    study, key, spec.arm, spec.seed, position[0], _json(spec.to_dict()),
+                    study, key, spec.arm, spec.seed, position[0], status, _json(spec.to_dict()),
                     _json(dict(result.final)), _json(dict(diagnosis)) if diagnosis is not None else None,
                     history.get("best_epoch"), history.get("stopped_epoch"), history.get("stop_reason"),
                     _json(history), float(result.seconds), now,
@@ -441,9 +525,9 @@ class RunStore:
                         key=r["key"],
                         spec=RunSpec.from_dict(json.loads(r["spec"])),
                         status=r["status"],
-                        history=self._history(r) if r["status"] == "completed" else {},
-                        final=json.loads(r["final"]) if r["final"] else {},
-                        diagnosis=json.loads(r["diagnosis"]) if r["diagnosis"] else None,
+                        history=self._history(r) if r["status"] in _RESULTS else {},
+                        final=_table(r["final"], "final metrics") or {},
+                        diagnosis=_table(r["diagnosis"], "diagnosis"),
                         study=r["study"],
                         error=r["error"],
                         seconds=r["seconds"],
@@ -457,7 +541,7 @@ class RunStore:
             ) from None
 
     def _history(self, row: sqlite3.Row) -> dict[str, Any]:
-        return json.loads(row["history"]) if row["history"] else {}
+        return _table(row["history"], "history") or {}
 
     def epochs(self, study: str, key: str) -> list[dict[str, Any]]:
         """The per-epoch rows of one run, as dicts (``extra`` merged in)."""

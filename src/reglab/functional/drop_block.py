@@ -24,7 +24,18 @@ def drop_block_gamma(p: float, block_size: int, height: int, width: int) -> floa
     are drawn only where a whole block fits, and each seed drops ``block_size**2`` units, so the
     expected dropped fraction is ``p`` when blocks do not overlap (overlaps make it a little lower).
     Clipped to 1.
+
+    Raises:
+        ValueError: ``height`` or ``width`` below 1, or ``block_size`` outside ``[1, min(H, W)]``
+            (no block fits: the rate is undefined).
     """
+    p = probability("p", p)
+    height = check_int("height", height, low=1)
+    width = check_int("width", width, low=1)
+    block_size = check_int("block_size", block_size, low=1)
+    if block_size > min(height, width):
+        raise ValueError(invalid_argument(
+            "block_size", f"an integer in [1, {min(height, width)}] (the feature map is {height}x{width})", block_size))
     valid = (height - block_size + 1) * (width - block_size + 1)
     return min(1.0, p / block_size**2 * (height * width) / valid)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from reglab.functional._checks import probability
+from reglab.errors import invalid_argument
+from reglab.functional._checks import floating, probability
 
 __all__ = ["drop_connect_linear"]
 
@@ -43,6 +44,19 @@ def drop_connect_linear(
             ``dropout`` on the weight).
     """
     p = probability("p", p)
+    floating("input", input)
+    floating("weight", weight)
+    in_features = input.shape[-1] if input.dim() else None
+    if weight.dim() != 2 or weight.shape[1] != in_features:
+        raise ValueError(invalid_argument(
+            "weight", f"a 2-D tensor (out_features, {in_features}) matching the input's last dimension", None,
+            shown=f"weight.shape={tuple(weight.shape)}"))
+    if bias is not None:
+        floating("bias", bias)
+        if tuple(bias.shape) != (weight.shape[0],):
+            raise ValueError(invalid_argument(
+                "bias", f"None or a tensor of shape ({weight.shape[0]},) (the weight's out_features)", None,
+                shown=f"bias.shape={tuple(bias.shape)}"))
     if training and p > 0.0:
         if generator is None:
             weight = F.dropout(weight, p, True)

@@ -12,7 +12,7 @@ import torch
 
 from reglab._validate import check_int
 from reglab.errors import invalid_argument
-from reglab.functional._checks import choice, probability
+from reglab.functional._checks import choice, floating, probability
 
 __all__ = ["drop_path", "drop_path_rates", "DROP_PATH_MODES", "DROP_PATH_SCHEDULES"]
 
@@ -38,7 +38,8 @@ def drop_path(
     in training (no scaling is attempted).
 
     Args:
-        input: ``(N, ...)``, at least one dimension; the first is the batch in ``"row"`` mode.
+        input: ``(N, ...)``, at least two dimensions (a batch of branch outputs); the first is the
+            batch in ``"row"`` mode.
         p: probability of dropping the branch, in [0, 1]. Defaults to 0.1.
         mode: ``"row"`` (one draw per sample) or ``"batch"`` (one draw for the whole batch).
             Defaults to ``"row"``.
@@ -49,10 +50,12 @@ def drop_path(
     p = probability("p", p)
     mode = choice("mode", mode, DROP_PATH_MODES)
     choice("scale_by_keep", scale_by_keep, (True, False))
-    if input.dim() < 1:
+    floating("input", input)
+    if input.dim() < 2:
         raise ValueError(
             invalid_argument(
-                "input", "a tensor with at least 1 dimension", 0, shown="input.ndim=0 (shape ())"
+                "input", "a tensor with at least 2 dimensions (batch first)", input.dim(),
+                shown=f"input.ndim={input.dim()} (shape {tuple(input.shape)})",
             )
         )
     if not training or p == 0.0:

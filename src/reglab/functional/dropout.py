@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from reglab._validate import check_ndim
-from reglab.functional._checks import choice, probability
+from reglab.functional._checks import choice, floating, probability
 
 __all__ = ["dropout", "spatial_dropout", "DROPOUT_MODES"]
 
@@ -53,6 +53,7 @@ def dropout(
     """
     p = probability("p", p)
     mode = choice("mode", mode, DROPOUT_MODES)
+    floating("input", input)
     if mode == "inverted":
         if not training or p == 0.0:
             return input

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 import torch
 
 from reglab._validate import check_int
-from reglab.functional._checks import non_negative
+from reglab.functional._checks import floating, non_negative
 
 __all__ = ["gaussian_noise", "weight_noise", "add_gradient_noise_", "gradient_noise_std"]
 
@@ -39,6 +39,7 @@ def gaussian_noise(
         generator: draws the noise. Defaults to None (the global RNG).
     """
     std = non_negative("std", std)
+    floating("input", input)
     if not training or std == 0.0:
         return input
     noise = torch.empty_like(input).normal_(0.0, std, generator=generator)

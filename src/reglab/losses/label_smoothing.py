@@ -48,8 +48,9 @@ def soft_target_cross_entropy(logits: Tensor, soft_target: Tensor, reduction: st
     Args:
         logits: ``(N, C)``, ``(N, C, d1, ...)`` or unbatched ``(C,)`` unnormalised scores.
         soft_target: a float tensor of the same shape whose entries along the class dimension
-            sum to 1 (not checked: that would synchronise with the device on every call).
-            Gradients flow into it if it requires them.
+            sum to 1 (not checked). Negative entries are refused (they make the loss unbounded
+            below; the check reads one number back from the device). Gradients flow into it if it
+            requires them.
         reduction: ``'mean'`` (over samples and extra dimensions), ``'sum'`` or ``'none'``.
             Defaults to ``'mean'``.
 
@@ -61,9 +62,37 @@ def soft_target_cross_entropy(logits: Tensor, soft_target: Tensor, reduction: st
     _checks.floating("logits", logits)
     _checks.floating("soft_target", soft_target)
     _check_soft_shape(logits, soft_target, "soft_target")
+    _check_soft_values(soft_target, "soft_target", how)
     dim = _checks.class_dim(logits)
     loss = -(soft_target * F.log_softmax(logits, dim=dim)).sum(dim)
     return _checks.reduce(loss, how)
+
+
+def _check_soft_values(soft_target: Tensor, name: str, reduction: str) -> None:
+    """No negative probability; at least one sample for a mean."""
+    _check_not_empty(soft_target.shape[:1] if soft_target.dim() > 1 else soft_target.shape, name, reduction)
+    if soft_target.numel() and bool((soft_target < 0).any()):
+        low = float(soft_target.min())
+        raise ValueError(invalid_argument(name, "non-negative entries (probabilities)", low,
+                                          shown=f"{name}.min()={low!r}"))
+
+
+def _check_not_empty(batch_shape: Any, name: str, reduction: str) -> None:
+    """The mean of no losses is NaN: refuse an empty batch under ``reduction='mean'``."""
+    if reduction == "mean" and 0 in tuple(batch_shape):
+        raise ValueError(invalid_argument(name, "at least one target (the mean of no losses is NaN)", None,
+                                          shown=f"{name}.shape={tuple(batch_shape)}"))
+
+
+def _check_range(logits: Tensor, target: Tensor, ignore_index: int) -> None:
+    """Raise reglab's message for a class index outside ``[0, C - 1]`` (other than ``ignore_index``)."""
+    classes = logits.shape[_checks.class_dim(logits)]
+    bad = target[((target < 0) | (target >= classes)) & (target != ignore_index)]
+    if bad.numel():
+        first = int(bad.flatten()[0])
+        raise ValueError(invalid_argument(
+            "target", f"class indices in [0, {classes - 1}] (or ignore_index={ignore_index})", first,
+            shown=f"target holds {first}"))
 
 
 def label_smoothing_cross_entropy(
@@ -85,8 +114,9 @@ def label_smoothing_cross_entropy(
     Args:
         logits: ``(N, C)``, ``(N, C, d1, ...)`` or unbatched ``(C,)`` unnormalised scores.
         target: class indices (an integer tensor of the logits' shape without the class
-            dimension; out-of-range labels raise PyTorch's own error) or a float tensor of the
-            logits' shape holding a distribution over classes.
+            dimension, in ``[0, C - 1]`` or ``ignore_index``) or a float tensor of the logits'
+            shape holding a distribution over classes (no negative entry). An empty batch under
+            ``reduction='mean'`` is refused (its mean is NaN).
         smoothing: the mass ``eps`` in [0, 1] spread uniformly over the ``C`` classes;
             0 gives the plain cross-entropy. Defaults to 0.1.
         reduction: ``'mean'``, ``'sum'`` or ``'none'``. Defaults to ``'mean'`` (over the
@@ -105,6 +135,8 @@ def label_smoothing_cross_entropy(
     if reduction not in _checks.REDUCTIONS:
         _checks.reduction(reduction)
     if type(target) is Tensor and target.dtype is torch.int64:
+        if reduction == "mean" and target.numel() == 0:
+            _check_not_empty(target.shape, "target", reduction)
         # Hot path: PyTorch's fused op, which validates shapes itself; a failure is translated
         # into reglab's message below when we can say what was wrong.
         try:
@@ -113,6 +145,7 @@ def label_smoothing_cross_entropy(
             )
         except (RuntimeError, ValueError, TypeError, IndexError):
             _check_hard(logits, target)
+            _check_range(logits, target, ignore_index)
             raise
     if not isinstance(target, Tensor):
         raise ValueError(
@@ -120,7 +153,12 @@ def label_smoothing_cross_entropy(
         )
     _checks.floating("logits", logits)
     if target.is_floating_point():
+        if ignore_index != -100:
+            raise ValueError(invalid_argument(
+                "ignore_index", "-100 (the default) with probability targets: it applies to class indices only",
+                ignore_index))
         _check_soft_shape(logits, target, "target")
+        _check_soft_values(target, "target", reduction)
         dim = _checks.class_dim(logits)
         log_probs = F.log_softmax(logits, dim=dim)
         loss = -(target * log_probs).sum(dim)
@@ -138,6 +176,8 @@ def label_smoothing_cross_entropy(
         )
     target = target.long()  # other integer dtypes
     _check_hard(logits, target)
+    _check_not_empty(target.shape, "target", reduction)
+    _check_range(logits, target, ignore_index)
     return F.cross_entropy(logits, target, ignore_index=ignore_index, reduction=reduction, label_smoothing=smoothing)
 
 

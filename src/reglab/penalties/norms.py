@@ -39,7 +39,8 @@ def collect_tensors(params: Any) -> list[Tensor]:
         tensors = decay_parameters(params)
         source = f"a {type(params).__name__} with 0 decayable weights"
     elif isinstance(params, Tensor):
-        return [params]
+        tensors = [params]
+        source = "a tensor"
     else:
         try:
             tensors = list(params)
@@ -65,6 +66,10 @@ def collect_tensors(params: Any) -> list[Tensor]:
         source = "an empty iterable"
     if not tensors:
         raise ValueError(invalid_argument("params", "at least one tensor to penalise", None, shown=source))
+    for i, t in enumerate(tensors):
+        if not (t.is_floating_point() or t.is_complex()):
+            raise ValueError(invalid_argument("params", "floating-point tensors", t.dtype,
+                                              shown=f"params item {i} of dtype {t.dtype}"))
     return tensors
 
 

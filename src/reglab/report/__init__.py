@@ -22,7 +22,7 @@ from reglab.analysis.effects import ArmSummary, as_run_views, find_sweeps, summa
 from reglab.errors import ReglabError, StoreError
 from reglab.report.files import write_atomic
 
-__all__ = ["Report", "build_report", "load_runs"]
+__all__ = ["Report", "build_report", "load_runs", "diverged_notes"]
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def load_runs(source: Any, study: str | None = None) -> tuple[list[Any], str, st
                              "written by `reglab study` or `reglab sweep`. Received: a 0-byte file")
         from reglab.experiments.store import RunStore
 
-        store = RunStore(path)
+        store = RunStore(path, readonly=True)
         try:
             return _store_runs(store, study, str(path))
         finally:
@@ -90,6 +90,23 @@ def _store_runs(store: Any, study: str | None, label: str) -> tuple[list[Any], s
         if study is None and len(names) == 1:
             return list(store.runs(names[0])), label, names[0]
     return list(store.runs(study)), label, study
+
+
+def diverged_notes(source: Any, study: str | None) -> list[str]:
+    """One line per diverged run of a store (or store path): ``"<arm> seed <s> diverged in epoch
+    <n>: <stop reason>"``. Diverged runs are results kept out of the summaries (their weights are
+    rolled back); the report lists them so none disappears silently."""
+    from reglab.training.history import diverged_line
+
+    if isinstance(source, (str, os.PathLike)):
+        from reglab.experiments.store import RunStore
+
+        with RunStore(Path(source), readonly=True) as store:
+            return diverged_notes(store, study)
+    if not (hasattr(source, "runs") and callable(source.runs)):
+        return []
+    return [f"{run.arm} seed {run.seed} {diverged_line(run.history)}"
+            for run in source.runs(study, status="diverged")]
 
 
 def _retrofit_notes(summaries: Sequence[ArmSummary]) -> list[str]:
@@ -151,14 +168,18 @@ def build_report(
     views = as_run_views(runs)
     if not views:
         which = f" for study {study!r}" if study else ""
+        diverged = diverged_notes(source, study_name)
+        got = f"{len(runs)} runs, none completed"
+        if diverged:
+            got += f"; {len(diverged)} diverged (first: {diverged[0]})"
         raise StoreError(f"Run store {label!r} holds no completed runs{which}. Expected at least "
-                         f"one completed run. Received: {len(runs)} runs, none completed")
+                         f"one completed run. Received: {got}")
     summaries = summarize_arms(views, baseline=baseline, confidence=confidence)
     if title is None:
         title = f"reglab report: {study_name or Path(label).stem}"
     figures = build_figures(summaries)
     found = findings(summaries)
-    notes = _notes(summaries, [f.id for f in figures])
+    notes = diverged_notes(source, study_name) + _notes(summaries, [f.id for f in figures])
 
     out = Path(out_dir)
     try:

@@ -101,7 +101,7 @@ class DistillationStudyConfig(OutputsMixin, BaseModel):
     out: str | None = None  # output directory (runs.sqlite, report, distillation.md)
     epochs: int = Field(default=60, ge=1)
     teacher_epochs: int | None = Field(default=None, ge=1)  # None: epochs
-    batch_size: int = Field(default=100, ge=1)
+    batch_size: int = Field(default=100, ge=1, le=2**31 - 1)
     seeds: int = Field(default=3, ge=1)
     first_seed: int = Field(default=0, ge=0)
     workers: int | None = Field(default=1, ge=1)  # 1: teachers are cached in this process
@@ -370,8 +370,10 @@ def run_distillation(
     """
     from rich.console import Console
 
+    from reglab.experiments.bounds import cap_workers
     from reglab.experiments.execute import cached_splits
-    from reglab.experiments.runners.local import iter_local
+    from reglab.experiments.lock import store_lock
+    from reglab.experiments.runners.local import default_workers, iter_local
     from reglab.experiments.store import RunStore
     from reglab.studies.study import STORE_NAME, check_out_dir, consume_outcomes, preflight
 
@@ -382,7 +384,7 @@ def run_distillation(
     check_out_dir(out_dir)
     preflight(specs)
     store_path = out_dir / STORE_NAME
-    with RunStore(store_path) as store:
+    with store_lock(store_path), RunStore(store_path) as store:
         store.plan_study(config.name, "distillation", config.model_dump(mode="json"), specs, replace=not resume)
         done = store.completed_keys(config.name)
         pending = [s for s in specs if s.key() not in done]
@@ -391,7 +393,10 @@ def run_distillation(
         if pending:
             console.print(f"[bold]distillation study {config.name}[/bold]: {len(specs)} runs planned, "
                           f"{summary.skipped} already done, {len(pending)} to train", soft_wrap=True)
-            outcomes = iter_local(pending, workers=workers or config.workers, device=device,
+            n_workers, warning = cap_workers(workers or config.workers or 1, default_workers())
+            if warning:
+                console.print(f"[yellow]{warning}[/yellow]", soft_wrap=True)
+            outcomes = iter_local(pending, workers=n_workers, device=device,
                                   preload=cached_splits())
             consume_outcomes(outcomes, store, config.name, summary, console, len(specs), progress=False)
         runs = store.runs(config.name)

@@ -27,7 +27,9 @@ from rich.progress import (
 )
 
 from reglab.errors import ConfigError, StoreError, invalid_argument
+from reglab.experiments.bounds import cap_workers
 from reglab.experiments.config import StudyConfig, SweepConfig
+from reglab.experiments.lock import store_lock
 from reglab.experiments.plan import plan
 from reglab.experiments.runners.local import Outcome, default_workers, iter_local
 from reglab.experiments.spec import RunSpec
@@ -53,7 +55,8 @@ class StudySummary:
         out_dir / store_path: the output directory and its ``runs.sqlite``.
         planned: runs in the plan; skipped: already completed before this call (resume);
             completed: trained and stored by this call; failed: ``(arm, seed, error)`` of runs that
-            raised (stored as failed, retried on the next call).
+            raised (stored as failed, retried on the next call); diverged: ``(arm, seed, line)`` of
+            the runs among ``completed`` whose loss became NaN/inf (stored as diverged, a result).
         runner / runner_reason: the runner used and why (e.g. why not vectorized).
         report: the ``reglab.report`` result (``html_path``, ``markdown_path``, ``table``) or None
             when no run is complete.
@@ -68,6 +71,7 @@ class StudySummary:
     skipped: int = 0
     completed: int = 0
     failed: list[tuple[str, int, str]] = field(default_factory=list)
+    diverged: list[tuple[str, int, str]] = field(default_factory=list)
     runner: str = "processes"
     runner_reason: str = ""
     report: Any = None
@@ -146,12 +150,19 @@ def choose_runner(specs: Sequence[RunSpec], runner: RunnerName) -> tuple[str, st
     return name, reason
 
 
-def preflight(specs: Sequence[RunSpec]) -> None:
+def preflight(specs: Sequence[RunSpec]) -> list[Any]:
     """Load each dataset once here and build each distinct model once, so a bad dataset or model
-    option fails now, with its message, instead of in every worker."""
+    option fails now, with its message, instead of in every worker. Each model is first built on
+    the meta device (``bounds.model_footprint``): one that cannot fit in memory is refused before
+    any allocation. Returns the footprints (``bounds.Footprint``) of the distinct models."""
+    import dataclasses
+
+    from reglab.experiments.bounds import check_memory, epoch_seconds, model_footprint
     from reglab.experiments.execute import build_model, load_splits
+    from reglab.models.user import is_user_model
 
     seen: set[str] = set()
+    footprints = []
     for spec in specs:
         splits = load_splits(spec.data)
         reg = spec.regularization
@@ -164,12 +175,22 @@ def preflight(specs: Sequence[RunSpec]) -> None:
                 continue
             seen.add(key)
             try:
-                build_model(model, splits.info, dropout=dropout, drop_path=drop_path, probe=splits.x_train[:2])
+                user = is_user_model(model.name)
+                if not user:  # before the real build: a model too large for memory is refused unbuilt
+                    footprint = model_footprint(spec, splits.info, model, dropout=dropout, drop_path=drop_path)
+                    check_memory(footprint, model.name)
+                built = build_model(model, splits.info, dropout=dropout, drop_path=drop_path, probe=splits.x_train[:2])
+                if user:  # the user's factory ran (and was checked) on the probe batch above
+                    footprint = model_footprint(spec, splits.info, model, dropout=dropout, drop_path=drop_path)
+                    check_memory(footprint, model.name)
+                footprint = dataclasses.replace(footprint, epoch_seconds=epoch_seconds(built, spec, splits.info))
             except TypeError as exc:
                 raise ConfigError(
                     invalid_argument("model.options", f"options accepted by model {model.name!r}",
                                      dict(model.options), shown=f"{exc}")
                 ) from None
+            footprints.append(footprint)
+    return footprints
 
 
 def vectorized_chunks(specs: Sequence[RunSpec], workers: int, max_size: int = 64) -> list[list[RunSpec]]:
@@ -200,13 +221,19 @@ def format_outcome(outcome: Outcome, done: int, total: int, diagnosis: dict[str,
     head = f"[{done}/{total}] {escape(spec.arm)} seed {spec.seed}"
     if not outcome.ok:
         return f"[red]x[/red] {head}  [red]failed: {escape(outcome.error or '')}[/red]"
+    if outcome.result.history.get("diverged_epoch") is not None:
+        from reglab.training.history import diverged_line
+
+        return f"[yellow]![/yellow] {head}  [yellow]{escape(diverged_line(outcome.result.history))}[/yellow]"
     final = outcome.result.final
     parts = [f"test {_pct(final.get('test_acc'))}", f"train {_pct(final.get('train_acc'))}"]
     if final.get("gap") is not None and final.get("test_acc") is not None:
         parts.append(f"gap {100 * final['gap']:+.1f} pts")
     if final.get("stopped_epoch"):
         parts.append(f"{final['stopped_epoch']} ep")
-    if diagnosis and diagnosis.get("verdict"):
+    if diagnosis and diagnosis.get("rule") == "diverged":
+        parts.append(f"[yellow]{escape(str(diagnosis.get('sentence', 'diverged')))}[/yellow]")
+    elif diagnosis and diagnosis.get("verdict"):
         parts.append(str(diagnosis["verdict"]))
     parts.append(f"{outcome.result.seconds:.1f} s")
     return f"[green]v[/green] {head}  " + "  ".join(parts)
@@ -223,10 +250,31 @@ def check_out_dir(out_dir: Path) -> None:
                          "Expected a directory (or a path that does not exist yet).")
 
 
-def diagnose_result(result: Any) -> dict[str, Any]:
-    """``analysis.diagnose`` of a finished run's history, as the dict stored with the run."""
+def plan_size_line(pending: Sequence[RunSpec], footprints: Sequence[Any], workers: int) -> str:
+    """``"Plan: 15 runs, 1,500 run-epochs; largest model 15,210 parameters, about 1.2 MiB per run
+    (weights, gradients, optimizer state, one batch's activations)."``"""
+    from reglab.experiments.bounds import format_bytes, format_seconds
+
+    epochs = sum(s.epochs for s in pending)
+    largest = max(footprints, key=lambda f: f.total_bytes, default=None)
+    line = f"Plan: {len(pending):,} runs to train, {epochs:,} run-epochs on {workers} worker(s)"
+    if largest is not None:
+        line += (f"; largest model {largest.params:,} parameters, about {format_bytes(largest.total_bytes)} per "
+                 "run (weights, gradients, optimizer state, one batch's activations)")
+    slowest = max((f.epoch_seconds for f in footprints if f.epoch_seconds is not None), default=None)
+    if slowest is not None:
+        line += (f"; at most about {format_seconds(slowest * epochs / max(1, workers))} of training "
+                 "(each run alone at the slowest model's measured step time; batched runs are faster)")
+    return line + "."
+
+
+def diagnose_result(result: Any) -> dict[str, Any] | None:
+    """``analysis.diagnose`` of a finished run's history, as the dict stored with the run; None for
+    a diverged run (its ``stop_reason`` says what happened)."""
     from reglab.analysis import diagnose
 
+    if result.history.get("diverged_epoch") is not None:
+        return None
     return diagnose(result.history, num_classes=result.final.get("num_classes")).to_dict()
 
 
@@ -291,8 +339,8 @@ def run_study(
     out_dir = config.out_dir()
     check_out_dir(out_dir)
     store_path = out_dir / STORE_NAME
-    preflight(specs)  # bad dataset/model options fail here, before the store is touched
-    with RunStore(store_path) as store:
+    footprints = preflight(specs)  # bad dataset/model options fail here, before the store is touched
+    with store_lock(store_path), RunStore(store_path) as store:
         kind = "sweep" if isinstance(config, SweepConfig) else "study"
         store.plan_study(config.name, kind, config.model_dump(mode="json"), specs, replace=not resume)
         done = store.completed_keys(config.name)
@@ -316,6 +364,10 @@ def run_study(
         if pending:
             with _executor(name, config) as cluster_cpus:
                 n_workers = workers or config.workers or cluster_cpus or default_workers()
+                if name != "ray":
+                    n_workers, warning = cap_workers(n_workers, default_workers())
+                    if warning:
+                        console.print(f"[yellow]{escape(warning)}[/yellow]", soft_wrap=True)
                 chunks = [c for g in groups for c in vectorized_chunks(g, n_workers, VECTORIZED_CHUNK)]
                 if name == "ray":
                     from reglab.experiments.runners.ray_runner import iter_ray
@@ -329,6 +381,7 @@ def run_study(
                     f"{summary.skipped} already done, {len(pending)} to train ({escape(name)}: {escape(reason)})",
                     soft_wrap=True,
                 )
+                console.print(escape(plan_size_line(pending, footprints, n_workers)), soft_wrap=True)
                 consume_outcomes(outcomes, store, config.name, summary, console, len(specs), progress)
         if report and store.counts(config.name)["completed"]:
             from reglab.report import build_report
@@ -378,6 +431,11 @@ def consume_outcomes(outcomes: Iterator[Outcome], store: RunStore, study: str, s
                     diagnosis = diagnose_result(outcome.result)
                     store.add_result(study, outcome.result, diagnosis)
                     summary.completed += 1
+                    if outcome.result.history.get("diverged_epoch") is not None and hasattr(summary, "diverged"):
+                        from reglab.training.history import diverged_line
+
+                        summary.diverged.append((outcome.spec.arm, outcome.spec.seed,
+                                                 diverged_line(outcome.result.history)))
                 else:
                     store.add_failure(study, outcome.spec, outcome.error or "", outcome.seconds)
                     summary.failed.append((outcome.spec.arm, outcome.spec.seed, outcome.error or ""))

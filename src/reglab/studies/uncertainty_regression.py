@@ -1,7 +1,7 @@
 """Deterministic vs MC-dropout evaluation of a regression run (``reglab uncertainty`` on a
 regression run store or dataset).
 
-As for classification (``reglab.uncertainty.evaluate``), the run is re-trained from its spec (the
+As for classification (``reglab.studies.uncertainty``), the run is re-trained from its spec (the
 store keeps no weights; same seed, same numbers). Then, on the target's original scale:
 
 * the model precision ``tau`` is chosen on the **validation** split (:func:`choose_tau` on the MC

@@ -12,7 +12,7 @@ from typing import Any
 
 from reglab.errors import invalid_argument
 
-__all__ = ["History", "METRICS"]
+__all__ = ["History", "METRICS", "diverged_line"]
 
 # Per-epoch series, in the order of ``History.to_dict()``.
 METRICS = (
@@ -50,6 +50,9 @@ class History:
         stopped_epoch: the epoch during which training ended (the last recorded epoch unless it
             diverged or was interrupted mid-epoch, whose epoch is not recorded).
         stop_reason: a full sentence saying why training ended and which weights were kept.
+        diverged_epoch: the epoch whose loss became NaN/inf (training stopped there and the
+            weights were rolled back to the previous epoch's), ``None`` when it did not diverge.
+            A diverged run is a result: stores keep it as ``diverged`` with ``stop_reason``.
     """
 
     epoch: list[int] = field(default_factory=list)
@@ -65,6 +68,7 @@ class History:
     best_epoch: int | None = None
     stopped_epoch: int = 0
     stop_reason: str = ""
+    diverged_epoch: int | None = None
 
     def __len__(self) -> int:
         return len(self.epoch)
@@ -102,13 +106,17 @@ class History:
         out["best_epoch"] = self.best_epoch
         out["stopped_epoch"] = self.stopped_epoch
         out["stop_reason"] = self.stop_reason
+        out["diverged_epoch"] = self.diverged_epoch
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> History:
-        """Rebuild a History from :meth:`to_dict` output; unknown or missing keys raise."""
-        expected = set(METRICS) | {"best_epoch", "stopped_epoch", "stop_reason"}
-        keys = set(data)
+        """Rebuild a History from :meth:`to_dict` output; unknown or missing keys raise.
+
+        ``diverged_epoch`` may be missing (histories written before it existed): ``None``.
+        """
+        expected = set(METRICS) | {"best_epoch", "stopped_epoch", "stop_reason", "diverged_epoch"}
+        keys = set(data) | {"diverged_epoch"}
         if keys != expected:
             parts = []
             if expected - keys:
@@ -138,4 +146,13 @@ class History:
             best_epoch=data["best_epoch"],
             stopped_epoch=data["stopped_epoch"],
             stop_reason=data["stop_reason"],
+            diverged_epoch=data.get("diverged_epoch"),
         )
+
+
+def diverged_line(history: dict[str, Any]) -> str:
+    """``"diverged in epoch N: <stop reason>"`` for a diverged run's ``History.to_dict()``."""
+    epoch = history["diverged_epoch"]
+    reason = str(history.get("stop_reason", ""))
+    prefix = f"Stopped at epoch {epoch}: "
+    return f"diverged in epoch {epoch}: {reason[len(prefix):] if reason.startswith(prefix) else reason}"

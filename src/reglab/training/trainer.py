@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reglab._validate import check_int, check_positive
+from reglab._validate import check_int, check_positive, is_input_mismatch
 from reglab.errors import CheckpointError, invalid_argument
 from reglab.retrofit import set_dropout_rate
 from reglab.training.callbacks import Callback
@@ -88,6 +88,29 @@ def _step_norms(norms: list[torch.Tensor], counts: list[int], like: torch.Tensor
     if len(set(counts)) == 1:
         return torch.linalg.vector_norm(flat.view(len(counts), counts[0]), dim=1)
     return torch.stack([torch.linalg.vector_norm(chunk) for chunk in flat.split(counts)])
+
+
+def _unpack(item: Any, name: str) -> tuple[Any, Any]:
+    """``(input, target)`` of one batch; anything else -> one clear message naming the loader."""
+    if type(item) in (tuple, list) and len(item) == 2:
+        return item[0], item[1]
+    what = f"a {type(item).__name__} of {len(item)} items" if isinstance(item, (tuple, list)) else f"a {type(item).__name__}"
+    raise ValueError(invalid_argument(name, "(input, target) batches", item, shown=what))
+
+
+def _raise_bad_batch(name: str, exc: BaseException, x: Any, y: Any, out: Any) -> None:
+    """Re-raise the model's or the loss's refusal of a batch (a wrong feature size, labels out of
+    range) as one message naming the loader, with PyTorch's own words; any other error (a bug,
+    out-of-memory) is re-raised unchanged. ``out`` is None when the model itself refused."""
+    if not is_input_mismatch(exc):
+        raise exc
+    shape = lambda t: tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__  # noqa: E731
+    if out is None:
+        raise ValueError(invalid_argument(name, "inputs the model accepts", None,
+                                          shown=f"a batch of input shape {shape(x)}: {exc}")) from exc
+    raise ValueError(invalid_argument(
+        name, "targets the loss accepts", None,
+        shown=f"a batch of target shape {shape(y)} for output shape {shape(out)}: {exc}")) from exc
 
 
 class Trainer:
@@ -172,6 +195,15 @@ class Trainer:
             self.device = torch.device(device)
         except (RuntimeError, TypeError):
             raise ValueError(invalid_argument("device", "a torch device such as 'cpu' or 'cuda'", device)) from None
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(invalid_argument(
+                "device", "a device this machine has (torch.cuda.is_available() is False)", device))
+        own = {id(p) for p in model.parameters()}
+        theirs = [p for group in optimizer.param_groups for p in group["params"]]
+        if own and theirs and not any(id(p) in own for p in theirs):
+            raise ValueError(invalid_argument(
+                "optimizer", "an optimizer over the model's parameters", optimizer,
+                shown=f"an optimizer over {len(theirs)} tensors, none of them the model's"))
         for name, value in (("clip_grad_norm", clip_grad_norm), ("clip_grad_value", clip_grad_value), ("max_norm", max_norm)):
             if value is not None:
                 check_positive(name, value)
@@ -323,6 +355,10 @@ class Trainer:
         for cb, entry in zip(stateful, saved):
             cb.load_state_dict(entry["state"])
         set_rng_state(state["rng"], self._generators())
+        if state["epoch"] > self.epochs:
+            raise ValueError(invalid_argument(
+                "resume_from", f"a checkpoint of epoch <= epochs={self.epochs}", str(path),
+                shown=f"a checkpoint of epoch {state['epoch']}"))
         self.history = History.from_dict(state["history"])
         self.epoch = state["epoch"]
         self.global_step = state["global_step"]
@@ -427,6 +463,7 @@ class Trainer:
                 what = f"the validation loss became {val['loss']}"  # type: ignore[index]
             self.should_stop = True
             self.stop_reason = f"Stopped at epoch {epoch}: {what} (diverged)."
+            self.history.diverged_epoch = epoch
             return
         if self.lr_scheduler is not None:
             if isinstance(self.lr_scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -468,20 +505,25 @@ class Trainer:
         targets: list[torch.Tensor] = []
         classification: bool | None = None
         model.train()
-        for batch, (x, y) in enumerate(self.train_loader):
+        for batch, item in enumerate(self.train_loader):
+            x, y = _unpack(item, "train_loader")
             if x.device != device:
                 x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             if classification is None:
                 classification = not torch.is_floating_point(y)
             if transform is not None:
                 x, y = transform(x, y, generator=self.generator) if self._transform_takes_generator else transform(x, y)
-            out = model(x)
-            if teachers:
-                with torch.no_grad():
-                    t_out = [t(x) for t in teachers]
-                loss = self.loss_fn(out, t_out if self.teacher_is_list else t_out[0], y)
-            else:
-                loss = self.loss_fn(out, y)
+            out = None
+            try:  # zero cost unless a batch does not fit (then one clear message)
+                out = model(x)
+                if teachers:
+                    with torch.no_grad():
+                        t_out = [t(x) for t in teachers]
+                    loss = self.loss_fn(out, t_out if self.teacher_is_list else t_out[0], y)
+                else:
+                    loss = self.loss_fn(out, y)
+            except (RuntimeError, IndexError, TypeError) as exc:
+                _raise_bad_batch("train_loader", exc, x, y, out)
             objective = loss
             if penalties:
                 penalty = sum(p(model) for p in penalties)
@@ -584,14 +626,19 @@ class Trainer:
         classification: bool | None = None
         try:
             with torch.no_grad():
-                for x, y in loader:
+                for item in loader:
+                    x, y = _unpack(item, "loader")
                     if x.device != device:
                         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                     if classification is None:
                         classification = not torch.is_floating_point(y)
-                    out = model(x)
-                    n = x.shape[0]
-                    loss = self.eval_loss_fn(out, y).float() * n
+                    out = None
+                    try:
+                        out = model(x)
+                        n = x.shape[0]
+                        loss = self.eval_loss_fn(out, y).float() * n
+                    except (RuntimeError, IndexError, TypeError) as exc:
+                        _raise_bad_batch("loader", exc, x, y, out)
                     total = loss if total is None else total + loss
                     samples += n
                     if classification:

@@ -45,7 +45,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from reglab._validate import check_choice, check_int, check_ndim
+from reglab._validate import check_choice, check_int, check_ndim, is_input_mismatch
 from reglab.errors import invalid_argument
 
 __all__ = [
@@ -112,6 +112,10 @@ class MCPrediction:
 
 def predictive_entropy(probs: Tensor) -> Tensor:
     """``-sum_c p_c log p_c`` over the last dimension, with ``0 log 0 = 0`` (nats)."""
+    if not isinstance(probs, Tensor):
+        raise ValueError(invalid_argument("probs", "a torch.Tensor", probs, shown=f"probs of type {type(probs).__name__}"))
+    if not probs.is_floating_point():
+        raise ValueError(invalid_argument("probs", "a floating-point tensor", probs.dtype, shown=f"probs.dtype={probs.dtype}"))
     return torch.special.entr(probs).sum(dim=-1)
 
 
@@ -220,6 +224,17 @@ def _rng_context(generator: torch.Generator | None, device: torch.device) -> Any
     return forked()
 
 
+def _first_pass(model: nn.Module, x: Tensor) -> Tensor:
+    """``model(x)``; a batch the model cannot take (wrong feature size, dtype) -> one clear message."""
+    try:
+        return model(x)
+    except (RuntimeError, TypeError) as exc:
+        if not is_input_mismatch(exc):
+            raise
+        raise ValueError(invalid_argument("inputs", "inputs the model accepts", None,
+                                          shown=f"a batch of shape {tuple(x.shape)}: {exc}")) from exc
+
+
 @torch.no_grad()
 def mc_predict(
     model: nn.Module,
@@ -280,7 +295,7 @@ def mc_predict(
             x = x.to(device)
             mean = m2 = lse = exp_h = None
             for t in range(1, samples + 1):
-                logits = model(x)
+                logits = model(x) if t > 1 else _first_pass(model, x)
                 if logits.dim() != 2:
                     raise ValueError(invalid_argument(
                         "model", "a classifier returning (N, C) logits", model,

@@ -2,7 +2,8 @@
 
 Workers start with the ``spawn`` method (safe with torch's threads), set
 ``torch.set_num_threads(1)`` (measured: two threads per process on a shared 2-core machine made
-small-model training 20-60x slower), ignore SIGINT (Ctrl-C reaches the parent, which stops them)
+small-model training 20-60x slower), exit when the parent dies (``runners.orphan``: a parent-death
+signal on Linux and a watchdog on the parent's pid), ignore SIGINT (Ctrl-C reaches the parent, which stops them)
 and load their data themselves (``reglab.data`` caches built datasets on disk; ``preload`` can
 send small ones, but a large spawn payload once hung a parent whose new worker died). Outcomes are
 yielded in the order runs finish; the caller (the parent) writes them to the store, so a killed
@@ -89,7 +90,11 @@ def _execute_chunk(
 
 
 def _init_worker(preloaded: bytes | None, threads: int, registered: bytes | None = None,
-                 factories: bytes | None = None) -> None:
+                 factories: bytes | None = None, parent: int | None = None) -> None:
+    if parent is not None:
+        from reglab.experiments.runners.orphan import die_with_parent
+
+        die_with_parent(parent)  # a study killed with -9 takes its workers with it
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["REGLAB_PROGRESS"] = "0"
     import torch
@@ -253,7 +258,7 @@ def iter_local(
         max_workers=workers,
         mp_context=multiprocessing.get_context(start_method),
         initializer=_init_worker,
-        initargs=(blob, threads, registered_blob, _registered_factories()),
+        initargs=(blob, threads, registered_blob, _registered_factories(), os.getpid()),
     )
     try:
         with _main_not_reimported():  # workers start during the submits

@@ -60,6 +60,36 @@ def _job(kind: str, payload: Any, device: str, masks: str,
 
 
 @contextlib.contextmanager
+def _loopback_only(ray: Any) -> Iterator[None]:
+    """While a local Ray instance starts: make Ray take 127.0.0.1 as this node's address.
+
+    Ray resolves even an explicit ``_node_ip_address="127.0.0.1"`` to the machine's network address
+    unless "clusters" are disabled, which it does itself on macOS/Windows through
+    ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``. That switch is read into
+    ``ray._private.ray_constants.ENABLE_RAY_CLUSTER`` at import, so it is set both there (this
+    process) and in the environment (the processes ``ray.init`` starts), then restored.
+    """
+    constants = getattr(getattr(ray, "_private", None), "ray_constants", None)
+    saved_env = os.environ.get(_CLUSTER_SWITCH)
+    saved = getattr(constants, "ENABLE_RAY_CLUSTER", None)
+    os.environ[_CLUSTER_SWITCH] = "0"
+    if constants is not None:
+        constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        if saved_env is None:
+            os.environ.pop(_CLUSTER_SWITCH, None)
+        else:
+            os.environ[_CLUSTER_SWITCH] = saved_env
+        if constants is not None:
+            constants.ENABLE_RAY_CLUSTER = saved
+
+
+_CLUSTER_SWITCH = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+@contextlib.contextmanager
 def ray_session(address: str | None = None) -> Iterator[int]:
     """Connect to Ray for the block; yields the cluster's CPU count.
 
@@ -76,16 +106,19 @@ def ray_session(address: str | None = None) -> Iterator[int]:
         if os.environ.get("REGLAB_DATA_DIR"):
             env["REGLAB_DATA_DIR"] = os.environ["REGLAB_DATA_DIR"]
         target = address or os.environ.get("RAY_ADDRESS") or None
+        # A local instance is this study's private helper: bound to loopback only (Ray picks the
+        # machine's network address otherwise), no dashboard, and its start-up notices kept out
+        # of the study's output (a cluster's are kept).
+        local = {"include_dashboard": False} if target is None else {}
         try:
-            ray.init(
-                address=target,
-                include_dashboard=False if target is None else None,
-                log_to_driver=False,
-                # a local instance is this study's private helper: keep Ray's start-up notices
-                # out of the study's output (a cluster's are kept)
-                logging_level=logging.ERROR if target is None else logging.INFO,
-                runtime_env={"env_vars": env},
-            )
+            with _loopback_only(ray) if target is None else contextlib.nullcontext():
+                ray.init(
+                    address=target,
+                    log_to_driver=False,
+                    logging_level=logging.ERROR if target is None else logging.INFO,
+                    runtime_env={"env_vars": env},
+                    **local,
+                )
         except Exception as exc:  # noqa: BLE001 - Ray raises several kinds; the message names the cause
             where = f"the Ray cluster at {target!r}" if target else "a local Ray instance"
             raise ReglabError(f"Cannot start or reach {where}: {exc}".rstrip(".") + ".") from None

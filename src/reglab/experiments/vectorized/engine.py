@@ -406,6 +406,7 @@ def fit_stacked(
                     what = f"the validation loss became {vl}"
                 restore_last[k] = True
                 m.restored_epoch = epoch - 1
+                m.history.diverged_epoch = epoch
                 stop(k, f"Stopped at epoch {epoch}: {what} (diverged).")
                 continue
             row = {
