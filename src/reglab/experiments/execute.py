@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -205,13 +206,16 @@ def _apply_techniques(ctx: TrainContext, stage: str) -> None:
             technique.apply(ctx, value)
 
 
-def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dict[str, Any], Any]:
+def train(spec: RunSpec, *, device: str, progress: bool,
+          callbacks: Sequence[Any] = ()) -> tuple[nn.Module, dict[str, Any], Any]:
     """Train ``spec`` as :func:`run_one` does, unmeasured: every set technique applied by its hook.
 
     Args:
         spec: the run.
         device: torch device.
         progress: show the Trainer's per-epoch progress.
+        callbacks: extra Trainer callbacks (``reglab.training.Callback``), called after the
+            techniques' own (e.g. a tuner's pruning callback). Defaults to none.
 
     Returns:
         ``(model, history, splits)``: the trained model (final weights: the restored best weights
@@ -240,7 +244,7 @@ def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dic
         ctx.loss_fn,
         train_loader=train_loader,
         val_loader=val_loader if info.n_val > 0 else None,
-        callbacks=ctx.callbacks,
+        callbacks=[*ctx.callbacks, *callbacks],
         epochs=spec.epochs,
         device=device,
         seed=spec.seed,
@@ -256,19 +260,21 @@ def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dic
     return model, history, splits
 
 
-def run_one(spec: RunSpec, *, device: str = "cpu", progress: bool = False) -> RunResult:
+def run_one(spec: RunSpec, *, device: str = "cpu", progress: bool = False,
+            callbacks: Sequence[Any] = ()) -> RunResult:
     """Train one run spec and measure its final weights on train, validation and test.
 
     Args:
         spec: the run.
         device: torch device. Defaults to ``"cpu"``.
         progress: show the Trainer's per-epoch progress. Defaults to False.
+        callbacks: extra Trainer callbacks, called after the techniques' own. Defaults to none.
 
     Returns:
         :class:`RunResult` with ``History.to_dict()`` and the final metrics.
     """
     start = time.perf_counter()
-    model, history, splits = train(spec, device=device, progress=progress)
+    model, history, splits = train(spec, device=device, progress=progress, callbacks=callbacks)
     final = final_metrics(model, splits, history, device=device)
     return RunResult(spec=spec, history=history, final=final, seconds=time.perf_counter() - start)
 
