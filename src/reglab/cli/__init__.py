@@ -16,5 +16,6 @@ from reglab.cli import datasets  # noqa: E402,F401
 from reglab.cli import lab  # noqa: E402,F401
 from reglab.cli import report  # noqa: E402,F401
 from reglab.cli import uncertainty  # noqa: E402,F401
+from reglab.cli import tune  # noqa: E402,F401
 
 __all__ = ["app", "main"]
