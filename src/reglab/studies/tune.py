@@ -222,7 +222,8 @@ def make_pruner(name: str, epochs: int) -> Any:
     """The Optuna pruner called ``name`` for trials of ``epochs`` epochs (see the module docstring)."""
     optuna = _optuna()
     if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=MEDIAN_STARTUP_TRIALS, n_warmup_steps=epochs // 4)
+        # Optuna prunes from step n_warmup_steps on; steps are epochs, numbered from 1
+        return optuna.pruners.MedianPruner(n_startup_trials=MEDIAN_STARTUP_TRIALS, n_warmup_steps=epochs // 4 + 1)
     if name == "halving":
         return optuna.pruners.SuccessiveHalvingPruner(min_resource=max(1, epochs // 9),
                                                       reduction_factor=REDUCTION_FACTOR)
