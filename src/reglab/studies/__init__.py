@@ -5,6 +5,7 @@ study, and the uncertainty evaluation of a stored run.
   diagnosis (``reglab.analysis``) -> report (``reglab.report``).
 * :func:`run_distillation` (``reglab distill``): teachers, then students distilled from them.
 * :func:`evaluate_uncertainty` (``reglab uncertainty``): deterministic vs MC-dropout calibration.
+* :func:`run_tune` (``reglab tune``): Optuna search of regularization strengths, chosen on validation.
 
 The layers below never import this package (``tests/test_layers.py``). The names load on first use.
 """
@@ -21,6 +22,8 @@ _LAZY = {
     "run_distillation": "distillation",
     "UncertaintyResult": "uncertainty",
     "evaluate_uncertainty": "uncertainty",
+    "TuneConfig": "tune",
+    "run_tune": "tune",
 }
 
 __all__ = list(_LAZY)
