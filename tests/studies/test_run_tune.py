@@ -244,3 +244,31 @@ def test_on_ray_one_trial_at_a_time_gives_the_local_trials(tmp_path):
     assert not ray.is_initialized()  # the local instance it started is shut down
     assert [(r.params, r.value, r.epochs) for r in on_ray.trials] == [(r.params, r.value, r.epochs) for r in local.trials]
     assert on_ray.final["test_acc"] == local.final["test_acc"]
+
+
+def test_regression_minimises_the_validation_loss_and_reports_the_test_loss(tmp_path):
+    summary = run_tune(_config(tmp_path, dataset="diabetes", trials=3, epochs=3, train_size=200, pruner="none"))
+    assert summary.metric == "val_loss"
+    study = _load_study(_config(tmp_path, dataset="diabetes", epochs=3, train_size=200, pruner="none"))
+    assert study.direction == optuna.study.StudyDirection.MINIMIZE
+    assert summary.best.value == min(r.value for r in summary.trials) == summary.final["val_loss"]
+    assert summary.final["test_acc"] is None
+    assert tune_mod.best_lines(summary)[-1] == (
+        f"Test loss of the best setting, measured once after the search: {summary.final['test_loss']:.4g}.")
+    assert "| trial | state | weight_decay | val loss | train loss | epochs | seconds |" in summary.markdown_path.read_text()
+
+
+def test_a_failed_trial_is_recorded_with_its_reason_and_retried_next_time(tmp_path, monkeypatch):
+    from reglab.experiments import execute
+
+    real = execute.train
+    monkeypatch.setattr(execute, "train", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("out of memory\nmore")))
+    summary = run_tune(_config(tmp_path, trials=1, epochs=2, train_size=200))
+    assert [(r.number, r.state, r.baseline, r.error) for r in summary.trials] == [
+        (0, "failed", True, "RuntimeError: out of memory")]
+    assert (summary.ran, summary.failed, summary.best, summary.final) == (1, 1, None, None)
+    assert tune_mod.best_lines(summary) == ["No trial completed, so there is no best setting yet."]
+    monkeypatch.setattr(execute, "train", real)
+    again = run_tune(_config(tmp_path, trials=1, epochs=2, train_size=200))
+    assert [(r.number, r.state, r.baseline) for r in again.trials] == [(0, "failed", True), (1, "complete", True)]
+    assert again.best.number == 1

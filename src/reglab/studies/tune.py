@@ -626,13 +626,14 @@ def _trial_line(row: TrialRow, done: int, total: int, metric: str) -> str:
 def _cells(row: TrialRow, summary: TuneSummary) -> list[str]:
     best = summary.best is not None and row.number == summary.best.number
     values = ["off" if row.baseline else (_fmt_param(row.params[n]) if n in row.params else "") for n in summary.techniques]
+    train = row.train_acc if summary.metric == "val_acc" else row.train_loss
     return [f"{row.number}{' *' if best else ''}", row.state, *values, _metric_text(row.value, summary.metric),
-            _metric_text(row.train_acc, "val_acc") if row.train_acc is not None else "n/a",
-            str(row.epochs or ""), f"{row.seconds:.1f}"]
+            _metric_text(train, summary.metric), str(row.epochs or ""), f"{row.seconds:.1f}"]
 
 
 def _headers(summary: TuneSummary) -> list[str]:
-    return ["trial", "state", *summary.techniques, summary.metric.replace("_", " "), "train acc", "epochs", "seconds"]
+    train = "train acc" if summary.metric == "val_acc" else "train loss"
+    return ["trial", "state", *summary.techniques, summary.metric.replace("_", " "), train, "epochs", "seconds"]
 
 
 def trials_table(summary: TuneSummary) -> Any:
