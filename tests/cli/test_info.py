@@ -21,9 +21,11 @@ def test_rows_read_the_definitions():
     assert list(rows)[:3] == ["dropout", "drop_path (stochastic_depth)", "weight_decay"]
     assert "baseline" not in rows and "stack" not in rows  # composite arms: study --list-techniques
     assert rows["input_noise (gaussian_noise)"] == [
-        "input_noise", "0.1", "a finite number in [0, inf)", "batch", "yes", "gaussian_noise",
+        "input_noise", "0.1", "a finite number in [0, inf)", "[0.01, 1] log", "batch", "yes", "gaussian_noise",
         "Bishop 1995, Training with Noise is Equivalent to Tikhonov Regularization, Neural Computation 7(1)"]
-    assert rows["cutmix"][:5] == ["cutmix_alpha", "1.0", "a finite number in [0, inf)", "batch, loss", "no"]
+    assert rows["cutmix"][:6] == ["cutmix_alpha", "1.0", "a finite number in [0, inf)", "[0.1, 2] log", "batch, loss", "no"]
+    assert rows["early_stopping"][3] == "[5, 50] int"
+    assert rows["ensemble_distillation"][3] == ""  # no search range
     assert len(rows) == sum(t.field is not None for t in TECHNIQUES.values())
 
 

@@ -124,3 +124,21 @@ def test_distilled_run_gives_the_same_numbers_whether_its_teacher_is_cached_or_n
     cached = execute.run_one(spec)  # reuses it
     assert trained_here.history == {**cached.history, "seconds": trained_here.history["seconds"]}
     assert trained_here.final == cached.final
+
+
+def test_user_callbacks_see_every_epoch_after_the_techniques_own_and_can_stop_the_run():
+    from reglab.training import LambdaCallback
+
+    seen = []
+    spec = _spec(early_stopping=EarlyStoppingSpec(patience=50)).model_copy(update={"epochs": 4})
+    watch = LambdaCallback(on_epoch_end=lambda trainer, epoch, logs: seen.append(
+        (epoch, logs["val_acc"], [type(c).__name__ for c in trainer.callbacks])))
+    plain = execute.run_one(spec)
+    watched = execute.run_one(spec, callbacks=[watch])
+    assert watched.history == {**plain.history, "seconds": watched.history["seconds"]}  # a watcher changes nothing
+    assert [(e, v) for e, v, _ in seen] == list(zip(plain.history["epoch"], plain.history["val_acc"]))
+    assert seen[0][2] == ["EarlyStopping", "LambdaCallback"]
+    stop = LambdaCallback(on_epoch_end=lambda trainer, epoch, logs: epoch == 2 and trainer.request_stop("enough."))
+    stopped = execute.run_one(spec, callbacks=[stop])
+    assert stopped.history["epoch"] == [1, 2]
+    assert stopped.history["stop_reason"] == "enough; restored the weights of epoch 2."  # early stopping restores

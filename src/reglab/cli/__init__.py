@@ -18,5 +18,6 @@ from reglab.cli import report  # noqa: E402,F401
 from reglab.cli import recommend  # noqa: E402,F401
 from reglab.cli import uncertainty  # noqa: E402,F401
 from reglab.cli import export  # noqa: E402,F401
+from reglab.cli import tune  # noqa: E402,F401
 
 __all__ = ["app", "main"]

@@ -6,6 +6,7 @@ study, and the uncertainty evaluation of a stored run.
 * :func:`run_distillation` (``reglab distill``): teachers, then students distilled from them.
 * :func:`evaluate_uncertainty` (``reglab uncertainty``): deterministic vs MC-dropout calibration;
   :func:`evaluate_regression_uncertainty` the same for a regression run (RMSE, log-likelihood, tau).
+* :func:`run_tune` (``reglab tune``): Optuna search of regularization strengths, chosen on validation.
 
 The layers below never import this package (``tests/test_layers.py``). The names load on first use.
 """
@@ -24,6 +25,8 @@ _LAZY = {
     "evaluate_uncertainty": "uncertainty",
     "RegressionUncertaintyResult": "uncertainty_regression",
     "evaluate_regression_uncertainty": "uncertainty_regression",
+    "TuneConfig": "tune",
+    "run_tune": "tune",
 }
 
 __all__ = list(_LAZY)

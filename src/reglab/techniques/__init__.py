@@ -18,15 +18,16 @@ from reglab.techniques.registry import (
     spec_fields,
     sweep_fields,
     technique_for_field,
+    tunable,
     unregister_technique,
     vectorized_problem,
     write_arm,
 )
-from reglab.techniques.technique import STAGES, ChainedTransform, Range, Technique, TrainContext
+from reglab.techniques.technique import STAGES, ChainedTransform, Range, SearchRange, Technique, TrainContext
 
 __all__ = [
-    "ALL_ARMS", "ChainedTransform", "DEFAULT_ARMS", "RESIDUAL_MODELS", "STAGES", "TECHNIQUES", "Range", "Technique", "TrainContext",
+    "ALL_ARMS", "ChainedTransform", "DEFAULT_ARMS", "RESIDUAL_MODELS", "STAGES", "TECHNIQUES", "Range", "SearchRange", "Technique", "TrainContext",
     "apply_arm", "expand_arms", "field_value", "get_technique", "log_scale_fields", "parse_arm", "parse_number",
-    "register_technique", "spec_fields", "sweep_fields", "technique_for_field", "unregister_technique",
+    "register_technique", "spec_fields", "sweep_fields", "technique_for_field", "tunable", "unregister_technique",
     "vectorized_problem", "write_arm",
 ]

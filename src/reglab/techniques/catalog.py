@@ -26,13 +26,21 @@ Starting values and their sources:
   et al. 2018, ICML, "Born-Again Neural Networks", arXiv:1805.04770).
 - ``stack``: dropout 0.2 + weight decay 0.05 + early stopping (as above), plus DropPath 0.1 on
   residual models (MNIST-1D MLP 71.5% with dropout 0.2 + weight decay 0.05, one seed).
+
+Search ranges of ``reglab tune`` (``tune=``): the rates where the papers and common practice look
+(dropout up to 0.7, DropPath up to 0.5, label smoothing up to 0.3), and log-uniform decades around
+each strength's starting value for the rest (weight decay 1e-5 to 1, L1 1e-7 to 1e-3, L2 1e-6 to
+1e-2, mixup alpha 0.05 to 2, CutMix alpha 0.1 to 2, input noise 0.01 to 1, max-norm 0.5 to 10,
+gradient clipping 0.1 to 10); early-stopping patience 5 to 50 epochs; distillation temperature 1
+to 10 (Hinton et al. 2015 use 1 to 20). The composite arms and the two distillation variants that
+share the ``distillation`` field have no search range.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from reglab.techniques.technique import Range, Technique, TrainContext
+from reglab.techniques.technique import Range, SearchRange, Technique, TrainContext
 
 __all__ = ["BUILTIN"]
 
@@ -156,76 +164,79 @@ BUILTIN: tuple[Technique, ...] = (
         "dropout", "dropout on hidden units", "Srivastava et al. 2014, JMLR 15(56)",
         acts_on=("model",), field="dropout", default=0.2, range=_PROB, sweepable=True,
         modules=("dropout", "alpha_dropout", "gaussian_dropout", "spatial_dropout", "locked_dropout"),
-        apply=_model_option("dropout"),
+        apply=_model_option("dropout"), tune=SearchRange(0.0, 0.7),
     ),
     Technique(
         "drop_path", "DropPath / stochastic depth on residual blocks",
         "Huang et al. 2016, Deep Networks with Stochastic Depth, ECCV, arXiv:1603.09382",
         acts_on=("model",), field="drop_path", default=0.1, range=_PROB, sweepable=True,
         aliases=("stochastic_depth",), modules=("drop_path",), vectorized=False, requires="residual",
-        apply=_model_option("drop_path"),
+        apply=_model_option("drop_path"), tune=SearchRange(0.0, 0.5),
     ),
     Technique(
         "weight_decay", "decoupled weight decay, AdamW, biases/norms excluded",
         "Loshchilov & Hutter 2019, Decoupled Weight Decay Regularization, ICLR, arXiv:1711.05101",
         acts_on=("optimizer",), field="weight_decay", default=0.1, range=_NONNEG, sweepable=True,
-        log_scale=True, apply=_weight_decay,
+        log_scale=True, apply=_weight_decay, tune=SearchRange(1e-5, 1.0, log=True),
     ),
     Technique(
         "l1", "L1 penalty on the weights, added to the loss", "Tibshirani 1996, JRSS B 58(1)",
         acts_on=("loss",), field="l1", default=1e-4, range=_NONNEG, sweepable=True, log_scale=True,
-        apply=_penalty("l1"),
+        apply=_penalty("l1"), tune=SearchRange(1e-7, 1e-3, log=True),
     ),
     Technique(
         "l2", "coupled L2 penalty on the weights, added to the loss",
         "Krogh & Hertz 1992, A Simple Weight Decay Can Improve Generalization, NeurIPS",
         acts_on=("loss",), field="l2", default=5e-4, range=_NONNEG, sweepable=True, log_scale=True,
-        apply=_penalty("l2"),
+        apply=_penalty("l2"), tune=SearchRange(1e-6, 1e-2, log=True),
     ),
     Technique(
         "label_smoothing", "label smoothing",
         "Szegedy et al. 2016, Rethinking the Inception Architecture, CVPR, arXiv:1512.00567",
         acts_on=("loss",), field="label_smoothing", default=0.1, range=_PROB, sweepable=True,
-        modules=("label_smoothing",), apply=_label_smoothing,
+        modules=("label_smoothing",), apply=_label_smoothing, tune=SearchRange(0.0, 0.3),
     ),
     Technique(
         "mixup", "mixup of input pairs", "Zhang et al. 2018, mixup, ICLR, arXiv:1710.09412",
         acts_on=("batch", "loss"), field="mixup_alpha", default=0.2, range=_NONNEG, sweepable=True,
-        modules=("mixup", "mixup_cutmix"), apply=_mixup,
+        modules=("mixup", "mixup_cutmix"), apply=_mixup, tune=SearchRange(0.05, 2.0, log=True),
     ),
     Technique(
         "cutmix", "CutMix patches", "Yun et al. 2019, CutMix, ICCV, arXiv:1905.04899",
         acts_on=("batch", "loss"), field="cutmix_alpha", default=1.0, range=_NONNEG, sweepable=True,
         modules=("cutmix",), vectorized=False, requires="images", apply=_cutmix,
+        tune=SearchRange(0.1, 2.0, log=True),
     ),
     Technique(
         "input_noise", "Gaussian noise added to the inputs",
         "Bishop 1995, Training with Noise is Equivalent to Tikhonov Regularization, Neural Computation 7(1)",
         acts_on=("batch",), field="input_noise", default=0.1, range=_NONNEG, sweepable=True,
         aliases=("gaussian_noise",), modules=("gaussian_noise",), apply=_input_noise,
+        tune=SearchRange(0.01, 1.0, log=True),
     ),
     Technique(
         "max_norm", "per-unit max-norm weight constraint", "Srivastava et al. 2014, JMLR 15(56)",
         acts_on=("loop",), field="max_norm", default=3.0, off=None, range=_POS, sweepable=True,
-        apply=_max_norm,
+        apply=_max_norm, tune=SearchRange(0.5, 10.0, log=True),
     ),
     Technique(
         "grad_clip", "clip the global gradient norm",
         "Pascanu, Mikolov & Bengio 2013, On the difficulty of training RNNs, ICML, arXiv:1211.5063",
         acts_on=("loop",), field="grad_clip", default=1.0, off=None, range=_POS, sweepable=True,
-        apply=_grad_clip,
+        apply=_grad_clip, tune=SearchRange(0.1, 10.0, log=True),
     ),
     Technique(
         "early_stopping", "stop when validation accuracy stalls for `patience` epochs; restore the best weights",
         "Prechelt 1998, Early Stopping - But When?, Neural Networks: Tricks of the Trade",
         acts_on=("loop",), field="early_stopping", default=20, off=None, range=Range(0, None, integer=True),
         shown_key="patience", edit=_early_stopping_edit, apply=_early_stopping,
+        tune=SearchRange(5, 50, integer=True),
     ),
     Technique(
         "distillation", "knowledge distillation from a wider teacher", _HINTON,
         acts_on=("loss",), field="distillation", default=4.0, off=None, range=_POS, vectorized=False,
         modules=("distillation",), shown_key="temperature", edit=_distillation_edit("temperature"),
-        apply=_distillation, label=_distillation_label,
+        apply=_distillation, label=_distillation_label, tune=SearchRange(1.0, 10.0),
     ),
     Technique(
         "ensemble_distillation", "distillation from `value` teachers' averaged soft targets", _HINTON,

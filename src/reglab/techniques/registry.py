@@ -24,6 +24,7 @@ __all__ = [
     "spec_fields",
     "sweep_fields",
     "log_scale_fields",
+    "tunable",
     "field_value",
     "write_arm",
     "vectorized_problem",
@@ -93,6 +94,11 @@ def sweep_fields() -> tuple[str, ...]:
 def log_scale_fields() -> tuple[str, ...]:
     """Fields whose sweeps are plotted on a log axis (strengths spanning decades)."""
     return tuple(t.field for t in TECHNIQUES.values() if t.log_scale and t.apply is not None)
+
+
+def tunable() -> tuple[str, ...]:
+    """Names of the techniques ``reglab tune`` can search (those with a ``tune`` range)."""
+    return tuple(t.name for t in TECHNIQUES.values() if t.tune is not None and t.apply is not None)
 
 
 def field_value(regularization: Any, field: str, default: Any = None) -> Any:

@@ -31,7 +31,7 @@ from typing import Any
 
 from reglab.errors import invalid_argument
 
-__all__ = ["STAGES", "Range", "Technique", "TrainContext", "ChainedTransform"]
+__all__ = ["STAGES", "Range", "SearchRange", "Technique", "TrainContext", "ChainedTransform"]
 
 #: What a technique acts on, in the order ``execute.train`` applies them.
 STAGES = ("model", "batch", "optimizer", "loss", "loop")
@@ -72,6 +72,31 @@ class Range:
         if self.low is not None and (value < self.low or (not self.low_inclusive and value == self.low)):
             return False
         return not (self.high is not None and (value > self.high or (not self.high_inclusive and value == self.high)))
+
+
+@dataclass(frozen=True)
+class SearchRange:
+    """Where ``reglab tune`` searches a technique's value: ``[low, high]``, sampled uniformly, or
+    log-uniformly when ``log`` (strengths spanning decades), or as an integer when ``integer``.
+
+    Both bounds must lie in the technique's valid :class:`Range` (checked by :class:`Technique`).
+    """
+
+    low: float
+    high: float
+    log: bool = False
+    integer: bool = False
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.low) and math.isfinite(self.high)) or self.low >= self.high:
+            raise ValueError(invalid_argument("tune", "finite bounds with low < high",
+                                              (self.low, self.high)))
+        if self.log and self.low <= 0:
+            raise ValueError(invalid_argument("tune", "low > 0 for a log-scale search", self.low))
+
+    def describe(self) -> str:
+        """``"[1e-05, 1] log"``: the text of listings and reports."""
+        return f"[{_fmt(self.low)}, {_fmt(self.high)}]" + (" log" if self.log else "") + (" int" if self.integer else "")
 
 
 def _takes_generator(fn: Any) -> bool:
@@ -183,6 +208,7 @@ class Technique:
         apply: ``apply(ctx, field_value)`` applies the field of a run spec at train time
             (:class:`TrainContext`); called when the field differs from ``off``.
         label: ``label(field_value, spec)`` names a set value in messages (None: ``field=value``).
+        tune: where ``reglab tune`` searches the value (:class:`SearchRange`; None: not tunable).
     """
 
     name: str
@@ -203,6 +229,7 @@ class Technique:
     edit: Callable[[dict[str, Any], Any], None] | None = None
     apply: Callable[[TrainContext, Any], None] | None = None
     label: Callable[[Any, Any], str] | None = None
+    tune: SearchRange | None = None
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.acts_on if s not in STAGES]
@@ -212,6 +239,14 @@ class Technique:
             raise ValueError(invalid_argument("acts_on", "at least one stage for a technique with `apply`", self.acts_on))
         if self.default is not None and self.range is not None:
             self.validate(self.default)
+        if self.tune is not None:
+            if self.range is None:
+                raise ValueError(invalid_argument("tune", "no search range for a technique that takes no value", self.tune))
+            for bound in (self.tune.low, self.tune.high):
+                value = int(bound) if self.range.integer else bound
+                if not self.range.contains(value):
+                    raise ValueError(invalid_argument("tune", f"bounds in {self.range.expected()}", bound,
+                                                      shown=f"tune={self.tune.describe()} for {self.name!r}"))
 
     @property
     def stage(self) -> str | None:
