@@ -14,7 +14,7 @@ from reglab.experiments.techniques import ALL_ARMS, TECHNIQUES
 
 def test_default_study_plan():
     specs = plan(load_config("study"))
-    arms = ["baseline", "dropout", "weight_decay", "early_stopping", "stack"]
+    arms = ["baseline", "dropout", "weight_decay", "early_stopping", "augment", "stack"]
     assert [(s.arm, s.seed) for s in specs] == [(a, seed) for seed in (0, 1, 2) for a in arms]
     by_arm = {s.arm: s.regularization for s in specs if s.seed == 0}
     assert by_arm["baseline"] == type(by_arm["baseline"])()  # all defaults: no regularization
@@ -25,7 +25,9 @@ def test_default_study_plan():
     assert by_arm["early_stopping"].early_stopping.restore_best is True
     stack = by_arm["stack"]
     assert (stack.dropout, stack.weight_decay, stack.early_stopping.patience, stack.drop_path) == (0.2, 0.05, 20, 0.0)
-    assert len({s.key() for s in specs}) == 15
+    assert by_arm["augment"].augment == "auto" and stack.augment == "auto"
+    assert by_arm["baseline"].augment == "none"
+    assert len({s.key() for s in specs}) == 18
     assert all(s.epochs == DEFAULT_EPOCHS and s.batch_size == 100 and s.data.name == "mnist1d" for s in specs)
 
 

@@ -17,6 +17,8 @@ What each regularization field turns into:
 ``mixup_alpha``     ``augment.MixupCutmix`` batch transform (Zhang et al. 2018; Yun et al. 2019
 ``cutmix_alpha``    for ``cutmix_alpha``), soft targets scored by the same loss
 ``input_noise``     ``nn.GaussianNoise(std)`` in front of the model (Bishop 1995)
+``augment``         ``augment.resolve_policy(name, dataset, input_shape)``: a batch transform run
+                    before the mixing one (Trainer ``batch_transform=[augment, mix]``)
 ``max_norm``        Trainer ``max_norm=c`` (per-unit constraint, Srivastava et al. 2014)
 ``grad_clip``       Trainer ``clip_grad_norm``
 ``early_stopping``  ``training.EarlyStopping`` callback (Prechelt 1998)
@@ -227,13 +229,17 @@ def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dic
         loss_fn: nn.Module = DistillationLoss(reg.distillation.temperature, reg.distillation.alpha)
     else:
         loss_fn = _loss(spec, info.task)
-    batch_transform = None
+    batch_transform: list[Any] = []
+    if reg.augment != "none":
+        from reglab.augment import resolve_policy
+
+        batch_transform.append(resolve_policy(reg.augment, info.name, tuple(info.input_shape)))
     if reg.mixup_alpha > 0 or reg.cutmix_alpha > 0:
         from reglab.augment import MixupCutmix
 
-        batch_transform = MixupCutmix(
+        batch_transform.append(MixupCutmix(
             mixup_alpha=reg.mixup_alpha, cutmix_alpha=reg.cutmix_alpha, num_classes=info.num_classes
-        )
+        ))
     penalties = [Penalty(kind, coef) for kind, coef in (("l1", reg.l1), ("l2", reg.l2)) if coef > 0]
     callbacks = []
     if reg.early_stopping is not None:
@@ -251,7 +257,7 @@ def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dic
         epochs=spec.epochs,
         device=device,
         seed=spec.seed,
-        batch_transform=batch_transform,
+        batch_transform=batch_transform[0] if len(batch_transform) == 1 else (batch_transform or None),
         penalties=penalties,
         teacher=teacher if teacher is None or len(teacher) > 1 else teacher[0],
         clip_grad_norm=reg.grad_clip,

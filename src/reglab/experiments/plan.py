@@ -20,7 +20,7 @@ from reglab.experiments.config import (
     validate_spec,
 )
 from reglab.experiments.spec import RunSpec
-from reglab.experiments.techniques import apply_arm, expand_arms
+from reglab.experiments.techniques import DEFAULT_ARMS, apply_arm, expand_arms, has_augmentation
 
 __all__ = ["plan", "plan_study", "plan_sweep", "grid_arm_name"]
 
@@ -33,11 +33,14 @@ def plan_study(config: StudyConfig) -> list[RunSpec]:
     """``len(arms) * seeds`` specs: each arm applied to the config's base, for each seed."""
     base = base_spec_dict(config)
     arms = expand_arms(config.arms, config.model.name)
+    dataset = config.data.name
+    if not has_augmentation(dataset) and (list(config.arms) == list(DEFAULT_ARMS) or "all" in config.arms):
+        arms = [a for a in arms if a != "augment"]  # the defaults on data without a policy (tabular)
     templates: list[dict[str, Any]] = []
     for arm in arms:
         spec = _copy(base)
         spec["arm"] = arm
-        spec["regularization"] = apply_arm(spec["regularization"], arm, config.model.name)
+        spec["regularization"] = apply_arm(spec["regularization"], arm, config.model.name, dataset)
         templates.append(spec)
     return _cross_seeds(templates, config.seed_list)
 

@@ -95,6 +95,7 @@ class RegularizationSpec(_Spec):
     mixup_alpha: float = Field(default=0.0, ge=0.0)
     cutmix_alpha: float = Field(default=0.0, ge=0.0)
     input_noise: float = Field(default=0.0, ge=0.0)  # std of Gaussian noise added to inputs
+    augment: str = "none"  # a reglab.augment.policies name ("shift", "crop_flip", "auto" ...)
     max_norm: float | None = Field(default=None, gt=0.0)  # per-unit max-norm constraint c
     grad_clip: float | None = Field(default=None, gt=0.0)  # clip gradient norm to this
     early_stopping: EarlyStoppingSpec | None = None
@@ -114,8 +115,15 @@ class RunSpec(_Spec):
     regularization: RegularizationSpec = Field(default_factory=RegularizationSpec)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-compatible dict; ``RunSpec.from_dict(s.to_dict()) == s``."""
-        return self.model_dump(mode="json")
+        """Plain JSON-compatible dict; ``RunSpec.from_dict(s.to_dict()) == s``.
+
+        ``regularization.augment`` is left out when it is ``"none"`` (its default), so specs written
+        before the field existed keep their :meth:`key` and a stored study still resumes.
+        """
+        data = self.model_dump(mode="json")
+        if data["regularization"].get("augment") == "none":
+            del data["regularization"]["augment"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunSpec:

@@ -29,8 +29,13 @@ Starting values and their sources:
 - ``ensemble_distillation`` 3 teachers, their softened probabilities averaged (Hinton et al. 2015).
 - ``self_distillation`` temperature 4, the teacher of the student's own architecture (Furlanello
   et al. 2018, ICML, "Born-Again Neural Networks", arXiv:1805.04770).
-- ``stack``: dropout 0.2 + weight decay 0.05 + early stopping (as above), plus DropPath 0.1 on
-  residual models (FACTS: MNIST-1D MLP 71.5% with dropout 0.2 + weight decay 0.05).
+- ``augment`` policy ``auto``: the dataset's default augmentation (``reglab.augment.policies``:
+  MNIST-1D -> circular shifts of up to 4 samples; images -> random crop + flip where a flip keeps
+  the labels, else crop + rotation up to 10 degrees). Alone it lifts the MNIST-1D MLP from ~67% to
+  ~78% validation accuracy (measured, round 1).
+- ``stack``: dropout 0.2 + weight decay 0.05 + early stopping (as above), plus the ``auto``
+  augmentation on datasets that have one and DropPath 0.1 on residual models (MNIST-1D MLP 71.5%
+  with dropout 0.2 + weight decay 0.05 without augmentation).
 """
 
 from __future__ import annotations
@@ -145,6 +150,12 @@ TECHNIQUES: dict[str, Technique] = {
             "cutmix", "CutMix patches (Yun et al. 2019)", 1.0, _setter("cutmix_alpha"), image_only=True
         ),
         Technique("input_noise", "Gaussian noise added to the inputs", 0.1, _setter("input_noise")),
+        Technique(
+            "augment",
+            "data augmentation policy (`auto`: the dataset's default, e.g. shifts of MNIST-1D signals)",
+            "auto",
+            _setter("augment"),
+        ),
         Technique("max_norm", "per-unit max-norm weight constraint", 3.0, _setter("max_norm")),
         Technique(
             "drop_path",
@@ -173,7 +184,8 @@ TECHNIQUES: dict[str, Technique] = {
         ),
         Technique(
             "stack",
-            "recommended stack: dropout 0.2 + weight decay 0.05 + early stopping (+ DropPath 0.1)",
+            "recommended stack: dropout 0.2 + weight decay 0.05 + early stopping + augmentation"
+            " where the data has a policy (+ DropPath 0.1)",
             None,
             _stack,
         ),
@@ -181,7 +193,7 @@ TECHNIQUES: dict[str, Technique] = {
 }
 
 #: ``reglab study`` with no arguments compares these.
-DEFAULT_ARMS = ("baseline", "dropout", "weight_decay", "early_stopping", "stack")
+DEFAULT_ARMS = ("baseline", "dropout", "weight_decay", "early_stopping", "augment", "stack")
 
 #: What the arm ``all`` expands to (drop_path only on residual models, cutmix only on images).
 ALL_ARMS = (
@@ -193,6 +205,7 @@ ALL_ARMS = (
     "label_smoothing",
     "mixup",
     "input_noise",
+    "augment",
     "max_norm",
     "drop_path",
     "stack",
@@ -247,8 +260,9 @@ def expand_arms(arms: list[str] | tuple[str, ...], model: str) -> list[str]:
     return out
 
 
-def apply_arm(regularization: dict[str, Any], arm: str, model: str) -> dict[str, Any]:
-    """A copy of ``regularization`` with ``arm`` applied (``stack`` adds DropPath on residual models)."""
+def apply_arm(regularization: dict[str, Any], arm: str, model: str, dataset: str | None = None) -> dict[str, Any]:
+    """A copy of ``regularization`` with ``arm`` applied (``stack`` adds DropPath on residual models
+    and ``augment="auto"`` on the built-in signal and image datasets)."""
     technique, value = parse_arm(arm)
     if technique.residual_only and model not in RESIDUAL_MODELS:
         raise ConfigError(
@@ -264,4 +278,13 @@ def apply_arm(regularization: dict[str, Any], arm: str, model: str) -> dict[str,
         _stack_residual(reg, value)
     else:
         technique.apply(reg, value)
+    if technique.name == "stack" and dataset is not None and has_augmentation(dataset):
+        reg["augment"] = "auto"
     return reg
+
+
+def has_augmentation(dataset: str) -> bool:
+    """Whether ``augment=auto`` means something for ``dataset`` (signals and images do)."""
+    from reglab.augment.policies import DATASET_AUGMENTATION
+
+    return dataset in DATASET_AUGMENTATION
