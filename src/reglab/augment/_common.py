@@ -52,7 +52,12 @@ def uniform(n: int, low: float, high: float, generator: torch.Generator | None, 
 
 def randint(n: int, low: Tensor | int, high: Tensor | int, generator: torch.Generator | None,
             device: torch.device) -> Tensor:
-    """``n`` int64 draws, each uniform over ``[low, high]`` (inclusive; per-sample bounds allowed)."""
+    """``n`` int64 draws, each uniform over ``[low, high]`` (inclusive; per-sample bounds allowed).
+
+    Fixed bounds use one ``torch.randint`` call; per-sample bounds scale a float64 uniform.
+    """
+    if isinstance(low, int) and isinstance(high, int):
+        return torch.randint(low, high + 1, (n,), generator=generator, device=generator_device(generator)).to(device)
     u = torch.rand(n, generator=generator, device=generator_device(generator), dtype=torch.float64).to(device)
     low_t = torch.as_tensor(low, device=device, dtype=torch.float64)
     high_t = torch.as_tensor(high, device=device, dtype=torch.float64)

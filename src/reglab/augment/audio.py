@@ -66,7 +66,7 @@ def time_shift(x: Tensor, max_shift: int, mode: str = "zero", generator: torch.G
     max_shift = check_int("max_shift", max_shift, low=0)
     mode = check_choice("mode", mode, SHIFT_MODES)
     x = _wave(x)
-    return shift_signal(x, randint(x.shape[0], -max_shift, max_shift, generator, x.device), mode)
+    return shift_signal(x, randint(x.shape[0], -max_shift, max_shift, generator, x.device), mode, max_shift)
 
 
 def gain(x: Tensor, min_db: float, max_db: float, generator: torch.Generator | None = None) -> Tensor:

@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 from torch import Tensor
+from torch.nn import functional as F
 
 from reglab._validate import check_choice, check_int
 from reglab.augment._common import check_finite, check_tensor, interp_last, normal, randint, uniform
@@ -55,21 +56,30 @@ def _signal(x: Any) -> Tensor:
     return check_tensor("x", x, (2, 3))
 
 
-def shift_signal(x: Tensor, shifts: Tensor, mode: str = "circular") -> Tensor:
+def shift_signal(x: Tensor, shifts: Tensor, mode: str = "circular", max_shift: int | None = None) -> Tensor:
     """Shift each sample of ``x`` right by ``shifts[i]`` samples (negative: left). Deterministic.
 
     ``out[i, ..., t] = x[i, ..., (t - shifts[i]) mod L]`` (``"circular"``), or that value when
     ``0 <= t - shifts[i] < L`` and 0 otherwise (``"zero"``), exactly as ``torch.roll`` does per sample.
+    The signal is padded by ``m = max |shifts|`` on both sides (wrapped or zeros) and read with one
+    ``gather``; pass ``max_shift`` when it is known to skip computing ``m``.
     """
     mode = check_choice("mode", mode, SHIFT_MODES)
     length = x.shape[-1]
-    t = torch.arange(length, device=x.device)
-    src = t[None, :] - shifts.to(x.device).long()[:, None]  # (N, L)
-    view = (x.shape[0],) + (1,) * (x.dim() - 2) + (length,)
-    out = x.gather(-1, (src % length).view(view).expand(x.shape))
-    if mode == "zero":
-        out = out * ((src >= 0) & (src < length)).view(view).to(x.dtype)
-    return out
+    shifts = shifts.to(x.device).long()
+    m = int(shifts.abs().max()) if max_shift is None and shifts.numel() else (max_shift or 0)
+    if mode == "circular":
+        if m > length:  # wraps more than once: reduce the shifts first
+            return shift_signal(x, shifts.remainder(length), mode, length)
+        padded = torch.cat([x[..., length - m:], x, x[..., :m]], dim=-1) if m else x
+    else:
+        m = min(m, length)
+        shifts = shifts.clamp(-m, m)  # a shift of L or more empties the signal either way
+        padded = F.pad(x, (m, m)) if m else x
+    index = torch.arange(m, length + m, device=x.device).sub(shifts[:, None])  # (N, L), in [0, L + 2m)
+    if x.dim() > 2:
+        index = index.view((x.shape[0],) + (1,) * (x.dim() - 2) + (length,)).expand(x.shape)
+    return padded.gather(-1, index)
 
 
 def random_shift(x: Tensor, max_shift: int, mode: str = "circular",
@@ -87,7 +97,7 @@ def random_shift(x: Tensor, max_shift: int, mode: str = "circular",
     mode = check_choice("mode", mode, SHIFT_MODES)
     x = _signal(x)
     shifts = randint(x.shape[0], -max_shift, max_shift, generator, x.device)
-    return shift_signal(x, shifts, mode)
+    return shift_signal(x, shifts, mode, max_shift)
 
 
 def random_scale(x: Tensor, sigma: float, generator: torch.Generator | None = None) -> Tensor:
