@@ -78,4 +78,5 @@ def test_per_modality_ops_run_on_the_batch_device(gen_device):
         assert out.device.type == "cuda" and out.shape == x.shape and out.dtype == x.dtype
         if gen_device == "cpu":  # same draws as on the CPU: same result up to float rounding
             torch.testing.assert_close(out.cpu(), op(x, torch.Generator().manual_seed(1)))
-        assert torch.equal(out[(x.cuda() == 0)] if x.dtype == torch.long else out[:0], (x.cuda()[x.cuda() == 0]) if x.dtype == torch.long else out[:0])
+        if x.dtype == torch.long:  # padding never changes
+            assert bool((out[:, 7:] == 0).all())
