@@ -16,6 +16,7 @@ def test_readme_python_blocks_run_and_print_the_documented_stop_reason(tmp_path,
     assert [b.splitlines()[0] for b in blocks] == [
         "import torch",
         "from reglab.losses import label_smoothing_cross_entropy, DistillationLoss",
+        "from reglab.augment import Pipeline, RandomShift, MixupCutmix, random_crop, random_deletion, resolve_policy",
         "import reglab.data, reglab.models",
         "from reglab.uncertainty import mc_predict, calibration_metrics",
     ]
@@ -28,3 +29,6 @@ def test_readme_python_blocks_run_and_print_the_documented_stop_reason(tmp_path,
     assert out.getvalue().strip() == documented
     assert (tmp_path / "ckpt" / "last" / "model.safetensors").exists()
     assert namespace["pred"].probs.shape == (1000, 10)
+    assert namespace["y_soft"].shape == (100, 10) and namespace["crops"].shape == (8, 1, 28, 28)
+    assert namespace["kept"][0, 4:].tolist() == [0, 0]
+    assert [type(t).__name__ for t in namespace["digits_policy"].transforms] == ["RandomCrop", "RandomAffine"]
