@@ -114,3 +114,27 @@ def test_self_distillation_teacher_has_the_students_architecture():
     out = execute.run_one(spec)
     (teacher,) = next(iter(execute._TEACHERS.values()))
     assert sum(p.numel() for p in teacher.parameters()) == out.final["n_params"] == 40 * 16 + 16 + 16 * 16 + 16 + 16 * 10 + 10
+
+
+def test_augment_policy_becomes_the_first_batch_transform(monkeypatch):
+    from reglab.augment import MixupCutmix, Pipeline, RandomShift
+    from reglab.training import Trainer
+
+    seen = []
+    original = Trainer.__init__
+
+    def spy(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        seen.append(self.batch_transform)
+
+    monkeypatch.setattr(Trainer, "__init__", spy)
+    plain = execute.run_one(_spec())
+    shifted = execute.run_one(_spec(augment="shift"))
+    both = execute.run_one(_spec(augment="auto", mixup_alpha=0.2))
+    assert seen[0] is None
+    assert isinstance(seen[1], RandomShift) and seen[1].max_shift == 4
+    assert isinstance(seen[2], Pipeline)
+    assert [type(t) for t in seen[2].transforms] == [RandomShift, MixupCutmix]
+    assert plain.history["train_loss"] != shifted.history["train_loss"]
+    again = execute.run_one(_spec(augment="shift"))  # same seed, same numbers
+    assert again.history["train_loss"] == shifted.history["train_loss"] and again.final["test_acc"] == shifted.final["test_acc"]

@@ -9,6 +9,7 @@ import pytest
 from reglab.errors import ConfigError
 from reglab.experiments.config import DEFAULT_EPOCHS, load_config
 from reglab.experiments.plan import grid_arm_name, plan
+from reglab.experiments.spec import RunSpec
 from reglab.experiments.techniques import ALL_ARMS, TECHNIQUES
 
 
@@ -127,3 +128,28 @@ def test_distillation_arms():
     assert (reg["ensemble_distillation"].teachers, reg["ensemble_distillation"].temperature) == (3, 4.0)
     assert reg["ensemble_distillation"].teacher == reg["distillation"].teacher
     assert (reg["self_distillation=2"].teacher, reg["self_distillation=2"].temperature) == (None, 2.0)
+
+
+def test_augment_in_arms_grids_and_toml(tmp_path):
+    specs = plan(load_config("study", overrides={"arms": ["baseline", "augment", "augment=shift"], "seeds": 1}))
+    assert [s.regularization.augment for s in specs] == ["none", "auto", "shift"]
+    sweep = plan(load_config("sweep", grid=["augment=shift,none"], overrides={"seeds": 1}))
+    assert [(s.arm, s.regularization.augment) for s in sweep] == [("augment=shift", "shift"), ("augment=None", "none")]  # none parses as None, as for max_norm
+    toml = tmp_path / "study.toml"
+    toml.write_text('arms = ["baseline", "stack"]\nseeds = 1\n[regularization]\naugment = "shift"\n')
+    from_toml = plan(load_config("study", path=toml))
+    assert [s.regularization.augment for s in from_toml] == ["shift", "auto"]
+
+
+def test_default_arms_skip_augment_on_tabular_data_and_the_stack_has_none_there():
+    specs = plan(load_config("study", overrides={"seeds": 1}, sets=["dataset=wine"]))
+    assert [s.arm for s in specs] == ["baseline", "dropout", "weight_decay", "early_stopping", "stack"]
+    assert all(s.regularization.augment == "none" for s in specs)
+
+
+def test_a_spec_without_augmentation_keeps_its_key_from_before_the_field():
+    spec = RunSpec(arm="dropout", seed=4)
+    assert "augment" not in spec.to_dict()["regularization"]
+    assert RunSpec.from_dict(spec.to_dict()) == spec
+    shifted = RunSpec(arm="a", regularization={"augment": "shift"})
+    assert shifted.to_dict()["regularization"]["augment"] == "shift" and shifted.key() != RunSpec(arm="a").key()

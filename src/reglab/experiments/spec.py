@@ -15,7 +15,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "DataSpec",
@@ -100,6 +100,12 @@ class RegularizationSpec(_Spec):
     grad_clip: float | None = Field(default=None, gt=0.0)  # clip gradient norm to this
     early_stopping: EarlyStoppingSpec | None = None
     distillation: DistillationSpec | None = None
+
+    @field_validator("augment", mode="before")
+    @classmethod
+    def _augment_none(cls, value: Any) -> Any:
+        """``None`` (``--grid augment=shift,none`` parses ``none`` so) is the policy ``"none"``."""
+        return "none" if value is None else value
 
 
 class RunSpec(_Spec):
