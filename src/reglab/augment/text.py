@@ -345,9 +345,10 @@ class EmbeddingMixup(nn.Module):
         if not self.training:
             self.params = None
             return emb
-        self.params = sample_mixup_params(emb.shape[0], self.alpha, self.generator)
-        perm = self.params.perm.to(emb.device)
-        return emb * self.params.lam + emb[perm] * (1.0 - self.params.lam)
+        params = sample_mixup_params(emb.shape[0], self.alpha, self.generator)
+        self.params = params
+        perm = params.perm.to(emb.device) if params.perm is not None else torch.arange(emb.shape[0], device=emb.device)
+        return emb * params.lam + emb[perm] * (1.0 - params.lam)
 
     def mix_targets(self, y: Tensor) -> Tensor:
         """``y`` as soft targets, mixed with the last forward's draw (unchanged after eval)."""
