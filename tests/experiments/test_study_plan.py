@@ -25,8 +25,10 @@ def test_default_study_plan():
     assert (by_arm["early_stopping"].early_stopping.monitor, by_arm["early_stopping"].early_stopping.mode) == ("val_acc", "max")
     assert by_arm["early_stopping"].early_stopping.restore_best is True
     stack = by_arm["stack"]
-    assert (stack.dropout, stack.weight_decay, stack.early_stopping.patience, stack.drop_path) == (0.2, 0.05, 20, 0.0)
-    assert by_arm["augment"].augment == "auto" and stack.augment == "auto"
+    # MNIST-1D has an augmentation policy: the stack augments and mixes instead of dropping out
+    assert (stack.dropout, stack.weight_decay, stack.early_stopping.patience, stack.drop_path) == (0.0, 0.05, 20, 0.0)
+    assert (stack.augment, stack.mixup_alpha) == ("auto", 0.2)
+    assert by_arm["augment"].augment == "auto"
     assert by_arm["baseline"].augment == "none"
     assert len({s.key() for s in specs}) == 18
     assert all(s.epochs == DEFAULT_EPOCHS and s.batch_size == 100 and s.data.name == "mnist1d" for s in specs)
@@ -51,7 +53,9 @@ def test_all_arms_on_mlp_and_resnet():
     res = plan(load_config("study", overrides={"arms": ["all"], "seeds": 1, "model": "resnet", "dataset": "digits"}))
     assert [s.arm for s in res] == list(ALL_ARMS)
     stack = next(s for s in res if s.arm == "stack").regularization
-    assert (stack.drop_path, stack.dropout, stack.weight_decay) == (0.1, 0.2, 0.05)
+    # digits are images: the stack augments (crop + rotation) and mixes instead of dropping out
+    assert (stack.drop_path, stack.dropout, stack.weight_decay) == (0.1, 0.0, 0.05)
+    assert (stack.augment, stack.mixup_alpha) == ("auto", 0.2)
     values = {s.arm: s.regularization for s in res}
     assert values["mixup"].mixup_alpha == 0.2
     assert values["label_smoothing"].label_smoothing == 0.1
@@ -145,6 +149,8 @@ def test_default_arms_skip_augment_on_tabular_data_and_the_stack_has_none_there(
     specs = plan(load_config("study", overrides={"seeds": 1}, sets=["dataset=wine"]))
     assert [s.arm for s in specs] == ["baseline", "dropout", "weight_decay", "early_stopping", "stack"]
     assert all(s.regularization.augment == "none" for s in specs)
+    stack = specs[-1].regularization
+    assert (stack.dropout, stack.weight_decay, stack.mixup_alpha) == (0.2, 0.05, 0.0)
 
 
 def test_a_spec_without_augmentation_keeps_its_key_from_before_the_field():

@@ -33,9 +33,13 @@ Starting values and their sources:
   MNIST-1D -> circular shifts of up to 4 samples; images -> random crop + flip where a flip keeps
   the labels, else crop + rotation up to 10 degrees). Alone it lifts the MNIST-1D MLP from ~67% to
   ~78% validation accuracy (measured, round 1).
-- ``stack``: dropout 0.2 + weight decay 0.05 + early stopping (as above), plus the ``auto``
-  augmentation on datasets that have one and DropPath 0.1 on residual models (MNIST-1D MLP 71.5%
-  with dropout 0.2 + weight decay 0.05 without augmentation).
+- ``stack``: dropout 0.2 + weight decay 0.05 + early stopping (as above), plus DropPath 0.1 on
+  residual models (MNIST-1D MLP 71.5% with dropout 0.2 + weight decay 0.05). On the datasets
+  with an augmentation policy (signals, images) the stack is the ``auto`` augmentation + mixup 0.2
+  + weight decay 0.05 + early stopping instead: chosen on validation among four augmented stacks
+  (MNIST-1D MLP, 100 epochs, 3 seeds, mean val / test accuracy): mixup 0.2 + wd 0.05 78.2 / 75.5;
+  dropout 0.1 + smoothing 0.1 76.5 / 74.8; dropout 0.1 + wd 0.05 + smoothing 0.1 76.5 / 74.7;
+  dropout 0.2 + wd 0.05 70.8 / 69.9 (dropout 0.2 on top of augmentation underfits).
 """
 
 from __future__ import annotations
@@ -184,8 +188,8 @@ TECHNIQUES: dict[str, Technique] = {
         ),
         Technique(
             "stack",
-            "recommended stack: dropout 0.2 + weight decay 0.05 + early stopping + augmentation"
-            " where the data has a policy (+ DropPath 0.1)",
+            "recommended stack: dropout 0.2 + weight decay 0.05 + early stopping (+ DropPath 0.1); with"
+            " augmentation + mixup 0.2 instead of dropout where the data has a policy",
             None,
             _stack,
         ),
@@ -279,8 +283,16 @@ def apply_arm(regularization: dict[str, Any], arm: str, model: str, dataset: str
     else:
         technique.apply(reg, value)
     if technique.name == "stack" and dataset is not None and has_augmentation(dataset):
-        reg["augment"] = "auto"
+        _stack_augmented(reg, regularization)
     return reg
+
+
+def _stack_augmented(reg: dict[str, Any], base: dict[str, Any]) -> None:
+    """The stack on data with an augmentation policy: augmentation + mixup 0.2 + weight decay 0.05
+    + early stopping, the base's dropout kept (the module docstring has the measurements)."""
+    reg["augment"] = "auto"
+    reg["mixup_alpha"] = 0.2
+    reg["dropout"] = base.get("dropout", 0.0)
 
 
 def has_augmentation(dataset: str) -> bool:
