@@ -93,3 +93,12 @@ def test_augmentation_composes_with_mixup_cutmix_on_images():
     out, soft = pipe(x, y, generator=torch.Generator().manual_seed(1))
     assert out.shape == x.shape and soft.shape == (6, 2)
     assert torch.allclose(soft.sum(1), torch.ones(6))
+
+
+def test_fill_reaches_every_image_border():
+    trivial = resolve_policy("trivial", "cifar10", (3, 32, 32), fill=-1.5)
+    crop_rotate = resolve_policy("crop_rotate", "digits", (1, 8, 8), fill=-0.5)
+    assert trivial.fill == -1.5
+    assert [t.fill for t in crop_rotate.transforms] == [-0.5, -0.5]
+    out, _ = crop_rotate.transforms[0](torch.ones(200, 1, 8, 8), None, generator=torch.Generator().manual_seed(0))
+    assert set(out.unique().tolist()) == {-0.5, 1.0}

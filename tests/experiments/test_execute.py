@@ -138,3 +138,17 @@ def test_augment_policy_becomes_the_first_batch_transform(monkeypatch):
     assert plain.history["train_loss"] != shifted.history["train_loss"]
     again = execute.run_one(_spec(augment="shift"))  # same seed, same numbers
     assert again.history["train_loss"] == shifted.history["train_loss"] and again.final["test_acc"] == shifted.final["test_acc"]
+
+
+def test_image_augmentation_fills_borders_with_the_training_minimum():
+    from reglab.augment import Pipeline, RandomAffine, RandomCrop
+
+    spec = RunSpec(epochs=1, data=DataSpec(name="digits", train_size=100), model=ModelSpec(name="cnn2d"),
+                   regularization=RegularizationSpec(augment="auto"))
+    splits = execute.load_splits(spec.data)
+    transform = execute.augmentation(spec, splits)
+    assert isinstance(transform, Pipeline) and [type(t) for t in transform.transforms] == [RandomCrop, RandomAffine]
+    black = float(splits.x_train.min())
+    assert black < -0.1  # standardised: a black pixel is not 0
+    assert transform.transforms[0].fill == black and transform.transforms[1].fill == black
+    assert execute.augmentation(RunSpec(data=DATA), execute.load_splits(DATA)) is None

@@ -67,7 +67,7 @@ def _flip_keeps_label(dataset: str) -> bool:
 
 
 def resolve_policy(policy: str, dataset: str, input_shape: tuple[int, ...], *,
-                   allow_label_change: bool = False) -> BatchTransform | None:
+                   allow_label_change: bool = False, fill: float = 0.0) -> BatchTransform | None:
     """The batch transform of ``policy`` for ``dataset`` (None for ``"none"``).
 
     Args:
@@ -76,6 +76,11 @@ def resolve_policy(policy: str, dataset: str, input_shape: tuple[int, ...], *,
         input_shape: the shape of one input (``(40,)``, ``(1, 28, 28)``).
         allow_label_change: accept a policy that can change labels on this dataset (a flip on
             digits). Defaults to False.
+        fill: the value image crops and warps bring in at the borders. Defaults to 0.0; on
+            standardised images pass the value of a black pixel (the training minimum), as
+            torchvision pads raw images with 0: a border of another value than the background is a
+            visible frame the test images never have (measured on mnist5k, cnn2d, 6 epochs:
+            fill 0 gave 35% test accuracy against 92% without augmentation).
 
     Raises:
         ConfigError: unknown policy; a policy of another modality; a label-changing policy.
@@ -105,13 +110,13 @@ def resolve_policy(policy: str, dataset: str, input_shape: tuple[int, ...], *,
     if policy == "shift":
         return RandomShift(DEFAULT_MAX_SHIFT, "circular")
     padding = max(1, int(input_shape[-2]) // 8)
-    crop = RandomCrop(padding)
+    crop = RandomCrop(padding, fill)
     if policy == "crop":
         return crop
     if policy == "crop_flip":
         return Pipeline([crop, HorizontalFlip(0.5)])
     if policy == "crop_rotate":
-        return Pipeline([crop, RandomAffine(10.0)])
-    return TrivialAugment()
+        return Pipeline([crop, RandomAffine(10.0, fill=fill)])
+    return TrivialAugment(fill=fill)
 
 

@@ -45,7 +45,7 @@ from torch.nn import functional as F
 from reglab.experiments.spec import DataSpec, ModelSpec, RunSpec
 
 __all__ = [
-    "RunResult", "run_one", "train", "final_metrics", "load_splits", "preload_splits", "build_model", "evaluate_split",
+    "RunResult", "run_one", "train", "augmentation", "final_metrics", "load_splits", "preload_splits", "build_model", "evaluate_split",
 ]
 
 _SPLITS: dict[str, Any] = {}
@@ -201,6 +201,19 @@ def _teachers(spec: RunSpec, device: str) -> list[nn.Module]:
     return teachers
 
 
+def augmentation(spec: RunSpec, splits: Any) -> Any:
+    """The run's augmentation transform (None for ``augment="none"``): the named policy for the
+    dataset, image borders filled with the training set's minimum (a black pixel once
+    standardised), as torchvision pads raw images with 0."""
+    from reglab.augment import resolve_policy
+
+    if spec.regularization.augment == "none":
+        return None
+    info = splits.info
+    fill = float(splits.x_train.min()) if len(info.input_shape) == 3 and len(splits.x_train) else 0.0
+    return resolve_policy(spec.regularization.augment, info.name, tuple(info.input_shape), fill=fill)
+
+
 def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dict[str, Any], Any]:
     """Train ``spec`` as :func:`run_one` does (teachers first under distillation), unmeasured.
 
@@ -231,9 +244,7 @@ def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dic
         loss_fn = _loss(spec, info.task)
     batch_transform: list[Any] = []
     if reg.augment != "none":
-        from reglab.augment import resolve_policy
-
-        batch_transform.append(resolve_policy(reg.augment, info.name, tuple(info.input_shape)))
+        batch_transform.append(augmentation(spec, splits))
     if reg.mixup_alpha > 0 or reg.cutmix_alpha > 0:
         from reglab.augment import MixupCutmix
 

@@ -128,11 +128,9 @@ def supports(specs: Sequence[RunSpec]) -> tuple[bool, str]:
 
 def _augmenter(spec: RunSpec, info: Any) -> Any:
     """The run's augmentation transform, as ``execute.train`` resolves it (None for ``"none"``)."""
-    if spec.regularization.augment == "none":
-        return None
-    from reglab.augment import resolve_policy
+    from reglab.experiments.execute import augmentation, load_splits
 
-    return resolve_policy(spec.regularization.augment, info.name, tuple(info.input_shape))
+    return augmentation(spec, load_splits(spec.data))
 
 
 def _augment_problem(spec: RunSpec, info: Any) -> str | None:
