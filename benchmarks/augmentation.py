@@ -19,6 +19,28 @@ Usage: python benchmarks/augmentation.py [--seeds 5] [--epochs 200] [--cosine-ep
        [--cnn-epochs 100] [--image-seeds 3] [--image-epochs 15] [--skip-mlp] [--skip-cosine]
        [--skip-cnn] [--skip-images] [--skip-timing]
 Single-threaded.
+
+Measured on the shared 2-core machine (2026-12-06, under load; full MNIST-1D split: 3200 train /
+800 val / 1000 test), test accuracy %, mean [95% interval], paired effect vs the baseline in points:
+
+====================================================  =====================  =====================
+MLP 40-100-100-10, 200 epochs, 5 seeds                test                   paired effect
+====================================================  =====================  =====================
+baseline                                              62.9 [61.7, 64.1]
+augment=shift (+-4, circular)                         76.7 [75.6, 77.8]      +13.8 [13.0, 14.6]
+stack A: shift + dropout 0.1 + smoothing 0.1          78.5 [77.2, 79.7]      +15.6 [13.6, 17.5]
+stack B: A + weight decay 0.05                        78.1 [76.6, 79.6]      +15.1 [12.7, 17.6]
+stack C: shift + mixup 0.2 + wd 0.05 (best on val)    79.4 [77.3, 81.5]      +16.5 [13.8, 19.2]
+stack D: A with cosine LR, 300 epochs (Trainer)       82.9 [80.4, 85.3]
+width 256: shift + mixup 0.2 + wd 0.05, 200 epochs    84.8 [83.5, 86.1]
+cnn1d, 100 epochs, 5 seeds: none / shift              89.4 [88.1, 90.6] /    +5.9 [4.2, 7.6]
+                                                      95.3 [94.7, 95.9]
+====================================================  =====================  =====================
+
+The shift range was chosen on validation (MLP, 100 epochs, 3 seeds, final val accuracy): +-0 62.5,
++-2 74.3, +-4 76.5, +-6 75.9, +-8 72.8, +-12 65.8. Step cost (median, interleaved, loaded machine):
+MLP 1.27 ms plain, 1.43 ms with the shift (1.125x); mnist5k cnn2d 197 ms, 223 ms with
+crop_rotate (1.13x).
 """
 
 from __future__ import annotations
