@@ -126,7 +126,8 @@ class Trainer:
         epochs: int = 10,
         device: str | torch.device = "cpu",
         seed: int = 0,
-        batch_transform: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
+        batch_transform: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+        | list[Callable[..., tuple[torch.Tensor, Any]]] | None = None,
         penalties: Sequence[Callable[[nn.Module], torch.Tensor]] = (),
         teacher: nn.Module | Sequence[nn.Module] | None = None,
         clip_grad_norm: float | None = None,
