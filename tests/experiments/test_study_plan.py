@@ -159,3 +159,20 @@ def test_a_spec_without_augmentation_keeps_its_key_from_before_the_field():
     assert RunSpec.from_dict(spec.to_dict()) == spec
     shifted = RunSpec(arm="a", regularization={"augment": "shift"})
     assert shifted.to_dict()["regularization"]["augment"] == "shift" and shifted.key() != RunSpec(arm="a").key()
+
+
+def test_a_label_changing_policy_is_refused_when_planning():
+    with pytest.raises(ConfigError) as err:
+        plan(load_config("study", overrides={"arms": ["baseline", "augment=crop_flip"], "seeds": 2},
+                         sets=["dataset=mnist5k", "model=cnn2d"]))
+    assert str(err.value) == (
+        "Invalid value for argument `augment`. Expected a label-preserving policy for 'mnist5k': a horizontal "
+        "flip can change its labels (use 'crop_rotate', or allow_label_change=True to force it). "
+        "Received: augment='crop_flip'"
+    )
+    with pytest.raises(ConfigError) as err:
+        plan(load_config("sweep", grid=["augment=shift,none"], overrides={"seeds": 1}, sets=["dataset=wine"]))
+    assert str(err.value) == (
+        "Invalid value for argument `augment`. Expected 'none' for 'wine' (tabular features have no "
+        "augmentation policy). Received: augment='shift'"
+    )

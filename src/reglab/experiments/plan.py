@@ -72,6 +72,19 @@ def plan_sweep(config: SweepConfig) -> list[RunSpec]:
     return _cross_seeds(templates, config.seed_list)
 
 
+def _check_augment(spec: RunSpec) -> None:
+    """Refuse an augmentation policy the dataset cannot take (another modality, a label-changing
+    flip) before anything trains; datasets reglab does not ship are checked when they load."""
+    if spec.regularization.augment == "none":
+        return
+    from reglab.augment import resolve_policy
+    from reglab.data.registry import DATASETS
+
+    source = DATASETS.get(spec.data.name)
+    if source is not None:
+        resolve_policy(spec.regularization.augment, source.name, tuple(source.input_shape))
+
+
 def _cross_seeds(templates: list[dict[str, Any]], seeds: list[int]) -> list[RunSpec]:
     specs: list[RunSpec] = []
     seen: dict[str, str] = {}
@@ -80,6 +93,8 @@ def _cross_seeds(templates: list[dict[str, Any]], seeds: list[int]) -> list[RunS
             data = _copy(template)
             data["seed"] = seed
             spec = validate_spec(data)
+            if seed == seeds[0]:
+                _check_augment(spec)
             key = spec.key()
             if key in seen:
                 raise ConfigError(
