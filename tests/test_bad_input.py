@@ -211,10 +211,10 @@ CLI_ROWS: list[tuple[str, Callable[[Path], list[str]], Callable[[Path], str]]] =
                  "batch_size=100000000000000000000"),
     ("--epochs 1e9 without --yes", lambda tmp: ["study", "--epochs", "1000000000", "--out", str(tmp)],
      lambda tmp: "Invalid value for argument `--yes`. Expected --yes to start a plan of more than 200,000 run-epochs "
-                 "(runs x epochs). Received: 15 runs x 1,000,000,000 epochs = 15,000,000,000 run-epochs without --yes"),
+                 "(runs x epochs). Received: 18 runs x 1,000,000,000 epochs = 18,000,000,000 run-epochs without --yes"),
     ("--seeds 100000", lambda tmp: ["study", "--seeds", "100000", "--out", str(tmp)],
-     lambda tmp: "Invalid value for argument `plan`. Expected at most 100,000 runs (arms x seeds). Received: 500,000 "
-                 "runs (5 arms x 100,000 seeds)"),
+     lambda tmp: "Invalid value for argument `plan`. Expected at most 100,000 runs (arms x seeds). Received: 600,000 "
+                 "runs (6 arms x 100,000 seeds)"),
     ("uncertainty --samples 1e9 without --yes", lambda tmp: ["uncertainty", "--samples", "1000000000", "--out", str(tmp)],
      lambda tmp: "Invalid value for argument `--yes`. Expected --yes to run more than 10,000 MC dropout passes. "
                  "Received: --samples 1,000,000,000 without --yes"),

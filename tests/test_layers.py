@@ -15,7 +15,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "reglab"
 
 #: Lowest first. Modules in one group may import each other; a module may import any group below.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("reglab", "errors", "_validate", "_extras", "registry"),
+    ("reglab", "errors", "_validate", "_extras", "_policy_names", "registry"),
     ("functional",),
     ("nn",),
     ("losses",),

@@ -17,6 +17,7 @@ def test_readme_python_blocks_run_and_print_the_documented_stop_reason(tmp_path,
         "import torch",
         "from reglab.techniques import get_technique",
         "from reglab.losses import label_smoothing_cross_entropy, DistillationLoss",
+        "from reglab.augment import Pipeline, RandomShift, MixupCutmix, random_crop, random_deletion, resolve_policy",
         "import reglab.data, reglab.models",
         "from torch import nn",
         "from reglab.uncertainty import mc_predict, calibration_metrics",
@@ -39,3 +40,6 @@ def test_readme_python_blocks_run_and_print_the_documented_stop_reason(tmp_path,
     assert namespace["pred"].probs.shape == (1000, 10)
     t = namespace["t"]
     assert (t.name, t.field, t.default, t.acts_on, t.vectorized) == ("input_noise", "input_noise", 0.1, ("batch",), True)
+    assert namespace["y_soft"].shape == (100, 10) and namespace["crops"].shape == (8, 1, 28, 28)
+    assert namespace["kept"][0, 4:].tolist() == [0, 0]
+    assert [type(t).__name__ for t in namespace["digits_policy"].transforms] == ["RandomCrop", "RandomAffine"]

@@ -49,3 +49,34 @@ def test_cutout_and_mixup_cutmix_reproducible_on_cuda():
     out2 = transform(x, y, torch.Generator("cuda").manual_seed(9))
     assert torch.equal(out1[0], out2[0]) and torch.equal(out1[1], out2[1])
     torch.testing.assert_close(out1[1].sum(1), torch.ones(6, device="cuda"))
+
+
+@pytest.mark.parametrize("gen_device", ["cuda", "cpu"])
+def test_per_modality_ops_run_on_the_batch_device(gen_device):
+    from reglab import augment as A
+
+    g = torch.Generator().manual_seed(0)
+    signal = torch.randn(16, 2, 40, generator=g)
+    images = torch.randn(16, 3, 12, 12, generator=g)
+    tokens = torch.randint(1, 30, (16, 10), generator=g)
+    tokens[:, 7:] = 0
+    spec = torch.randn(16, 20, 30, generator=g)
+    ops = [
+        (lambda x, gen: A.random_shift(x, 4, "zero", gen), signal),
+        (lambda x, gen: A.time_stretch(x, 0.2, gen), signal),
+        (lambda x, gen: A.random_crop_resize(x, 0.6, gen), signal),
+        (lambda x, gen: A.random_crop(x, 2, gen), images),
+        (lambda x, gen: A.horizontal_flip(x, 0.5, gen), images),
+        (lambda x, gen: A.random_erasing(x, 0.5, generator=gen), images),
+        (lambda x, gen: A.random_deletion(x, 0.3, generator=gen), tokens),
+        (lambda x, gen: A.random_insertion(x, 30, 2, generator=gen), tokens),
+        (lambda x, gen: A.add_noise_snr(x, 10, 20, gen), signal),
+        (lambda x, gen: A.spec_augment(x, 5, 8, generator=gen), spec),
+    ]
+    for op, x in ops:
+        out = op(x.cuda(), torch.Generator(gen_device).manual_seed(1))
+        assert out.device.type == "cuda" and out.shape == x.shape and out.dtype == x.dtype
+        if gen_device == "cpu":  # same draws as on the CPU: same result up to float rounding
+            torch.testing.assert_close(out.cpu(), op(x, torch.Generator().manual_seed(1)))
+        if x.dtype == torch.long:  # padding never changes
+            assert bool((out[:, 7:] == 0).all())

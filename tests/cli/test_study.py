@@ -95,7 +95,7 @@ def test_list_techniques():
          "Invalid value for argument `--grid`. Expected at least one --grid field=v1,v2,... (or a [grid] table). "
          "Received: no grid"),
         (["sweep", "--grid", "dropuot=0.1,0.2"],
-         "Invalid value for argument `--grid`. Expected a field among 'batch_size', 'cutmix_alpha', 'data_seed', "
+         "Invalid value for argument `--grid`. Expected a field among 'augment', 'batch_size', 'cutmix_alpha', 'data_seed', "
          "'dataset', 'distillation', 'drop_path', 'dropout', 'early_stopping', 'epochs', 'grad_clip', "
          "'input_noise', 'l1', 'l2', 'label_noise', 'label_smoothing', 'loss', 'lr', 'max_norm', 'mixup_alpha', 'model', "
          "'momentum', 'optimizer', 'train_size', 'val_fraction', 'weight_decay' or a dotted path such as "

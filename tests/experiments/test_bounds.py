@@ -21,7 +21,7 @@ from reglab.studies.study import run_study
 
 def test_count_runs_without_building_specs():
     study = load_config("study", overrides={"seeds": 4})
-    assert bounds.count_runs(study) == len(plan(study)) == 20
+    assert bounds.count_runs(study) == len(plan(study)) == 24  # 6 default arms x 4 seeds
     sweep = load_config("sweep", overrides={"seeds": 2}, grid=["dropout=0,0.1,0.2", "weight_decay=0,1e-3"])
     assert bounds.count_runs(sweep) == len(plan(sweep)) == 12
 
@@ -94,10 +94,10 @@ def test_confirmation_thresholds():
 @pytest.mark.parametrize(("args", "message"), [
     (["study", "--epochs", "1000000000"],
      "Invalid value for argument `--yes`. Expected --yes to start a plan of more than 200,000 run-epochs (runs x "
-     "epochs). Received: 15 runs x 1,000,000,000 epochs = 15,000,000,000 run-epochs without --yes"),
+     "epochs). Received: 18 runs x 1,000,000,000 epochs = 18,000,000,000 run-epochs without --yes"),
     (["study", "--seeds", "100000"],
-     "Invalid value for argument `plan`. Expected at most 100,000 runs (arms x seeds). Received: 500,000 runs "
-     "(5 arms x 100,000 seeds)"),
+     "Invalid value for argument `plan`. Expected at most 100,000 runs (arms x seeds). Received: 600,000 runs "
+     "(6 arms x 100,000 seeds)"),
     (["uncertainty", "--samples", "1000000000"],
      "Invalid value for argument `--yes`. Expected --yes to run more than 10,000 MC dropout passes. Received: "
      "--samples 1,000,000,000 without --yes"),

@@ -142,3 +142,39 @@ def test_user_callbacks_see_every_epoch_after_the_techniques_own_and_can_stop_th
     stopped = execute.run_one(spec, callbacks=[stop])
     assert stopped.history["epoch"] == [1, 2]
     assert stopped.history["stop_reason"] == "enough; restored the weights of epoch 2."  # early stopping restores
+def test_augment_policy_becomes_the_first_batch_transform(monkeypatch):
+    from reglab.augment import MixupCutmix, Pipeline, RandomShift
+    from reglab.training import Trainer
+
+    seen = []
+    original = Trainer.__init__
+
+    def spy(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        seen.append(self.batch_transform)
+
+    monkeypatch.setattr(Trainer, "__init__", spy)
+    plain = execute.run_one(_spec())
+    shifted = execute.run_one(_spec(augment="shift"))
+    both = execute.run_one(_spec(augment="auto", mixup_alpha=0.2))
+    assert seen[0] is None
+    assert isinstance(seen[1], RandomShift) and seen[1].max_shift == 4
+    assert isinstance(seen[2], Pipeline)
+    assert [type(t) for t in seen[2].transforms] == [RandomShift, MixupCutmix]
+    assert plain.history["train_loss"] != shifted.history["train_loss"]
+    again = execute.run_one(_spec(augment="shift"))  # same seed, same numbers
+    assert again.history["train_loss"] == shifted.history["train_loss"] and again.final["test_acc"] == shifted.final["test_acc"]
+
+
+def test_image_augmentation_fills_borders_with_the_training_minimum():
+    from reglab.augment import Pipeline, RandomAffine, RandomCrop
+
+    spec = RunSpec(epochs=1, data=DataSpec(name="digits", train_size=100), model=ModelSpec(name="cnn2d"),
+                   regularization=RegularizationSpec(augment="auto"))
+    splits = execute.load_splits(spec.data)
+    transform = execute.augmentation(spec, splits)
+    assert isinstance(transform, Pipeline) and [type(t) for t in transform.transforms] == [RandomCrop, RandomAffine]
+    black = float(splits.x_train.min())
+    assert black < -0.1  # standardised: a black pixel is not 0
+    assert transform.transforms[0].fill == black and transform.transforms[1].fill == black
+    assert execute.augmentation(RunSpec(data=DATA), execute.load_splits(DATA)) is None

@@ -19,7 +19,7 @@ from reglab.experiments.config import (
 def test_defaults_are_the_default_study():
     cfg = load_config("study")
     assert isinstance(cfg, StudyConfig)
-    assert cfg.arms == ["baseline", "dropout", "weight_decay", "early_stopping", "stack"]
+    assert cfg.arms == ["baseline", "dropout", "weight_decay", "early_stopping", "augment", "stack"]
     assert (cfg.seeds, cfg.epochs, cfg.batch_size) == (3, DEFAULT_EPOCHS, 100)
     assert (cfg.data.name, cfg.model.name, cfg.optimizer.name, cfg.optimizer.lr) == ("mnist1d", "mlp", "adamw", 1e-2)
     assert cfg.seed_list == [0, 1, 2]
@@ -71,7 +71,7 @@ def test_early_stopping_switch():
 
 
 ALLOWED_SET = (
-    "a field among 'batch_size', 'cutmix_alpha', 'data_seed', 'dataset', 'distillation', 'drop_path', "
+    "a field among 'augment', 'batch_size', 'cutmix_alpha', 'data_seed', 'dataset', 'distillation', 'drop_path', "
     "'dropout', 'early_stopping', 'epochs', 'grad_clip', 'input_noise', 'l1', 'l2', 'label_noise', "
     "'label_smoothing', 'loss', 'lr', 'max_norm', 'mixup_alpha', 'model', 'momentum', 'optimizer', 'train_size', "
     "'val_fraction', 'weight_decay', 'arms', 'first_seed', 'masks', 'name', 'out', 'ray_address', 'runner', 'seeds', 'workers' or "
@@ -121,7 +121,7 @@ def test_unknown_field_in_toml(tmp_path):
         load_config("study", path=path)
     assert str(exc.value) == (
         "Unknown field `regularization.dropuot`. Expected one of 'dropout', 'drop_path', 'weight_decay', "
-        "'l1', 'l2', 'label_smoothing', 'mixup_alpha', 'cutmix_alpha', 'input_noise', 'max_norm', "
+        "'l1', 'l2', 'label_smoothing', 'augment', 'mixup_alpha', 'cutmix_alpha', 'input_noise', 'max_norm', "
         "'grad_clip', 'early_stopping', 'distillation', 'custom' in regularization. Received: regularization.dropuot=0.1"
     )
 

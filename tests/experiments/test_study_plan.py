@@ -9,12 +9,13 @@ import pytest
 from reglab.errors import ConfigError
 from reglab.experiments.config import DEFAULT_EPOCHS, load_config
 from reglab.experiments.plan import grid_arm_name, plan
+from reglab.experiments.spec import RunSpec
 from reglab.techniques import ALL_ARMS, TECHNIQUES
 
 
 def test_default_study_plan():
     specs = plan(load_config("study"))
-    arms = ["baseline", "dropout", "weight_decay", "early_stopping", "stack"]
+    arms = ["baseline", "dropout", "weight_decay", "early_stopping", "augment", "stack"]
     assert [(s.arm, s.seed) for s in specs] == [(a, seed) for seed in (0, 1, 2) for a in arms]
     by_arm = {s.arm: s.regularization for s in specs if s.seed == 0}
     assert by_arm["baseline"] == type(by_arm["baseline"])()  # all defaults: no regularization
@@ -24,8 +25,12 @@ def test_default_study_plan():
     assert (by_arm["early_stopping"].early_stopping.monitor, by_arm["early_stopping"].early_stopping.mode) == ("val_acc", "max")
     assert by_arm["early_stopping"].early_stopping.restore_best is True
     stack = by_arm["stack"]
-    assert (stack.dropout, stack.weight_decay, stack.early_stopping.patience, stack.drop_path) == (0.2, 0.05, 20, 0.0)
-    assert len({s.key() for s in specs}) == 15
+    # MNIST-1D has an augmentation policy: the stack augments and mixes instead of dropping out
+    assert (stack.dropout, stack.weight_decay, stack.early_stopping.patience, stack.drop_path) == (0.0, 0.05, 20, 0.0)
+    assert (stack.augment, stack.mixup_alpha) == ("auto", 0.2)
+    assert by_arm["augment"].augment == "auto"
+    assert by_arm["baseline"].augment == "none"
+    assert len({s.key() for s in specs}) == 18
     assert all(s.epochs == DEFAULT_EPOCHS and s.batch_size == 100 and s.data.name == "mnist1d" for s in specs)
 
 
@@ -48,7 +53,9 @@ def test_all_arms_on_mlp_and_resnet():
     res = plan(load_config("study", overrides={"arms": ["all"], "seeds": 1, "model": "resnet", "dataset": "digits"}))
     assert [s.arm for s in res] == list(ALL_ARMS)
     stack = next(s for s in res if s.arm == "stack").regularization
-    assert (stack.drop_path, stack.dropout, stack.weight_decay) == (0.1, 0.2, 0.05)
+    # digits are images: the stack augments (crop + rotation) and mixes instead of dropping out
+    assert (stack.drop_path, stack.dropout, stack.weight_decay) == (0.1, 0.0, 0.05)
+    assert (stack.augment, stack.mixup_alpha) == ("auto", 0.2)
     values = {s.arm: s.regularization for s in res}
     assert values["mixup"].mixup_alpha == 0.2
     assert values["label_smoothing"].label_smoothing == 0.1
@@ -125,3 +132,47 @@ def test_distillation_arms():
     assert (reg["ensemble_distillation"].teachers, reg["ensemble_distillation"].temperature) == (3, 4.0)
     assert reg["ensemble_distillation"].teacher == reg["distillation"].teacher
     assert (reg["self_distillation=2"].teacher, reg["self_distillation=2"].temperature) == (None, 2.0)
+
+
+def test_augment_in_arms_grids_and_toml(tmp_path):
+    specs = plan(load_config("study", overrides={"arms": ["baseline", "augment", "augment=shift"], "seeds": 1}))
+    assert [s.regularization.augment for s in specs] == ["none", "auto", "shift"]
+    sweep = plan(load_config("sweep", grid=["augment=shift,none"], overrides={"seeds": 1}))
+    assert [(s.arm, s.regularization.augment) for s in sweep] == [("augment=shift", "shift"), ("augment=None", "none")]  # none parses as None, as for max_norm
+    toml = tmp_path / "study.toml"
+    toml.write_text('arms = ["baseline", "stack"]\nseeds = 1\n[regularization]\naugment = "shift"\n')
+    from_toml = plan(load_config("study", path=toml))
+    assert [s.regularization.augment for s in from_toml] == ["shift", "auto"]
+
+
+def test_default_arms_skip_augment_on_tabular_data_and_the_stack_has_none_there():
+    specs = plan(load_config("study", overrides={"seeds": 1}, sets=["dataset=wine"]))
+    assert [s.arm for s in specs] == ["baseline", "dropout", "weight_decay", "early_stopping", "stack"]
+    assert all(s.regularization.augment == "none" for s in specs)
+    stack = specs[-1].regularization
+    assert (stack.dropout, stack.weight_decay, stack.mixup_alpha) == (0.2, 0.05, 0.0)
+
+
+def test_a_spec_without_augmentation_keeps_its_key_from_before_the_field():
+    spec = RunSpec(arm="dropout", seed=4)
+    assert "augment" not in spec.to_dict()["regularization"]
+    assert RunSpec.from_dict(spec.to_dict()) == spec
+    shifted = RunSpec(arm="a", regularization={"augment": "shift"})
+    assert shifted.to_dict()["regularization"]["augment"] == "shift" and shifted.key() != RunSpec(arm="a").key()
+
+
+def test_a_label_changing_policy_is_refused_when_planning():
+    with pytest.raises(ConfigError) as err:
+        plan(load_config("study", overrides={"arms": ["baseline", "augment=crop_flip"], "seeds": 2},
+                         sets=["dataset=mnist5k", "model=cnn2d"]))
+    assert str(err.value) == (
+        "Invalid value for argument `augment`. Expected a label-preserving policy for 'mnist5k': a horizontal "
+        "flip can change its labels (use 'crop_rotate', or allow_label_change=True to force it). "
+        "Received: augment='crop_flip'"
+    )
+    with pytest.raises(ConfigError) as err:
+        plan(load_config("sweep", grid=["augment=shift,none"], overrides={"seeds": 1}, sets=["dataset=wine"]))
+    assert str(err.value) == (
+        "Invalid value for argument `augment`. Expected 'none' for 'wine' (tabular features have no "
+        "augmentation policy). Received: augment='shift'"
+    )

@@ -185,3 +185,43 @@ def test_supports_refuses_a_model_whose_forward_is_not_its_layer_sequence(monkey
         False,
         "model 'mlp' does not run its layers in sequence; it is not supported by the vectorized runner",
     )
+
+
+MNIST1D = DataSpec(name="mnist1d", train_size=200)
+
+
+def _signal_spec(arm, seed=0, **reg) -> RunSpec:
+    return RunSpec(arm=arm, seed=seed, epochs=2, batch_size=50, data=MNIST1D, model=MODEL,
+                   regularization=RegularizationSpec(**reg))
+
+
+def test_run_vectorized_reproduces_run_one_with_shift_augmentation_and_mixup():
+    specs = [
+        _signal_spec("baseline"),
+        _signal_spec("augment", augment="shift"),
+        _signal_spec("augment+mixup", seed=1, augment="auto", mixup_alpha=0.2, dropout=0.1),
+    ]
+    assert supports(specs) == (True, "3 runs share model 'mlp': trained as one batched model")
+    results = run_vectorized(specs)
+    for spec, result in zip(specs, results):
+        single = run_one(spec)
+        for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
+            assert result.history[key] == pytest.approx(single.history[key], rel=1e-5, abs=1e-6), (spec.arm, key)
+        assert result.final["test_acc"] == pytest.approx(single.final["test_acc"], abs=1e-6)
+    # the augmentation changed the training: the baseline and the shifted run differ from epoch 1
+    assert results[0].history["train_loss"][0] != pytest.approx(results[1].history["train_loss"][0], rel=1e-4)
+
+
+def test_supports_refuses_image_augmentation_and_tabular_policies_with_the_reason():
+    digits = DataSpec(name="digits", train_size=100)
+    spec = RunSpec(arm="a", epochs=1, data=digits, model=MODEL, regularization=RegularizationSpec(augment="crop"))
+    assert supports([spec]) == (
+        False, "augment='crop' on 'digits' is not supported by the vectorized runner (it batches the 'shift' policy of 1-D signals)"
+    )
+    blobs = _spec("a", augment="shift")
+    ok, reason = supports([blobs])
+    assert not ok
+    assert reason == (
+        "augment='shift': Invalid value for argument `augment`. Expected 'none' for 'blobs' (tabular features have "
+        "no augmentation policy). Received: augment='shift'"
+    )

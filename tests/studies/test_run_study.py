@@ -154,7 +154,7 @@ def test_choose_runner_reasons(monkeypatch):
     specs = plan(load_config("study", overrides={"seeds": 1}))
     assert study_mod.choose_runner(specs, "processes") == (
         "processes", "worker processes were requested (--runner processes)")
-    assert study_mod.choose_runner(specs, "auto") == ("vectorized", "5 runs batched in 1 model group")
+    assert study_mod.choose_runner(specs, "auto") == ("vectorized", "6 runs batched in 1 model group")
     monkeypatch.setattr(study_mod, "_vectorized_api", lambda: "the vectorized runner is unavailable (test)")
     assert study_mod.choose_runner(specs, "auto") == (
         "processes", "not vectorized: the vectorized runner is unavailable (test)")
@@ -180,12 +180,12 @@ def test_split_runner_mixed_arms():
 
 
 def test_vectorized_chunks_balance_workers():
-    specs = plan(load_config("study"))  # 15 runs, seeds outermost
+    specs = plan(load_config("study"))  # 18 runs, seeds outermost
     chunks = study_mod.vectorized_chunks(specs, workers=2)
-    assert [len(c) for c in chunks] == [8, 7]
+    assert [len(c) for c in chunks] == [9, 9]
     assert [s for c in chunks for s in c] == specs  # contiguous, plan order, nothing lost
-    assert [len(c) for c in study_mod.vectorized_chunks(specs, workers=4, max_size=3)] == [3, 3, 3, 3, 3]
-    assert [len(c) for c in study_mod.vectorized_chunks(specs, workers=1, max_size=4)] == [4, 4, 4, 3]
+    assert [len(c) for c in study_mod.vectorized_chunks(specs, workers=4, max_size=3)] == [3, 3, 3, 3, 3, 3]
+    assert [len(c) for c in study_mod.vectorized_chunks(specs, workers=1, max_size=4)] == [4, 4, 4, 3, 3]
     assert study_mod.vectorized_chunks([], workers=2) == []
 
 

@@ -12,6 +12,7 @@ from annotated_types import Ge, Gt, Le, Lt
 from torch import nn
 from torch.nn import functional as F
 
+from reglab.augment import Pipeline
 from reglab.analysis.effects import find_sweeps, regularization_setting, summarize_arms
 from reglab.errors import ConfigError
 from reglab.experiments.config import load_config, resolve_field
@@ -21,7 +22,6 @@ from reglab.experiments.spec import RegularizationSpec, RunSpec
 from reglab.experiments.vectorized import supports
 from reglab.techniques import (
     STAGES,
-    ChainedTransform,
     TECHNIQUES,
     Range,
     Technique,
@@ -69,7 +69,7 @@ def test_catalogue_entries_are_complete():
             assert (t.name, t.acts_on, t.range) in {("baseline", (), None), ("stack", (), None)}
             continue
         assert t.paper and t.acts_on and set(t.acts_on) <= set(STAGES)
-        assert t.range is not None and t.range.contains(t.default)
+        assert (t.range is not None and t.range.contains(t.default)) or (t.choices and t.default in t.choices)
     assert [t.name for t in TECHNIQUES.values() if not t.vectorized] == [
         "drop_path", "cutmix", "distillation", "ensemble_distillation", "self_distillation"]
     assert sweep_fields() == ("dropout", "drop_path", "weight_decay", "l1", "l2", "label_smoothing",
@@ -227,7 +227,7 @@ def test_batch_transforms_chain_in_order_and_get_the_generator():
     ctx.add_batch_transform(shift)
     assert ctx.batch_transform is shift  # one transform stays itself
     ctx.add_batch_transform(noisy)
-    assert isinstance(ctx.batch_transform, ChainedTransform)
+    assert isinstance(ctx.batch_transform, Pipeline)
     g = torch.Generator()
     x, y = ctx.batch_transform(torch.ones(2), torch.zeros(2), generator=g)
     assert x.tolist() == [4.0, 4.0] and seen == [g]

@@ -273,6 +273,52 @@ def test_batch_transform_gets_training_batches_only_and_soft_targets_work(loader
     assert history.train_acc[0] == (out.argmax(1) == torch.cat(ys)).sum().item() / 96
 
 
+def test_a_list_of_batch_transforms_runs_in_order_with_the_trainer_generator(loaders):
+    from reglab.augment import Mixup, Pipeline, RandomShift
+
+    train, val = loaders
+    seen, inputs = [], []
+
+    def record(x, y):
+        seen.append((x.clone(), y.clone()))
+        return x, y
+
+    def record_input(x, y):
+        inputs.append((x.clone(), y.clone()))
+        return x, y
+
+    def fit(transform):
+        model = make_model()
+        Trainer(model, sgd(model, 0.1), None, train, val, epochs=2, seed=3, batch_transform=transform).fit()
+        return model
+
+    a = fit([record_input, RandomShift(2), Mixup(0.4, num_classes=3), record])
+    recorded = list(seen)
+    seen.clear()
+    b = fit(Pipeline([record_input, RandomShift(2), Mixup(0.4, num_classes=3), record]))
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    assert len(recorded) == 2 * len(train) and all(torch.equal(x1, x2) and torch.equal(y1, y2)
+                                                   for (x1, y1), (x2, y2) in zip(recorded, seen))
+    assert recorded[0][1].shape == (16, 3)  # the mixing ran before `record`: soft targets
+    # the shift ran on the Trainer's generator (seeded from seed=3): replay the first batch
+    x0, y0 = inputs[0]
+    g = torch.Generator().manual_seed(3)
+    shifted, _ = RandomShift(2)(x0, y0, generator=g)
+    mixed, soft = Mixup(0.4, num_classes=3)(shifted, y0, generator=g)
+    assert torch.equal(recorded[0][0], mixed) and torch.equal(recorded[0][1], soft)
+
+
+def test_a_list_with_a_non_callable_is_refused(loaders):
+    train, _ = loaders
+    model = make_model()
+    with pytest.raises(ValueError) as err:
+        Trainer(model, sgd(model, 0.1), None, train, epochs=1, batch_transform=[lambda x, y: (x, y), "shift"])
+    assert str(err.value) == (
+        "Invalid value for argument `transforms`. Expected a list of callables (x, y) -> (x, y). "
+        "Received: transforms item 'shift'"
+    )
+
+
 def test_teacher_logits_reach_the_loss_and_teacher_is_frozen():
     train, val = make_loaders(shuffle=False)
     teacher = make_model(seed=5, dropout=0.5).train()

@@ -192,11 +192,8 @@ def _pick_baseline(groups: dict[str, list[RunView]], baseline: str | None) -> st
         return baseline
     if "baseline" in groups:
         return "baseline"
-    from reglab.experiments.spec import RegularizationSpec
-
-    defaults = RegularizationSpec().model_dump(mode="json")
-    for arm, views in groups.items():
-        if views[0].regularization == defaults:
+    for arm, views in groups.items():  # the arm that sets no technique (fields left out count as off)
+        if regularization_setting(views[0].regularization) == "none":
             return arm
     return None
 

@@ -10,7 +10,7 @@ from torch import Tensor
 
 from reglab.registry import Configurable
 
-__all__ = ["BatchTransform"]
+__all__ = ["BatchTransform", "LabelPreserving"]
 
 
 class BatchTransform(Configurable, ABC):
@@ -28,3 +28,17 @@ class BatchTransform(Configurable, ABC):
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+class LabelPreserving(BatchTransform):
+    """A transform of the inputs only: ``t(x, y, generator) -> (op(x), y)`` with ``y`` untouched.
+
+    Subclasses implement ``_apply(x, generator)`` by calling their pure function.
+    """
+
+    @abstractmethod
+    def _apply(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
+        """The augmented copy of ``x``."""
+
+    def __call__(self, x: Tensor, y: Any, generator: torch.Generator | None = None) -> tuple[Tensor, Any]:
+        return self._apply(x, generator), y

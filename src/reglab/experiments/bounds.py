@@ -48,9 +48,9 @@ def count_runs(config: Any) -> int:
     if grid is not None:
         points = math.prod(len(values) for values in grid.values())
     else:
-        from reglab.techniques import expand_arms
+        from reglab.techniques import study_arms
 
-        points = len(expand_arms(config.arms, config.model.name))
+        points = len(study_arms(config.arms, config.model.name, config.data.name))
     return points * config.seeds
 
 

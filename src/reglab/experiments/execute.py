@@ -46,7 +46,7 @@ from reglab.experiments.spec import DataSpec, ModelSpec, RunSpec
 from reglab.techniques import STAGES, TECHNIQUES, TrainContext, field_value
 
 __all__ = [
-    "RunResult", "run_one", "train", "final_metrics", "load_splits", "preload_splits", "build_model", "evaluate_split",
+    "RunResult", "run_one", "train", "augmentation", "final_metrics", "load_splits", "preload_splits", "build_model", "evaluate_split",
 ]
 
 _SPLITS: dict[str, Any] = {}
@@ -269,6 +269,14 @@ def _teachers(spec: RunSpec, device: str) -> list[nn.Module]:
     return teachers
 
 
+def augmentation(spec: RunSpec, splits: Any) -> Any:
+    """The run's augmentation transform (None for ``augment="none"``), as the ``augment``
+    technique's hook builds it (``reglab.techniques.augmentation_transform``)."""
+    from reglab.techniques import augmentation_transform
+
+    return augmentation_transform(spec.regularization.augment, splits.info, splits.x_train)
+
+
 def _apply_techniques(ctx: TrainContext, stage: str) -> None:
     """Call the ``apply`` hook of every technique of ``stage`` whose field is set in the spec."""
     reg = ctx.spec.regularization
@@ -323,7 +331,8 @@ def train(spec: RunSpec, *, device: str, progress: bool, callbacks: Any = None) 
 
         check_regression_spec(spec)
         outputs = regression_outputs(loss_name)
-    ctx = TrainContext(spec=spec, info=info, device=device, train_teachers=lambda: _teachers(spec, device),
+    ctx = TrainContext(spec=spec, info=info, splits=splits, device=device,
+                       train_teachers=lambda: _teachers(spec, device),
                        loss_fn=_loss(spec, info.task),
                        eval_loss_fn=F.cross_entropy if info.task == "classification" else None)
     _apply_techniques(ctx, "model")

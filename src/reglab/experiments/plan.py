@@ -21,7 +21,7 @@ from reglab.experiments.config import (
 )
 from reglab.experiments.spec import RunSpec
 from reglab.models.user import is_user_model
-from reglab.techniques import apply_arm, expand_arms
+from reglab.techniques import apply_arm, study_arms
 
 __all__ = ["plan", "plan_study", "plan_sweep", "grid_arm_name"]
 
@@ -33,13 +33,14 @@ def _copy(data: dict[str, Any]) -> dict[str, Any]:
 def plan_study(config: StudyConfig) -> list[RunSpec]:
     """``len(arms) * seeds`` specs: each arm applied to the config's base, for each seed."""
     base = base_spec_dict(config)
-    arms = expand_arms(config.arms, config.model.name)
+    dataset = config.data.name
+    arms = study_arms(config.arms, config.model.name, dataset)
     templates: list[dict[str, Any]] = []
     for arm in arms:
         spec = _copy(base)
         spec["arm"] = arm
         spec["regularization"] = apply_arm(spec["regularization"], arm, config.model.name,
-                                               user_model=is_user_model(config.model.name))
+                                           user_model=is_user_model(config.model.name), dataset=dataset)
         templates.append(spec)
     return _cross_seeds(templates, config.seed_list)
 
@@ -71,6 +72,19 @@ def plan_sweep(config: SweepConfig) -> list[RunSpec]:
     return _cross_seeds(templates, config.seed_list)
 
 
+def _check_augment(spec: RunSpec) -> None:
+    """Refuse an augmentation policy the dataset cannot take (another modality, a label-changing
+    flip) before anything trains; datasets reglab does not ship are checked when they load."""
+    if spec.regularization.augment == "none":
+        return
+    from reglab.augment import resolve_policy
+    from reglab.data.registry import DATASETS
+
+    source = DATASETS.get(spec.data.name)
+    if source is not None:
+        resolve_policy(spec.regularization.augment, source.name, tuple(source.input_shape))
+
+
 def _cross_seeds(templates: list[dict[str, Any]], seeds: list[int]) -> list[RunSpec]:
     specs: list[RunSpec] = []
     seen: dict[str, str] = {}
@@ -79,6 +93,8 @@ def _cross_seeds(templates: list[dict[str, Any]], seeds: list[int]) -> list[RunS
             data = _copy(template)
             data["seed"] = seed
             spec = validate_spec(data)
+            if seed == seeds[0]:
+                _check_augment(spec)
             key = spec.key()
             if key in seen:
                 raise ConfigError(

@@ -153,6 +153,7 @@ class RegularizationSpec(_Spec):
     l1: float = Field(default=0.0, ge=0.0)  # coefficient of the L1 penalty added to the loss
     l2: float = Field(default=0.0, ge=0.0)  # coefficient of the (coupled) L2 penalty
     label_smoothing: float = Field(default=0.0, ge=0.0, lt=1.0)
+    augment: str = "none"  # a reglab.augment.policies name ("shift", "crop_flip", "auto" ...)
     mixup_alpha: float = Field(default=0.0, ge=0.0)
     cutmix_alpha: float = Field(default=0.0, ge=0.0)
     input_noise: float = Field(default=0.0, ge=0.0)  # std of Gaussian noise added to inputs
@@ -182,6 +183,12 @@ class RegularizationSpec(_Spec):
             data.pop("custom", None)
         return data
 
+    @field_validator("augment", mode="before")
+    @classmethod
+    def _augment_none(cls, value: Any) -> Any:
+        """``None`` (``--grid augment=shift,none`` parses ``none`` so) is the policy ``"none"``."""
+        return "none" if value is None else value
+
 
 class RunSpec(_Spec):
     """One training run. ``arm`` names the study arm it belongs to (``"baseline"``, ``"dropout"``).
@@ -203,10 +210,17 @@ class RunSpec(_Spec):
     loss: Literal["mse", "gaussian_nll"] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-compatible dict; ``RunSpec.from_dict(s.to_dict()) == s``."""
+        """Plain JSON-compatible dict; ``RunSpec.from_dict(s.to_dict()) == s``.
+
+        ``loss`` (None) and ``regularization.augment`` (``"none"``) are left out at their defaults,
+        so specs written before those fields existed keep their :meth:`key` and a stored study
+        still resumes.
+        """
         data = self.model_dump(mode="json")
         if data.get("loss") is None:
             data.pop("loss", None)
+        if data["regularization"].get("augment") == "none":
+            del data["regularization"]["augment"]
         return data
 
     @classmethod

@@ -8,7 +8,18 @@ vectorized engine trains it, how a study arm writes it (``edit``) and how a run 
 :data:`TECHNIQUES`; adding a technique is one :func:`register_technique` call.
 """
 
-from reglab.techniques.arms import ALL_ARMS, DEFAULT_ARMS, RESIDUAL_MODELS, apply_arm, expand_arms, parse_arm, parse_number
+from reglab.techniques.arms import (
+    ALL_ARMS,
+    DEFAULT_ARMS,
+    RESIDUAL_MODELS,
+    apply_arm,
+    expand_arms,
+    has_augmentation,
+    parse_arm,
+    parse_number,
+    study_arms,
+)
+from reglab.techniques.catalog import augmentation_transform
 from reglab.techniques.registry import (
     TECHNIQUES,
     field_value,
@@ -23,11 +34,11 @@ from reglab.techniques.registry import (
     vectorized_problem,
     write_arm,
 )
-from reglab.techniques.technique import STAGES, ChainedTransform, Range, SearchRange, Technique, TrainContext
+from reglab.techniques.technique import STAGES, Range, SearchRange, Technique, TrainContext
 
 __all__ = [
-    "ALL_ARMS", "ChainedTransform", "DEFAULT_ARMS", "RESIDUAL_MODELS", "STAGES", "TECHNIQUES", "Range", "SearchRange", "Technique", "TrainContext",
-    "apply_arm", "expand_arms", "field_value", "get_technique", "log_scale_fields", "parse_arm", "parse_number",
-    "register_technique", "spec_fields", "sweep_fields", "technique_for_field", "tunable", "unregister_technique",
+    "ALL_ARMS", "DEFAULT_ARMS", "RESIDUAL_MODELS", "STAGES", "TECHNIQUES", "Range", "SearchRange", "Technique", "TrainContext",
+    "apply_arm", "augmentation_transform", "expand_arms", "has_augmentation", "field_value", "get_technique", "log_scale_fields", "parse_arm", "parse_number",
+    "register_technique", "spec_fields", "study_arms", "sweep_fields", "technique_for_field", "tunable", "unregister_technique",
     "vectorized_problem", "write_arm",
 ]

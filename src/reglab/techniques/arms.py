@@ -9,18 +9,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from reglab._policy_names import DATASET_AUGMENTATION
 from reglab._validate import format_choices
 from reglab.errors import ConfigError, invalid_argument
 from reglab.techniques.registry import get_technique, write_arm
 from reglab.techniques.technique import Technique
 
-__all__ = ["RESIDUAL_MODELS", "DEFAULT_ARMS", "ALL_ARMS", "parse_number", "parse_arm", "expand_arms", "apply_arm"]
+__all__ = [
+    "RESIDUAL_MODELS", "DEFAULT_ARMS", "ALL_ARMS", "parse_number", "parse_arm", "expand_arms", "apply_arm",
+    "has_augmentation", "study_arms",
+]
 
 #: Models with residual blocks, the only ones that accept ``drop_path`` (docs/contracts.md).
 RESIDUAL_MODELS = ("resnet", "transformer")
 
 #: ``reglab study`` with no arguments compares these.
-DEFAULT_ARMS = ("baseline", "dropout", "weight_decay", "early_stopping", "stack")
+DEFAULT_ARMS = ("baseline", "dropout", "weight_decay", "early_stopping", "augment", "stack")
 
 #: What the arm ``all`` expands to (drop_path only on residual models, cutmix only on images).
 ALL_ARMS = (
@@ -32,6 +36,7 @@ ALL_ARMS = (
     "label_smoothing",
     "mixup",
     "input_noise",
+    "augment",
     "max_norm",
     "drop_path",
     "stack",
@@ -67,6 +72,9 @@ def parse_arm(arm: str) -> tuple[Technique, Any]:
     if technique.range is not None and not technique.range.contains(value):
         raise ConfigError(invalid_argument(
             "arms", f"{technique.range.expected()} after '{name.strip()}='", arm))
+    if technique.choices is not None and value not in technique.choices:
+        raise ConfigError(invalid_argument(
+            "arms", f"one of {', '.join(map(repr, technique.choices))} after '{name.strip()}='", arm))
     return technique, value
 
 
@@ -90,8 +98,10 @@ def expand_arms(arms: list[str] | tuple[str, ...], model: str) -> list[str]:
     return out
 
 
-def apply_arm(regularization: dict[str, Any], arm: str, model: str, *, user_model: bool = False) -> dict[str, Any]:
-    """A copy of ``regularization`` with ``arm`` applied (``stack`` adds DropPath on residual models).
+def apply_arm(regularization: dict[str, Any], arm: str, model: str, *, user_model: bool = False,
+              dataset: str | None = None) -> dict[str, Any]:
+    """A copy of ``regularization`` with ``arm`` applied (``stack`` adds DropPath on residual models
+    and, on a ``dataset`` with an augmentation policy, is the augmented stack).
 
     ``user_model``: the model is the user's (an import string or a registered factory); whether it
     has residual blocks is checked when it is built (``reglab.retrofit``: "no residual blocks found").
@@ -110,4 +120,28 @@ def apply_arm(regularization: dict[str, Any], arm: str, model: str, *, user_mode
     write_arm(reg, technique, value)
     if technique.name == "stack" and model in RESIDUAL_MODELS:
         write_arm(reg, get_technique("drop_path"), 0.1)
+    if technique.name == "stack" and dataset is not None and has_augmentation(dataset):
+        _stack_augmented(reg, regularization)
     return reg
+
+
+def _stack_augmented(reg: dict[str, Any], base: dict[str, Any]) -> None:
+    """The stack on data with an augmentation policy: augmentation + mixup 0.2 + weight decay 0.05
+    + early stopping, the base's dropout kept (``techniques.catalog`` has the measurements)."""
+    write_arm(reg, get_technique("augment"), "auto")
+    write_arm(reg, get_technique("mixup"), 0.2)
+    reg["dropout"] = base.get("dropout", 0.0)
+
+
+def study_arms(arms: list[str] | tuple[str, ...], model: str, dataset: str) -> list[str]:
+    """The arms a study of ``dataset`` trains: :func:`expand_arms`, less ``augment`` where it came
+    from the defaults or ``all`` and the dataset has no augmentation policy (tabular data)."""
+    out = expand_arms(arms, model)
+    if not has_augmentation(dataset) and (list(arms) == list(DEFAULT_ARMS) or "all" in arms):
+        out = [a for a in out if a != "augment"]
+    return out
+
+
+def has_augmentation(dataset: str) -> bool:
+    """Whether ``augment=auto`` means something for ``dataset`` (the built-in signal and image sets)."""
+    return dataset in DATASET_AUGMENTATION

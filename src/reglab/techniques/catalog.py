@@ -24,8 +24,17 @@ Starting values and their sources:
 - ``ensemble_distillation`` 3 teachers, their softened probabilities averaged (Hinton et al. 2015).
 - ``self_distillation`` temperature 4, the teacher of the student's own architecture (Furlanello
   et al. 2018, ICML, "Born-Again Neural Networks", arXiv:1805.04770).
+- ``augment`` policy ``auto``: the dataset's default augmentation (``reglab.augment.policies``:
+  MNIST-1D -> circular shifts of up to 4 samples; images -> random crop + flip where a flip keeps
+  the labels, else crop + rotation up to 10 degrees). Alone it lifts the MNIST-1D MLP from about
+  63% to 77% test accuracy (5 seeds, 200 epochs; +-4 chosen on validation among 0-12).
 - ``stack``: dropout 0.2 + weight decay 0.05 + early stopping (as above), plus DropPath 0.1 on
-  residual models (MNIST-1D MLP 71.5% with dropout 0.2 + weight decay 0.05, one seed).
+  residual models (MNIST-1D MLP 71.5% with dropout 0.2 + weight decay 0.05, one seed). On the
+  datasets with an augmentation policy (signals, images) the stack is the ``auto`` augmentation +
+  mixup 0.2 + weight decay 0.05 + early stopping instead: chosen on validation among four
+  augmented stacks (MNIST-1D MLP, 100 epochs, 3 seeds, mean val / test accuracy): mixup 0.2 + wd
+  0.05 78.2 / 75.5; dropout 0.1 + smoothing 0.1 76.5 / 74.8; dropout 0.1 + wd 0.05 + smoothing 0.1
+  76.5 / 74.7; dropout 0.2 + wd 0.05 70.8 / 69.9 (dropout 0.2 on top of augmentation underfits).
 
 Search ranges of ``reglab tune`` (``tune=``): the rates where the papers and common practice look
 (dropout up to 0.7, DropPath up to 0.5, label smoothing up to 0.3), and log-uniform decades around
@@ -40,6 +49,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reglab._policy_names import POLICIES
 from reglab.techniques.technique import Range, SearchRange, Technique, TrainContext
 
 __all__ = ["BUILTIN"]
@@ -155,6 +165,23 @@ def _stack(reg: dict[str, Any], value: Any) -> None:
     _early_stopping_edit(reg, 20)
 
 
+def augmentation_transform(policy: str, info: Any, x_train: Any) -> Any:
+    """The batch transform of the augmentation ``policy`` for a dataset (None for ``"none"``):
+    ``reglab.augment.resolve_policy`` for the dataset's name and input shape, image borders filled
+    with the training set's minimum (a black pixel once standardised, as torchvision pads raw
+    images with 0)."""
+    from reglab.augment import resolve_policy
+
+    if policy == "none":
+        return None
+    fill = float(x_train.min()) if len(info.input_shape) == 3 and len(x_train) else 0.0
+    return resolve_policy(policy, info.name, tuple(info.input_shape), fill=fill)
+
+
+def _augment(ctx: TrainContext, policy: str) -> None:
+    ctx.add_batch_transform(augmentation_transform(policy, ctx.info, ctx.splits.x_train))
+
+
 _HINTON = "Hinton, Vinyals & Dean 2015, Distilling the Knowledge in a Neural Network, arXiv:1503.02531"
 
 #: The built-in techniques, in catalogue order (the order of listings, sweeps and train-time hooks).
@@ -195,6 +222,13 @@ BUILTIN: tuple[Technique, ...] = (
         "Szegedy et al. 2016, Rethinking the Inception Architecture, CVPR, arXiv:1512.00567",
         acts_on=("loss",), field="label_smoothing", default=0.1, range=_PROB, sweepable=True,
         modules=("label_smoothing",), apply=_label_smoothing, tune=SearchRange(0.0, 0.3),
+    ),
+    Technique(
+        "augment", "data augmentation policy (`auto`: the dataset's default, e.g. shifts of MNIST-1D signals)",
+        "Simard, Steinkraus & Platt 2003, Best Practices for Convolutional Neural Networks, ICDAR; "
+        "Krizhevsky, Sutskever & Hinton 2012, ImageNet Classification with Deep CNNs, NeurIPS",
+        acts_on=("batch",), field="augment", default="auto", off="none", choices=POLICIES,
+        modules=("pipeline",), apply=_augment,
     ),
     Technique(
         "mixup", "mixup of input pairs", "Zhang et al. 2018, mixup, ICLR, arXiv:1710.09412",

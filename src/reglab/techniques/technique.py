@@ -22,7 +22,6 @@ in catalogue order); the stage of a technique is the first entry of its ``acts_o
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from typing import Any
 
 from reglab.errors import invalid_argument
 
-__all__ = ["STAGES", "Range", "SearchRange", "Technique", "TrainContext", "ChainedTransform"]
+__all__ = ["STAGES", "Range", "SearchRange", "Technique", "TrainContext"]
 
 #: What a technique acts on, in the order ``execute.train`` applies them.
 STAGES = ("model", "batch", "optimizer", "loss", "loop")
@@ -99,29 +98,6 @@ class SearchRange:
         return f"[{_fmt(self.low)}, {_fmt(self.high)}]" + (" log" if self.log else "") + (" int" if self.integer else "")
 
 
-def _takes_generator(fn: Any) -> bool:
-    try:
-        return "generator" in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-class ChainedTransform:
-    """Batch transforms applied in order; each one that takes a ``generator`` keyword gets the
-    Trainer's generator."""
-
-    def __init__(self, transforms: list[Callable[..., Any]]) -> None:
-        self.transforms = list(transforms)
-
-    def __call__(self, x: Any, y: Any, generator: Any = None) -> tuple[Any, Any]:
-        for t in self.transforms:
-            x, y = t(x, y, generator=generator) if _takes_generator(t) else t(x, y)
-        return x, y
-
-    def __repr__(self) -> str:
-        return f"ChainedTransform({self.transforms!r})"
-
-
 @dataclass
 class TrainContext:
     """What ``execute.train`` assembles before it builds the Trainer; ``apply`` hooks edit it.
@@ -129,6 +105,7 @@ class TrainContext:
     Attributes:
         spec: the run spec (``RunSpec``); ``spec.regularization`` holds every technique's field.
         info: the dataset's ``DatasetInfo`` (``task``, ``num_classes``, ``input_shape`` ...).
+        splits: the run's ``reglab.data`` splits (``x_train`` ...; the augmentation hook reads it).
         device: torch device.
         train_teachers: ``train_teachers()`` trains (or reuses) the run's distillation teachers
             without touching the global RNG and returns them in eval mode.
@@ -149,6 +126,7 @@ class TrainContext:
 
     spec: Any
     info: Any
+    splits: Any = None
     device: str = "cpu"
     train_teachers: Callable[[], list[Any]] | None = None
     model_options: dict[str, Any] = field(default_factory=dict)
@@ -170,13 +148,16 @@ class TrainContext:
 
     def add_batch_transform(self, fn: Callable[..., Any]) -> None:
         """Apply ``fn(x, y[, generator=]) -> (x, y)`` to each training batch, after those added
-        before it (one transform stays itself; several become a :class:`ChainedTransform`)."""
+        before it (one transform stays itself; several become a ``reglab.augment.Pipeline``, which
+        passes the Trainer's generator to the parts that take one)."""
+        from reglab.augment import Pipeline
+
         if self.batch_transform is None:
             self.batch_transform = fn
-        elif isinstance(self.batch_transform, ChainedTransform):
-            self.batch_transform.transforms.append(fn)
+        elif isinstance(self.batch_transform, Pipeline):
+            self.batch_transform = Pipeline([*self.batch_transform.transforms, fn])
         else:
-            self.batch_transform = ChainedTransform([self.batch_transform, fn])
+            self.batch_transform = Pipeline([self.batch_transform, fn])
 
 
 @dataclass(frozen=True)
@@ -194,7 +175,8 @@ class Technique:
             one with ``apply``) applies it at train time.
         default: the arm's starting value (None: the arm takes no value).
         off: the field's value when the technique is not used (the spec's default: 0.0 or None).
-        range: valid arm values (None: the arm takes no value).
+        range: valid arm values (None: the arm takes no value, unless ``choices``).
+        choices: the valid values of a technique whose value is a name (``augment``'s policies).
         aliases: other names accepted for the arm (``reglab.get`` module names among them).
         modules: the ``reglab.get`` names of the modules that implement it.
         vectorized: whether the batched engine (``experiments.vectorized``) trains it.
@@ -219,6 +201,7 @@ class Technique:
     default: Any = None
     off: Any = 0.0
     range: Range | None = None
+    choices: tuple[str, ...] | None = None
     aliases: tuple[str, ...] = ()
     modules: tuple[str, ...] = ()
     vectorized: bool = True
@@ -237,7 +220,7 @@ class Technique:
             raise ValueError(invalid_argument("acts_on", f"stages among {', '.join(map(repr, STAGES))}", self.acts_on))
         if self.apply is not None and not self.acts_on:
             raise ValueError(invalid_argument("acts_on", "at least one stage for a technique with `apply`", self.acts_on))
-        if self.default is not None and self.range is not None:
+        if self.default is not None and (self.range is not None or self.choices is not None):
             self.validate(self.default)
         if self.tune is not None:
             if self.range is None:
@@ -254,7 +237,12 @@ class Technique:
         return self.acts_on[0] if self.acts_on else None
 
     def validate(self, value: Any) -> Any:
-        """``value`` if it is in :attr:`range`; else ``ValueError`` naming the technique."""
+        """``value`` if it is in :attr:`range` (or among :attr:`choices`); else ``ValueError``
+        naming the technique."""
+        if self.choices is not None:
+            if value not in self.choices:
+                raise ValueError(invalid_argument(self.name, f"one of {', '.join(map(repr, self.choices))}", value))
+            return value
         if self.range is None:
             raise ValueError(invalid_argument(self.name, "no value (the technique takes none)", value))
         if not self.range.contains(value):

@@ -132,8 +132,9 @@ class Trainer:
             of ``fit`` and the Trainer's own ``generator`` (gradient noise, batch transforms),
             >= 0. Defaults to 0.
         batch_transform: ``(x, y) -> (x, y_soft)`` applied to training batches (mixup, CutMix,
-            e.g. ``reglab.augment.MixupCutmix``); called with ``generator=`` the Trainer's
-            generator when it accepts one. Defaults to None.
+            e.g. ``reglab.augment.MixupCutmix``), or a list of them applied in order
+            (``[augmentation, mixing]``, a ``reglab.augment.Pipeline``); called with
+            ``generator=`` the Trainer's generator when it accepts one. Defaults to None.
         penalties: callables ``penalty(model) -> scalar tensor`` added to the loss, e.g.
             ``reglab.penalties.Penalty("l1", 1e-4)`` (also exported here). Defaults to ().
         teacher: a model or a list of models (ensemble) for knowledge distillation (Hinton,
@@ -169,7 +170,8 @@ class Trainer:
         epochs: int = 10,
         device: str | torch.device = "cpu",
         seed: int = 0,
-        batch_transform: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
+        batch_transform: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+        | list[Callable[..., tuple[torch.Tensor, Any]]] | None = None,
         penalties: Sequence[Callable[[nn.Module], torch.Tensor]] = (),
         teacher: nn.Module | Sequence[nn.Module] | None = None,
         clip_grad_norm: float | None = None,
@@ -225,8 +227,12 @@ class Trainer:
         for pen in penalties:
             if not callable(pen):
                 raise ValueError(invalid_argument("penalties", "callables penalty(model) -> tensor", pen, shown=f"penalties item {pen!r}"))
+        if isinstance(batch_transform, (list, tuple)):
+            from reglab.augment import Pipeline
+
+            batch_transform = Pipeline(batch_transform)  # applied in order: augmentation, then mixing
         if batch_transform is not None and not callable(batch_transform):
-            raise ValueError(invalid_argument("batch_transform", "None or a callable (x, y) -> (x, y)", batch_transform))
+            raise ValueError(invalid_argument("batch_transform", "None, a callable (x, y) -> (x, y) or a list of them", batch_transform))
         if progress is not None and not isinstance(progress, bool):
             raise ValueError(invalid_argument("progress", "None, True or False", progress))
         if teacher is None:

@@ -62,6 +62,10 @@ class MemberHyper:
             no mixup. Defaults to 0.0.
         max_norm: per-unit max-norm constraint, > 0, or None. Defaults to None.
         grad_clip: clip each member's total gradient norm to this, > 0, or None. Defaults to None.
+        augment: a label-preserving batch transform of the member's flat inputs ``(b, F)`` (a
+            ``reglab.augment.RandomShift``), run before mixup with the member's transform
+            generator, as the Trainer's ``batch_transform=[augment, mix]``; None for none.
+            Defaults to None.
     """
 
     lr: float
@@ -73,6 +77,7 @@ class MemberHyper:
     mixup_alpha: float = 0.0
     max_norm: float | None = None
     grad_clip: float | None = None
+    augment: Any = None
 
     def __post_init__(self) -> None:
         check_positive("lr", self.lr)
@@ -225,8 +230,8 @@ def fit_stacked(
     named = [("hypers", hypers), ("order_generators", order_generators), ("mask_generators", mask_generators)]
     if transform_generators is not None:
         named.append(("transform_generators", transform_generators))
-    elif any(h.mixup_alpha > 0 for h in hypers):
-        raise ValueError(invalid_argument("transform_generators", "one generator per member when a member uses mixup",
+    elif any(h.mixup_alpha > 0 or h.augment is not None for h in hypers):
+        raise ValueError(invalid_argument("transform_generators", "one generator per member when a member uses mixup or augmentation",
                                           None, shown="transform_generators=None"))
     for name, seq in named:
         if len(seq) != k_all:
@@ -321,6 +326,7 @@ def fit_stacked(
             ys = y_train.take(order)  # (K, N)
         any_noise = any(s > 0 and active[k] for k, s in enumerate(noise))
         any_mix = any(m is not None and active[k] for k, m in enumerate(mixers))
+        any_aug = any(h.augment is not None and active[k] for k, h in enumerate(hypers))
         # ReLU stacks train without autograd: one no_grad context per epoch, not per step
         with torch.no_grad() if manual else contextlib.nullcontext():
             for start in range(0, n, batch_size):
@@ -331,10 +337,15 @@ def fit_stacked(
                     xb = x_flat.index_select(0, idx.reshape(-1)).view(*idx.shape, -1)  # (K, b, F)
                     yb = y_train[idx]  # (K, b)
                 target = yb
+                if any_aug:  # each member's augmentation, its generator, before its mixup
+                    xb = xb.clone()
+                    for k, h in enumerate(hypers):
+                        if h.augment is not None and active[k]:
+                            xb[k] = h.augment(xb[k], yb[k], generator=transform_generators[k])[0]  # type: ignore[index]
                 if any_mix:  # soft targets for every member (one-hot rows where not mixed)
                     xb, target = _mix(xb, yb, mixers, active, transform_generators, num_classes)  # type: ignore[arg-type]
                 if any_noise:
-                    if not any_mix:  # _mix already handed back a copy
+                    if not any_mix and not any_aug:  # _mix / the augmentation already copied
                         xb = xb.clone()
                     for k, s in enumerate(noise):
                         if s > 0 and active[k]:  # as reglab.functional.gaussian_noise draws it

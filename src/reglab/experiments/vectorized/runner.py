@@ -18,10 +18,13 @@ dropout uses PyTorch's fused kernel (another stream), so both modes are statisti
 What varies per member: seed (init, order, masks), ``optimizer.lr``, ``epochs``,
 ``regularization.dropout``, ``weight_decay``, ``l1``, ``l2``, ``label_smoothing``,
 ``input_noise``, ``mixup_alpha`` (each member draws its ``lam`` and pairing from its own generator,
-as the Trainer's batch transform does), ``max_norm``, ``grad_clip``, ``early_stopping``. What must
+as the Trainer's batch transform does), ``augment`` when it resolves to a signal shift (``shift``,
+or ``auto`` on MNIST-1D; drawn from the member's generator before its mixup, as the Trainer's
+``[augment, mix]`` pipeline), ``max_norm``, ``grad_clip``, ``early_stopping``. What must
 be shared: the data spec, the model spec, ``batch_size``, the optimizer kind (and SGD momentum).
 Not supported (:func:`supports` names the field): the techniques declared ``vectorized=False`` in
-``reglab.techniques`` (CutMix, DropPath, distillation), models other than
+``reglab.techniques`` (CutMix, DropPath, distillation), augmentation policies other than the
+signal shift, models other than
 ``mlp`` (without normalization layers) and ``linear_head``, regression datasets.
 """
 
@@ -98,6 +101,10 @@ def supports(specs: Sequence[RunSpec]) -> tuple[bool, str]:
         return False, f"dataset {specs[0].data.name!r} could not be loaded ({exc})"
     if info.task != "classification":
         return False, f"dataset {specs[0].data.name!r} is a {info.task} task; the vectorized runner trains classifiers"
+    for spec in specs:
+        problem = _augment_problem(spec, info)
+        if problem is not None:
+            return False, problem
     try:
         from reglab.experiments.execute import build_model
 
@@ -114,6 +121,27 @@ def supports(specs: Sequence[RunSpec]) -> tuple[bool, str]:
         return False, f"model {name!r} does not run its layers in sequence; it is not supported by the vectorized runner"
     n = len(specs)
     return True, f"{n} run{'s' if n != 1 else ''} share model {specs[0].model.name!r}: trained as one batched model"
+
+
+def _augmenter(spec: RunSpec, info: Any) -> Any:
+    """The run's augmentation transform, as ``execute.train`` resolves it (None for ``"none"``)."""
+    from reglab.experiments.execute import augmentation, load_splits
+
+    return augmentation(spec, load_splits(spec.data))
+
+
+def _augment_problem(spec: RunSpec, info: Any) -> str | None:
+    """Why the run's augmentation cannot be batched (only signal shifts of flat inputs can), or None."""
+    from reglab.augment import RandomShift
+
+    value = spec.regularization.augment
+    try:
+        transform = _augmenter(spec, info)
+    except ConfigError as exc:
+        return f"augment={value!r}: {exc}"
+    if transform is not None and (not isinstance(transform, RandomShift) or len(info.input_shape) != 1):
+        return f"augment={value!r} on {info.name!r} {_SUFFIX} (it batches the 'shift' policy of 1-D signals)"
+    return None
 
 
 def _stopper(spec: RunSpec) -> Any:
@@ -176,6 +204,7 @@ def run_vectorized(
             mixup_alpha=s.regularization.mixup_alpha,
             max_norm=s.regularization.max_norm,
             grad_clip=s.regularization.grad_clip,
+            augment=_augmenter(s, info),
         )
         for s in specs
     ]
