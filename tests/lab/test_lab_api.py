@@ -15,12 +15,12 @@ from reglab.lab.schemas import GRID_SIZE
 
 def test_health(client):
     assert client.get("/api/health").json() == {
-        "status": "ok", "version": "0.1.0", "jobs_running": 0, "max_jobs": 4, "warm": False}
+        "status": "ok", "version": "0.1.0", "jobs_running": 0, "max_jobs": 4, "warm": False, "retained_bytes": 0}
 
 
 def test_limits(client):
     assert client.get("/api/limits").json() == {
-        "max_jobs": 4, "keep_finished": 64, "unwatched_timeout": 15.0, "max_epochs": 500,
+        "max_jobs": 4, "keep_finished": 64, "keep_bytes": 67108864, "unwatched_timeout": 15.0, "max_epochs": 500,
         "max_train_size": 5000, "max_width": 256, "max_depth": 4, "max_batch_size": 1024, "grid_size": 50,
     }
 
@@ -224,8 +224,8 @@ def test_finished_jobs_beyond_keep_finished_are_forgotten():
         for _ in range(3):
             ids.append(c.post("/api/jobs", json={"demo": "overfit", "params": params}).json()["id"])
             wait_for(lambda: c.get(f"/api/jobs/{ids[-1]}").json()["state"] == "done")
-        # each submission forgets the finished jobs beyond the newest `keep_finished`
-        assert [c.get(f"/api/jobs/{i}").status_code for i in ids] == [404, 200, 200]
+        # each finished job makes the manager forget the finished jobs beyond the newest `keep_finished`
+        assert [c.get(f"/api/jobs/{i}").status_code for i in ids] == [404, 404, 200]
 
 
 def test_early_stopping_stops_restores_and_continues(client):

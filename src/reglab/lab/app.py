@@ -22,7 +22,7 @@ import asyncio
 import json
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -38,6 +38,7 @@ from pydantic import ValidationError
 
 from reglab.errors import ReglabError
 from reglab.lab import codegen
+from reglab.lab.guard import RequestGuard, allowed_hosts
 from reglab.lab.jobs import TERMINAL, Job, JobLimitError, JobManager, JobNotFoundError
 from reglab.lab.schemas import (
     PARAMS_BY_DEMO,
@@ -100,13 +101,16 @@ def warm_up() -> None:
     overfit.prepare(params)(Job("overfit", params.model_dump(), unwatched_timeout=float("inf")))
 
 
-def create_app(limits: LabLimits | None = None, *, warm: bool = True) -> FastAPI:
-    """Build the lab application with its own job manager.
+def create_app(limits: LabLimits | None = None, *, warm: bool = True,
+               hosts: Iterable[str] | None = None) -> FastAPI:
+    """Build the lab application with its own job manager, behind :class:`~reglab.lab.guard.RequestGuard`.
 
     Args:
         limits: job limits. Defaults to ``LabLimits()`` (4 concurrent jobs).
         warm: import the training stack in a background thread at startup (:func:`warm_up`).
             Defaults to True.
+        hosts: the ``Host`` names answered. Defaults to the loopback names
+            (:func:`reglab.lab.guard.allowed_hosts`).
     """
     manager = JobManager(limits)
     warmed = threading.Event()
@@ -132,6 +136,7 @@ def create_app(limits: LabLimits | None = None, *, warm: bool = True) -> FastAPI
     )
     app.state.jobs = manager
     app.state.warmed = warmed
+    app.add_middleware(RequestGuard, hosts=allowed_hosts() if hosts is None else hosts)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -165,7 +170,8 @@ def create_app(limits: LabLimits | None = None, *, warm: bool = True) -> FastAPI
     @app.get("/api/health", tags=["service"])
     async def health() -> dict[str, Any]:
         return {"status": "ok", "version": _version(), "jobs_running": manager.running,
-                "max_jobs": manager.limits.max_jobs, "warm": warmed.is_set()}
+                "max_jobs": manager.limits.max_jobs, "warm": warmed.is_set(),
+                "retained_bytes": manager.retained_bytes}
 
     @app.get("/api/limits", tags=["service"])
     async def get_limits() -> dict[str, Any]:
@@ -253,11 +259,12 @@ def create_app(limits: LabLimits | None = None, *, warm: bool = True) -> FastAPI
 async def _stream(job: Job, request: Request, start: int) -> AsyncIterator[bytes]:
     """Replay the job's events from ``start`` and follow it; cancel it if the client leaves."""
     index = start
+    job.reader_enter()
     try:
         while True:
-            events = job.events_since(index)
-            for name, data in events:
-                yield format_sse_event(data_str=json.dumps(data), event=name, id=str(index))
+            events = job.raw_since(index)
+            for name, text in events:
+                yield format_sse_event(data_str=text, event=name, id=str(index))
                 index += 1
                 if name in TERMINAL:
                     return
@@ -268,6 +275,7 @@ async def _stream(job: Job, request: Request, start: int) -> AsyncIterator[bytes
     finally:
         if not job.finished_flag:
             job.cancel()
+        job.reader_exit()
 
 
 def _version() -> str:

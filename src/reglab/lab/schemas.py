@@ -63,12 +63,15 @@ class LabLimits:
         max_jobs: training jobs allowed to run at once; one more is refused with HTTP 429.
             Defaults to 4.
         keep_finished: finished jobs kept (their events can still be replayed). Defaults to 64.
+        keep_bytes: the most bytes of event text the finished jobs kept may hold together; the
+            oldest are forgotten beyond it. Defaults to 64 MiB.
         unwatched_timeout: seconds a job may run before any page subscribes to its events;
             after that it is cancelled. Defaults to 15.0.
     """
 
     max_jobs: int = 4
     keep_finished: int = 64
+    keep_bytes: int = 64 * 2**20
     unwatched_timeout: float = 15.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -85,7 +88,7 @@ class LabLimits:
 
 
 class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class _TrainParams(_Params):
