@@ -29,7 +29,7 @@ def test_demos_lists_defaults(client):
     body = client.get("/api/demos").json()
     assert sorted(body) == ["early_stopping", "overfit", "weight_decay"]
     assert body["overfit"]["defaults"] == {
-        "train_size": 200, "label_noise": 0.2, "width": 128, "depth": 3, "epochs": 150, "lr": 0.01,
+        "train_size": 60, "label_noise": 0.1, "width": 128, "depth": 3, "epochs": 100, "lr": 0.01,
         "batch_size": 32, "seed": 0, "dataset": "moons", "boundary_every": 5,
     }
     assert body["weight_decay"]["schema"]["properties"]["lam"]["maximum"] == 1.0
@@ -165,8 +165,8 @@ def test_overfit_stream(client):
     names = [name for name, _ in events]
     assert names == ["start"] + ["epoch"] * 7 + ["done"]
     start = events[0][1]
-    assert start["info"]["n_train"] == 200 and start["info"]["n_flipped"] == 40 and start["info"]["num_classes"] == 2
-    assert len(start["points"]["train"]["x"]) == 200 and len(start["points"]["val"]["label"]) == 160
+    assert start["info"]["n_train"] == 60 and start["info"]["n_flipped"] == 6 and start["info"]["num_classes"] == 2
+    assert len(start["points"]["train"]["x"]) == 60 and len(start["points"]["val"]["label"]) == 160
     assert len(start["grid"]["x"]) == GRID_SIZE and len(start["grid"]["y"]) == GRID_SIZE
     epochs = [data for name, data in events if name == "epoch"]
     assert [e["epoch"] for e in epochs] == [1, 2, 3, 4, 5, 6, 7]
