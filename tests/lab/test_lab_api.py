@@ -31,6 +31,7 @@ def test_demos_lists_defaults(client):
     assert body["overfit"]["defaults"] == {
         "train_size": 60, "label_noise": 0.1, "width": 128, "depth": 3, "epochs": 100, "lr": 0.01,
         "batch_size": 32, "seed": 0, "dataset": "moons", "boundary_every": 5,
+        "dropout": 0.0, "weight_decay": 0.0, "patience": 0, "augment": 0.0, "label_smoothing": 0.0,
     }
     assert body["weight_decay"]["schema"]["properties"]["lam"]["maximum"] == 1.0
 
@@ -437,3 +438,34 @@ def test_a_failing_runner_becomes_an_error_event():
     assert [name for name, _ in job.events_since(0)] == ["start", "error"]
     assert job.events_since(1)[0][1]["message"] == "RuntimeError: the model diverged"
     assert manager.running == 0  # the slot is free again
+
+
+def test_overfit_trains_a_regularized_twin_on_the_same_batches(client):
+    params = {"epochs": 4, "train_size": 60, "width": 16, "depth": 1, "dropout": 0.3, "label_smoothing": 0.1}
+    events = run_job(client, "overfit", params)
+    start, done = events[0][1], events[-1][1]
+    assert start["regularizers"] == ["dropout 0.3", "label smoothing 0.1"]
+    arms = [d["arm"] for n, d in events if n == "epoch"]
+    assert sorted(arms) == ["baseline"] * 4 + ["regularized"] * 4
+    # the baseline is the plain run of the same settings (same initial weights, same batches)
+    plain = run_job(client, "overfit", {k: v for k, v in params.items() if k not in ("dropout", "label_smoothing")})
+    assert done["baseline"]["history"]["val_loss"] == plain[-1][1]["history"]["val_loss"]
+    assert done["regularized"]["history"]["val_loss"] != plain[-1][1]["history"]["val_loss"]
+    reg, base = done["regularized"]["history"], done["baseline"]["history"]
+    gap_r = 100 * (reg["train_acc"][-1] - reg["val_acc"][-1])
+    gap_b = 100 * (base["train_acc"][-1] - base["val_acc"][-1])
+    assert done["comparison"] == (
+        f"With dropout 0.3, label smoothing 0.1 the train-validation accuracy gap "
+        f"{'shrinks' if gap_r < gap_b else 'does not shrink'}: {gap_r:.1f} pts against {gap_b:.1f} pts without; "
+        f"final validation accuracy {reg['val_acc'][-1]:.3f} against {base['val_acc'][-1]:.3f}, best validation "
+        f"loss {min(reg['val_loss']):.3f} against {min(base['val_loss']):.3f}.")
+
+
+def test_overfit_twin_early_stopping_stops_only_the_regularized_arm(client):
+    events = run_job(client, "overfit", {"epochs": 40, "train_size": 60, "width": 16, "depth": 1, "patience": 2,
+                                         "lr": 0.03})
+    done = events[-1][1]
+    assert len(done["baseline"]["history"]["epoch"]) == 40
+    assert len(done["regularized"]["history"]["epoch"]) < 40
+    stopped = len(done["regularized"]["history"]["epoch"])
+    assert done["regularized"]["stop_reason"].startswith(f"Stopped at epoch {stopped}: val_loss did not improve for 2 epochs")

@@ -119,6 +119,28 @@ class OverfitParams(_TrainParams):
     depth: int = Field(default=3, ge=1, le=MAX_DEPTH, description="hidden layers")
     epochs: int = Field(default=100, ge=1, le=MAX_EPOCHS)
     boundary_every: int = Field(default=5, ge=1, le=MAX_EPOCHS, description="epochs between heatmaps")
+    dropout: float = Field(default=0.0, ge=0.0, le=0.8, description="regularized twin: dropout after each hidden layer")
+    weight_decay: float = Field(default=0.0, ge=0.0, le=1.0, description="regularized twin: AdamW's decoupled decay")
+    patience: int = Field(default=0, ge=0, le=MAX_EPOCHS,
+                          description="regularized twin: early stopping patience (0: off), best weights restored")
+    augment: float = Field(default=0.0, ge=0.0, le=1.0,
+                           description="regularized twin: input jitter std (inputs are standardized)")
+    label_smoothing: float = Field(default=0.0, ge=0.0, lt=1.0, description="regularized twin: label smoothing")
+
+    def regularizers(self) -> list[str]:
+        """The regularizers switched on, in words (empty: no twin is trained)."""
+        out = []
+        if self.dropout:
+            out.append(f"dropout {self.dropout:g}")
+        if self.weight_decay:
+            out.append(f"weight decay {self.weight_decay:g}")
+        if self.patience:
+            out.append(f"early stopping (patience {self.patience})")
+        if self.augment:
+            out.append(f"input jitter {self.augment:g}")
+        if self.label_smoothing:
+            out.append(f"label smoothing {self.label_smoothing:g}")
+        return out
 
 
 class WeightDecayParams(_TrainParams):
