@@ -132,8 +132,11 @@ def test_mixup_page_shows_mixed_digits_and_soft_targets(probe, live_server):
     assert "method=cutmix" in page.url
     assert page.locator(".digits canvas").count() == 12
     api = httpx.get(live_server.url + "/api/mix/sample", params={"method": "cutmix", "alpha": 1, "seed": 2}).json()
-    assert page.evaluate("document.getElementById('soft-chart').data[0].z") == api["soft_targets"]
-    assert page.evaluate("document.getElementById('smooth-chart').data[0].z") == api["smoothed_targets"]
+    assert page.evaluate("document.getElementById('soft-chart').data[0].z") == api["pairs"]["targets"]
+    assert page.evaluate("document.getElementById('smooth-chart').data[0].z") == api["pairs"]["smoothed_targets"]
+    captions = page.locator("#mixed figcaption").all_inner_texts()  # each pair shows its own lambda
+    assert captions == [f"λ={lam:.2f}: {api['labels'][i]} + {api['labels'][api['pairs']['partner'][i]]}"
+                        for i, lam in enumerate(api["pairs"]["lam"])]
     assert "from reglab.augment import cutmix" in page.inner_text("#code")
     probe.screenshot("mixup")
     assert probe.errors == []
