@@ -50,7 +50,7 @@ def test_openapi_lists_every_endpoint(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert sorted(paths) == [
         "/api/code", "/api/demos", "/api/dropout/mask", "/api/health", "/api/jobs", "/api/jobs/{job_id}",
-        "/api/jobs/{job_id}/events", "/api/limits", "/api/mix/sample",
+        "/api/jobs/{job_id}/control", "/api/jobs/{job_id}/events", "/api/limits", "/api/mix/sample",
     ]
     assert sorted(paths["/api/jobs/{job_id}"]) == ["delete", "get"]
 
@@ -434,7 +434,7 @@ def test_a_failing_runner_becomes_an_error_event():
     job = manager.submit("overfit", OverfitParams(), prepare)
     job.thread.join(10)
     assert job.status() == {"id": job.id, "demo": "overfit", "state": "error", "events": 2,
-                            "error": "RuntimeError: the model diverged"}
+                            "error": "RuntimeError: the model diverged", "paused": False}
     assert [name for name, _ in job.events_since(0)] == ["start", "error"]
     assert job.events_since(1)[0][1]["message"] == "RuntimeError: the model diverged"
     assert manager.running == 0  # the slot is free again
@@ -469,3 +469,46 @@ def test_overfit_twin_early_stopping_stops_only_the_regularized_arm(client):
     assert len(done["regularized"]["history"]["epoch"]) < 40
     stopped = len(done["regularized"]["history"]["epoch"])
     assert done["regularized"]["stop_reason"].startswith(f"Stopped at epoch {stopped}: val_loss did not improve for 2 epochs")
+
+
+def _epochs_seen(job, arm=None):
+    return sum(1 for n, d in job.events_since(0) if n == "epoch" and d.get("arm") == arm)
+
+
+def _settled(job, arm=None):
+    """The epoch count once it has stopped changing for 0.3 s (the job is paused)."""
+    last, since = -1, time.monotonic()
+    while True:
+        now = _epochs_seen(job, arm)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since > 0.3:
+            return now
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("params, arms", [
+    ({"epochs": 60, "train_size": 40, "width": 8, "depth": 1}, [None]),
+    ({"epochs": 60, "train_size": 40, "width": 8, "depth": 1, "dropout": 0.2}, ["regularized", "baseline"]),
+])
+def test_pause_single_step_and_resume(client, params, arms):
+    job_id = client.post("/api/jobs", json={"demo": "overfit", "params": params}).json()["id"]
+    job = client.app.state.jobs.get(job_id)
+    job.subscribe()
+    assert client.post(f"/api/jobs/{job_id}/control", json={"action": "pause"}).json()["paused"] is True
+    paused_at = {arm: _settled(job, arm) for arm in arms}
+    assert all(0 < n < 60 for n in paused_at.values())
+    assert job.state == "running"
+    resp = client.post(f"/api/jobs/{job_id}/control", json={"action": "step"})
+    assert resp.json()["paused"] is True
+    assert {arm: _settled(job, arm) for arm in arms} == {arm: n + 1 for arm, n in paused_at.items()}  # one epoch each
+    client.post(f"/api/jobs/{job_id}/control", json={"action": "resume"})
+    wait_for(lambda: job.state == "done")
+    assert {arm: _epochs_seen(job, arm) for arm in arms} == {arm: 60 for arm in arms}
+
+
+def test_control_rejects_an_unknown_action(client):
+    job_id = client.post("/api/jobs", json={"demo": "overfit", "params": {"epochs": 1}}).json()["id"]
+    resp = client.post(f"/api/jobs/{job_id}/control", json={"action": "rewind"})
+    assert resp.status_code == 422
+    assert resp.json()["message"] == "action: Input should be 'pause', 'resume' or 'step'"

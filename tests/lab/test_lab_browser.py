@@ -166,3 +166,57 @@ def test_interactive_docs_render_with_no_internet(probe, live_server):
     probe.screenshot("docs")
     assert outside == []
     assert probe.errors == []
+
+
+def test_shared_link_with_bad_values_falls_back_notices_and_runs(probe, live_server):
+    page = probe.page
+    page.goto(live_server.url + "/overfit?dataset=cifar10&width=1000&lr=5&epochs=100&train_size=60&dropout=0.2&run=1")
+    notice = page.locator("#url-notice")
+    notice.wait_for()
+    assert notice.inner_text() == (
+        "This link had values the page cannot use, so their defaults are shown: "
+        "dataset=cifar10 (expected one of moons, circles, spirals, xor, blobs, digits, mnist1d; using moons); "
+        "width=1000 (expected one of 4, 8, 16, 32, 64, 128, 256; using 128); "
+        "lr=5 (expected one of 0.001, 0.003, 0.01, 0.03; using 0.01).")
+    assert page.input_value("#dataset") == "moons" and page.input_value("#width") == "128"
+    assert page.input_value("#epochs") == "100" and page.input_value("#dropout") == "0.2"  # good values are kept
+    assert "dataset=moons" in page.url and "width=128" in page.url and "lr=0.01" in page.url
+    # &run=1 started training: both twins stream; pause, then one step trains exactly one more epoch
+    page.wait_for_function("!document.getElementById('pause').disabled")
+    page.click("#pause")
+    page.wait_for_function("document.getElementById('pause').textContent === 'Resume'")
+    page.wait_for_timeout(600)
+    paused = trace_len(page, "loss-chart", 0)
+    page.wait_for_timeout(400)
+    assert trace_len(page, "loss-chart", 0) == paused < 100
+    base_paused = trace_len(page, "loss-chart", 2)  # the dashed unregularized twin, paused too
+    page.click("#step")
+    page.wait_for_function(f"document.getElementById('loss-chart').data[0].x.length === {paused + 1}")
+    page.wait_for_timeout(400)
+    assert trace_len(page, "loss-chart", 0) == paused + 1
+    assert trace_len(page, "loss-chart", 2) == base_paused + 1  # one epoch of each twin
+    page.click("#pause")  # resume
+    page.wait_for_function("document.body.dataset.state === 'done'", timeout=60_000)
+    assert trace_len(page, "loss-chart", 0) == 100 and trace_len(page, "loss-chart", 2) == 100
+    assert page.inner_text("#sentence").startswith("With dropout 0.2 the train-validation accuracy gap")
+    probe.screenshot("overfit-twin-bad-link")
+    page.click("#reset")
+    assert trace_len(page, "loss-chart", 0) == 0
+    assert probe.errors == []
+
+
+@pytest.mark.parametrize("path", ["/", "/overfit", "/dropout", "/weight-decay", "/early-stopping", "/mixup"])
+def test_phone_width_has_no_horizontal_overflow(browser, live_server, path):
+    from conftest import PageProbe
+
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        probe = PageProbe(context.new_page())
+        probe.page.goto(live_server.url + path)
+        probe.page.wait_for_load_state("networkidle")
+        width = probe.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width} px wide at a 390 px viewport"
+        probe.screenshot(f"phone{path.replace('/', '-') if path != '/' else '-home'}")
+        assert probe.errors == []
+    finally:
+        context.close()

@@ -9,7 +9,8 @@ Routes (the OpenAPI schema is at ``/openapi.json``, the interactive docs at ``/d
 * ``GET /api/health``, ``GET /api/limits``, ``GET /api/demos`` (defaults and limits of each demo).
 * ``POST /api/jobs`` ``{"demo": ..., "params": {...}}`` starts a training job (201), 422 on
   invalid params, 400 when the data cannot be built as asked, 429 when ``max_jobs`` already run.
-* ``GET /api/jobs/{id}`` its state; ``GET /api/jobs/{id}/events`` its Server-Sent Events
+* ``GET /api/jobs/{id}`` its state; ``POST /api/jobs/{id}/control`` ``{"action": "pause" | "resume" | "step"}``;
+  ``GET /api/jobs/{id}/events`` its Server-Sent Events
   (replayed from the start, or from ``Last-Event-ID``); ``DELETE /api/jobs/{id}`` cancels it.
   A job is also cancelled when its event stream's client disconnects.
 * ``GET /api/dropout/mask`` real dropout masks; ``GET /api/mix/sample`` mixup/CutMix and
@@ -44,6 +45,7 @@ from reglab.lab.schemas import (
     PARAMS_BY_DEMO,
     CodeRequest,
     DropoutMaskQuery,
+    JobControl,
     JobCreated,
     JobRequest,
     JobStatus,
@@ -212,6 +214,13 @@ def create_app(limits: LabLimits | None = None, *, warm: bool = True,
     async def cancel_job(job_id: JOB_ID) -> JobStatus:
         job = find(job_id)
         job.cancel()
+        return JobStatus(**job.status())
+
+    @app.post("/api/jobs/{job_id}/control", response_model=JobStatus, tags=["jobs"])
+    async def control_job(job_id: JOB_ID, request: JobControl) -> JobStatus:
+        """Pause the job after its current epoch, resume it, or let it train exactly one more epoch."""
+        job = find(job_id)
+        job.control(request.action)
         return JobStatus(**job.status())
 
     @app.get("/api/jobs/{job_id}/events", tags=["jobs"], response_model=None,

@@ -71,6 +71,8 @@ class Job:
         self._nbytes = 0
         self._readers = 0
         self._compacted = False
+        self._paused = False
+        self._credits: dict[Any, int] = {}  # epochs each arm may still train while paused (single-step)
         self.on_compact: Callable[[], None] | None = None  # the manager re-checks its byte budget
         self._lock = threading.Lock()
         self._cancel = threading.Event()
@@ -94,6 +96,45 @@ class Job:
             self._cancel.set()
             return True
         return False
+
+    def register_arm(self, arm: Any) -> None:
+        """A model trained by this job (``None`` for the only one); single-steps count per arm."""
+        with self._lock:
+            self._credits.setdefault(arm, 0)
+
+    def wait_if_paused(self, arm: Any) -> None:
+        """Called by the training thread of ``arm`` after each epoch: block while the job is paused,
+        unless a single-step granted this arm one more epoch; return at once when cancelled."""
+        while True:
+            with self._lock:
+                if not self._paused:
+                    return
+                if self._credits.get(arm, 0) > 0:
+                    self._credits[arm] -= 1
+                    return
+            if self.should_cancel:
+                return
+            time.sleep(0.02)
+
+    def control(self, action: str) -> None:
+        """``pause``: stop after the current epoch; ``resume``: go on; ``step``: pause, and train
+        exactly one more epoch of every arm."""
+        with self._lock:
+            if action == "pause":
+                self._paused = True
+            elif action == "resume":
+                self._paused = False
+            elif action == "step":
+                self._paused = True
+                for arm in self._credits:
+                    self._credits[arm] = 1
+            else:
+                raise ValueError(f"unknown action {action!r}")
+
+    @property
+    def paused(self) -> bool:
+        with self._lock:
+            return self._paused
 
     # -- consumer side -------------------------------------------------------------------------
     def subscribe(self) -> None:
@@ -168,7 +209,8 @@ class Job:
         return self.state in TERMINAL
 
     def status(self) -> dict[str, Any]:
-        return {"id": self.id, "demo": self.demo, "state": self.state, "events": self.n_events, "error": self.error}
+        return {"id": self.id, "demo": self.demo, "state": self.state, "events": self.n_events, "error": self.error,
+                "paused": self.paused}
 
     # -- the thread body -----------------------------------------------------------------------
     def _run(self, runner: Runner, on_exit: Callable[[Job], None]) -> None:

@@ -33,6 +33,7 @@ __all__ = [
     "JobRequest",
     "JobCreated",
     "JobStatus",
+    "JobControl",
     "DropoutMaskQuery",
     "MixQuery",
     "CodeRequest",
@@ -234,6 +235,13 @@ class JobStatus(BaseModel):
     state: Literal["running", "done", "error", "cancelled"]
     events: int  # events emitted so far
     error: str | None = None
+    paused: bool = False
+
+
+class JobControl(_Params):
+    """``POST /api/jobs/{id}/control``: pause after the current epoch, resume, or train one more epoch."""
+
+    action: Literal["pause", "resume", "step"]
 
 
 class DropoutMaskQuery(_Params):

@@ -218,6 +218,7 @@ class StreamCallback(Callback):
         self.extra = extra
         self.epochs = epochs
         self.history: dict[str, list[Any]] = {"epoch": [], **{k: [] for k in HISTORY_KEYS}, "gap": []}
+        job.register_arm(arm)
 
     def on_batch_end(self, trainer: Any, batch: int, logs: Any) -> None:
         if self.job.should_cancel:
@@ -249,6 +250,7 @@ class StreamCallback(Callback):
         if self.grid is not None and (epoch == 1 or epoch % self.boundary_every == 0 or last):
             event["boundary"] = self.grid.evaluate(trainer.model)
         self.job.emit("epoch", clean(event))
+        self.job.wait_if_paused(self.arm)  # pause / single-step from the page
         if self.job.should_cancel:
             trainer.request_stop(CANCEL_REASON)
 

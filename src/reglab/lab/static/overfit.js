@@ -119,7 +119,7 @@ function train() {
   runner.start(getParams());
 }
 
-initTrainButtons(DEMO, runner, train);
+initTrainButtons(DEMO, runner, train, () => resetCharts());
 Plotly.newPlot("boundary", [], { ...HEATMAP_LAYOUT, title: { text: "Decision boundary" } }, PLOT_CONFIG);
 resetCharts();
 refreshCode(DEMO, getParams());
