@@ -62,6 +62,7 @@ def test_openapi_lists_every_endpoint(client):
     ("/weight-decay", "<title>Weight decay · reglab lab</title>"),
     ("/early-stopping", "<title>Early stopping · reglab lab</title>"),
     ("/mixup", "<title>Mixup, CutMix and label smoothing · reglab lab</title>"),
+    ("/quiz", "<title>Quiz · reglab lab</title>"),
 ])
 def test_pages(client, path, title):
     resp = client.get(path)

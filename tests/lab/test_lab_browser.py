@@ -27,10 +27,10 @@ def test_home(probe, live_server):
     page = probe.page
     page.goto(live_server.url + "/")
     page.wait_for_function("document.getElementById('health').textContent.includes('training slots')")
-    assert page.locator(".card").count() == 5
+    assert page.locator(".card").count() == 6
     assert page.locator(".card h2").all_inner_texts() == [
         "1. Overfitting in action", "2. Dropout", "3. Weight decay (L1 / L2)", "4. Early stopping",
-        "5. Mixup, CutMix, label smoothing",
+        "5. Mixup, CutMix, label smoothing", "6. Final quiz",
     ]
     probe.screenshot("home")
     assert probe.errors == []
@@ -205,7 +205,7 @@ def test_shared_link_with_bad_values_falls_back_notices_and_runs(probe, live_ser
     assert probe.errors == []
 
 
-@pytest.mark.parametrize("path", ["/", "/overfit", "/dropout", "/weight-decay", "/early-stopping", "/mixup"])
+@pytest.mark.parametrize("path", ["/", "/overfit", "/dropout", "/weight-decay", "/early-stopping", "/mixup", "/quiz"])
 def test_phone_width_has_no_horizontal_overflow(browser, live_server, path):
     from conftest import PageProbe
 
@@ -220,3 +220,37 @@ def test_phone_width_has_no_horizontal_overflow(browser, live_server, path):
         assert probe.errors == []
     finally:
         context.close()
+
+
+def test_quick_check_and_final_quiz_explain_and_remember(probe, live_server):
+    page = probe.page
+    page.goto(live_server.url + "/overfit")
+    checks = page.locator("#quick-check form.question")
+    assert checks.count() == 3
+    first = checks.nth(0)
+    first.locator("input[value='0']").check()  # a wrong answer
+    first.locator("button").click()
+    feedback = first.locator(".feedback")
+    assert feedback.inner_text().startswith("Not quite: the answer is “Training loss keeps falling while validation")
+    assert "the validation loss turns around" in feedback.inner_text()
+    assert feedback.locator("a").get_attribute("href") == "/overfit?dataset=moons&train_size=60&label_noise=0.1&epochs=100&run=1"
+    page.keyboard.press("Tab")  # keyboard: radio groups and buttons are reachable and labelled
+    assert page.locator("label.choice input").count() == 12
+    probe.screenshot("overfit-quick-check")
+
+    page.goto(live_server.url + "/quiz")
+    questions = page.locator("#quiz form.question")
+    assert questions.count() >= 15
+    assert page.inner_text("#quiz-score") == f"0 of {questions.count()} answered correctly (1 answered)."
+    second = page.locator("#q-dropout-scaling")
+    second.locator("input[value='1']").check()
+    second.locator("button").click()
+    assert second.locator(".feedback").inner_text().startswith("Right. Both versions keep the expected activation")
+    assert page.inner_text("#quiz-score") == f"1 of {questions.count()} answered correctly (2 answered)."
+    page.reload()  # progress is kept in this browser
+    assert page.locator("#q-dropout-scaling .feedback").inner_text().startswith("Right.")
+    assert page.locator("#q-overfit-signs .feedback").inner_text().startswith("Not quite")
+    probe.screenshot("quiz")
+    page.click("#quiz-reset")
+    assert page.inner_text("#quiz-score") == f"0 of {questions.count()} answered correctly (0 answered)."
+    assert probe.errors == []

@@ -62,6 +62,7 @@ PAGES = {
     "weight-decay": "weight-decay.html",
     "early-stopping": "early-stopping.html",
     "mixup": "mixup.html",
+    "quiz": "quiz.html",
 }
 POLL_SECONDS = 0.02  # how often an idle event stream looks for new events
 JOB_ID = Annotated[str, PathParam(pattern=r"^[0-9a-f]{12}$", description="a job id from POST /api/jobs")]
