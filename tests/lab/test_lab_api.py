@@ -31,7 +31,7 @@ def test_demos_lists_defaults(client):
     assert body["overfit"]["defaults"] == {
         "train_size": 60, "label_noise": 0.1, "width": 128, "depth": 3, "epochs": 100, "lr": 0.01,
         "batch_size": 32, "seed": 0, "dataset": "moons", "boundary_every": 5,
-        "dropout": 0.0, "weight_decay": 0.0, "patience": 0, "augment": 0.0, "label_smoothing": 0.0,
+        "dropout": 0.0, "weight_decay": 0.0, "patience": 0, "augment": 0.0, "label_smoothing": 0.0, "mixup": 0.0,
     }
     assert body["weight_decay"]["schema"]["properties"]["lam"]["maximum"] == 1.0
 
@@ -513,3 +513,12 @@ def test_control_rejects_an_unknown_action(client):
     resp = client.post(f"/api/jobs/{job_id}/control", json={"action": "rewind"})
     assert resp.status_code == 422
     assert resp.json()["message"] == "action: Input should be 'pause', 'resume' or 'step'"
+
+
+def test_overfit_twin_with_mixup_and_jitter(client):
+    events = run_job(client, "overfit", {"epochs": 3, "train_size": 40, "width": 8, "depth": 1, "mixup": 1.0,
+                                         "augment": 0.2})
+    assert events[0][1]["regularizers"] == ["input jitter 0.2", "mixup (alpha 1)"]
+    done = events[-1][1]
+    assert len(done["regularized"]["history"]["val_loss"]) == len(done["baseline"]["history"]["val_loss"]) == 3
+    assert done["regularized"]["history"]["train_loss"] != done["baseline"]["history"]["train_loss"]

@@ -254,3 +254,18 @@ def test_quick_check_and_final_quiz_explain_and_remember(probe, live_server):
     page.click("#quiz-reset")
     assert page.inner_text("#quiz-score") == f"0 of {questions.count()} answered correctly (0 answered)."
     assert probe.errors == []
+
+
+@pytest.mark.parametrize("path, label", [("/dropout?p=0.3", "dropout 0.3"), ("/mixup?alpha=1", "mixup (alpha 1)")])
+def test_dropout_and_mixup_pages_train_with_and_without(probe, live_server, path, label):
+    page = probe.page
+    page.goto(live_server.url + path)
+    page.click("#twin-train")
+    page.wait_for_function("document.body.dataset.twin === 'done'", timeout=90_000)
+    assert [trace_len(page, "twin-loss", i) for i in range(4)] == [100] * 4
+    for div in ("twin-reg", "twin-base"):
+        heat = page.evaluate(f"document.getElementById('{div}').data[0]")
+        assert heat["type"] == "heatmap" and len(heat["z"]) == 50
+    assert page.inner_text("#twin-sentence").startswith(f"With {label} the train-validation accuracy gap")
+    probe.screenshot("twin" + path.split("?")[0].replace("/", "-"))
+    assert probe.errors == []

@@ -127,6 +127,8 @@ class OverfitParams(_TrainParams):
     augment: float = Field(default=0.0, ge=0.0, le=1.0,
                            description="regularized twin: input jitter std (inputs are standardized)")
     label_smoothing: float = Field(default=0.0, ge=0.0, lt=1.0, description="regularized twin: label smoothing")
+    mixup: float = Field(default=0.0, ge=0.0, le=10.0,
+                         description="regularized twin: mixup's Beta(alpha, alpha) concentration (0: off)")
 
     def regularizers(self) -> list[str]:
         """The regularizers switched on, in words (empty: no twin is trained)."""
@@ -141,6 +143,8 @@ class OverfitParams(_TrainParams):
             out.append(f"input jitter {self.augment:g}")
         if self.label_smoothing:
             out.append(f"label smoothing {self.label_smoothing:g}")
+        if self.mixup:
+            out.append(f"mixup (alpha {self.mixup:g})")
         return out
 
 

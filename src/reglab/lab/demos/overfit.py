@@ -6,7 +6,7 @@ generalization", ICLR, arXiv:1611.03530). The verdict of every epoch is
 ``reglab.analysis.diagnose`` on the curves so far.
 
 With any regularizer switched on (dropout, AdamW weight decay, early stopping, input jitter,
-label smoothing; see :class:`~reglab.lab.schemas.OverfitParams`) the page trains two models side
+label smoothing, mixup; see :class:`~reglab.lab.schemas.OverfitParams`) the page trains two models side
 by side from the same initial weights on the same batches: the ``regularized`` twin and the
 unregularized ``baseline``; each ``epoch`` event names its ``arm`` and the ``done`` payload
 carries both histories and a sentence comparing them (:func:`compare`).
@@ -48,6 +48,24 @@ def compare(regularizers: list[str], reg: dict[str, Any], base: dict[str, Any]) 
             f"loss {v_r:.3f} against {v_b:.3f}.")
 
 
+def _batch_transform(params: OverfitParams, num_classes: int) -> Any:
+    """Input jitter (its own generator, seeded by ``params.seed``), then mixup (the Trainer's generator)."""
+    from reglab.augment import Mixup
+    from reglab.lab.demos.augment_ops import jitter_transform
+
+    jitter = jitter_transform(params.augment, params.seed) if params.augment else None
+    mix = Mixup(alpha=params.mixup, num_classes=num_classes) if params.mixup else None
+
+    def transform(x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None) -> Any:
+        if jitter is not None:
+            x, y = jitter(x, y)
+        if mix is not None:
+            x, y = mix(x, y, generator)
+        return x, y
+
+    return transform
+
+
 def prepare(params: OverfitParams) -> Any:
     """Load the data and build the model(s) now; return the runner that trains them."""
     splits, model, grid = prepare_mlp(params)
@@ -75,10 +93,8 @@ def prepare(params: OverfitParams) -> Any:
                 eps = params.label_smoothing
                 kwargs["loss_fn"] = lambda logits, target: label_smoothing_cross_entropy(logits, target, eps)
                 kwargs["eval_loss_fn"] = torch.nn.functional.cross_entropy  # curves comparable with the twin
-            if regularized and params.augment:
-                from reglab.lab.demos.augment_ops import jitter_transform
-
-                kwargs["batch_transform"] = jitter_transform(params.augment, params.seed)
+            if regularized and (params.augment or params.mixup):
+                kwargs["batch_transform"] = _batch_transform(params, num_classes)
             if regularized and params.patience:
                 callbacks.append(EarlyStopping(monitor="val_loss", mode="min", patience=params.patience,
                                                restore_best=True))

@@ -1,0 +1,66 @@
+// reglab lab: "train with and without" panels for the dropout and mixup pages. Each runs the
+// overfitting demo's job with one regularizer switched on: the regularized model and its
+// unregularized twin train on the same batches from the same initial weights.
+import { Batcher, COLORS, HEATMAP_LAYOUT, JobRunner, PLOT_CONFIG, boundaryTraces } from "/static/lab.js";
+
+// container: an element holding #twin-train, #twin-loss, #twin-reg, #twin-base, #twin-sentence.
+// extra(): the regularizer's params, e.g. {dropout: 0.3}; label: how the page names it.
+export function mountTwinPanel(extra, label) {
+  const sentence = document.getElementById("twin-sentence");
+  let grid = null;
+  let points = null;
+  let info = null;
+  const reset = () => {
+    Plotly.newPlot("twin-loss", [
+      { x: [], y: [], name: `val loss, ${label}`, mode: "lines", line: { color: COLORS.reg } },
+      { x: [], y: [], name: "val loss, without", mode: "lines", line: { color: COLORS.base, dash: "dash" } },
+      { x: [], y: [], name: `train loss, ${label}`, mode: "lines", line: { color: COLORS.reg, width: 1 }, opacity: 0.5 },
+      { x: [], y: [], name: "train loss, without", mode: "lines", line: { color: COLORS.base, width: 1, dash: "dash" }, opacity: 0.5 },
+    ], {
+      title: { text: "Loss per epoch" }, margin: { l: 45, r: 10, t: 35, b: 70 },
+      xaxis: { title: { text: "epoch" } }, legend: { orientation: "h", y: -0.3 },
+    }, PLOT_CONFIG);
+    for (const id of ["twin-reg", "twin-base"]) {
+      Plotly.newPlot(id, [], { ...HEATMAP_LAYOUT, title: { text: id === "twin-reg" ? `With ${label}` : "Without" } }, PLOT_CONFIG);
+    }
+  };
+  const batcher = new Batcher((items) => {
+    for (const [arm, first] of [["regularized", 0], ["baseline", 1]]) {
+      const list = items.filter((e) => e.arm === arm);
+      if (!list.length) continue;
+      const x = list.map((e) => e.epoch);
+      Plotly.extendTraces("twin-loss", { x: [x, x], y: [list.map((e) => e.val_loss), list.map((e) => e.train_loss)] },
+        [first, first + 2]);
+      const frames = list.filter((e) => e.boundary);
+      if (frames.length && grid) {
+        const f = frames[frames.length - 1];
+        Plotly.react(arm === "regularized" ? "twin-reg" : "twin-base", boundaryTraces(grid, f.boundary, points, info.num_classes),
+          { ...HEATMAP_LAYOUT, title: { text: `${arm === "regularized" ? `With ${label}` : "Without"}, epoch ${f.epoch}` } },
+          PLOT_CONFIG);
+      }
+    }
+    document.body.dataset.twinEpochs = String(items[items.length - 1].epoch);
+  });
+  const runner = new JobRunner("overfit", {
+    start(data) {
+      grid = data.grid;
+      points = data.points;
+      info = data.info;
+      sentence.textContent = `Training on ${info.n_train} moons (${info.n_flipped} labels flipped), with and without ${label}…`;
+    },
+    epoch(data) { batcher.push(data); },
+    done(data) {
+      batcher.flushNow();
+      sentence.textContent = data.comparison;
+      document.body.dataset.twin = "done";
+    },
+    cancelled() { sentence.textContent = "Stopped."; },
+    error(data) { sentence.textContent = data.message; },
+  });
+  reset();
+  document.getElementById("twin-train").addEventListener("click", () => {
+    reset();
+    document.body.dataset.twin = "running";
+    runner.start({ dataset: "moons", ...extra() });
+  });
+}
