@@ -3,8 +3,9 @@
 Starts ``reglab lab``'s app with uvicorn in a subprocess on a free 127.0.0.1 port (allowing 20
 jobs), waits for its warm-up, then measures from this process with httpx:
 
-1. first point: time from ``POST /api/jobs`` (overfit demo, default settings) to the first
-   ``epoch`` event of its stream, for each 2-D toy set; median of ``--repeats`` runs;
+1. first point: time from ``POST /api/jobs`` (overfit demo, default settings, then with the
+   regularized twin training beside the plain model) to the first ``epoch`` event of its stream,
+   for each 2-D toy set; median of ``--repeats`` runs;
 2. load: 20 pages at once, each starting a job (overfit on moons, ``--epochs`` epochs) and
    reading its stream to the end; reports errors, the median/max first-point latency and the
    wall time.
@@ -88,13 +89,14 @@ def main() -> None:
                 time.sleep(0.05)
             print(f"server start + warm-up: {time.perf_counter() - t_start:.2f} s")
 
-            print(f"\nfirst streamed point after POST /api/jobs (overfit, default settings; "
-                  f"median of {args.repeats})")
-            for dataset in ("moons", "circles", "spirals", "xor", "blobs"):
-                times = [first_point(client, {"dataset": dataset, "epochs": 2, "seed": r})[0]
-                         for r in range(args.repeats)]
-                print(f"  {dataset:8s} median {1000 * statistics.median(times):7.1f} ms   "
-                      f"max {1000 * max(times):7.1f} ms")
+            for title, extra in (("default settings", {}),
+                                 ("with the regularized twin: dropout 0.3", {"dropout": 0.3})):
+                print(f"\nfirst streamed point after POST /api/jobs (overfit, {title}; median of {args.repeats})")
+                for dataset in ("moons", "circles", "spirals", "xor", "blobs"):
+                    times = [first_point(client, {"dataset": dataset, "epochs": 2, "seed": r, **extra})[0]
+                             for r in range(args.repeats)]
+                    print(f"  {dataset:8s} median {1000 * statistics.median(times):7.1f} ms   "
+                          f"max {1000 * max(times):7.1f} ms")
 
         print(f"\n{args.streams} concurrent streams (overfit on moons, {args.epochs} epochs each)")
         results: list = [None] * args.streams

@@ -27,10 +27,10 @@ def test_home(probe, live_server):
     page = probe.page
     page.goto(live_server.url + "/")
     page.wait_for_function("document.getElementById('health').textContent.includes('training slots')")
-    assert page.locator(".card").count() == 6
+    assert page.locator(".card").count() == 7
     assert page.locator(".card h2").all_inner_texts() == [
         "1. Overfitting in action", "2. Dropout", "3. Weight decay (L1 / L2)", "4. Early stopping",
-        "5. Mixup, CutMix, label smoothing", "6. Final quiz",
+        "5. Mixup, CutMix, label smoothing", "6. MC dropout", "7. Final quiz",
     ]
     probe.screenshot("home")
     assert probe.errors == []
@@ -205,7 +205,7 @@ def test_shared_link_with_bad_values_falls_back_notices_and_runs(probe, live_ser
     assert probe.errors == []
 
 
-@pytest.mark.parametrize("path", ["/", "/overfit", "/dropout", "/weight-decay", "/early-stopping", "/mixup", "/quiz"])
+@pytest.mark.parametrize("path", ["/", "/overfit", "/dropout", "/weight-decay", "/early-stopping", "/mixup", "/mc-dropout", "/quiz"])
 def test_phone_width_has_no_horizontal_overflow(browser, live_server, path):
     from conftest import PageProbe
 
@@ -213,7 +213,8 @@ def test_phone_width_has_no_horizontal_overflow(browser, live_server, path):
     try:
         probe = PageProbe(context.new_page())
         probe.page.goto(live_server.url + path)
-        probe.page.wait_for_load_state("networkidle")
+        probe.page.wait_for_load_state("load")
+        probe.page.wait_for_timeout(500)  # the scripts lay the page out
         width = probe.page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{path} is {width} px wide at a 390 px viewport"
         probe.screenshot(f"phone{path.replace('/', '-') if path != '/' else '-home'}")
@@ -268,4 +269,17 @@ def test_dropout_and_mixup_pages_train_with_and_without(probe, live_server, path
         assert heat["type"] == "heatmap" and len(heat["z"]) == 50
     assert page.inner_text("#twin-sentence").startswith(f"With {label} the train-validation accuracy gap")
     probe.screenshot("twin" + path.split("?")[0].replace("/", "-"))
+    assert probe.errors == []
+
+
+def test_mc_dropout_page_maps_mean_and_spread(probe, live_server):
+    page = probe.page
+    page.goto(live_server.url + "/mc-dropout?epochs=30&samples=50&run=1")
+    page.wait_for_function("document.body.dataset.state === 'done'", timeout=60_000)
+    spread = page.evaluate("document.getElementById('mc-spread').data[0]")
+    assert spread["type"] == "heatmap" and len(spread["z"]) == 50
+    far, train = float(page.inner_text("#spread-far")), float(page.inner_text("#spread-train"))
+    assert far > train
+    assert page.locator("#quick-check form.question").count() == 2
+    probe.screenshot("mc-dropout")
     assert probe.errors == []

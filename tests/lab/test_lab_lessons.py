@@ -73,3 +73,11 @@ def test_default_mix_visibly_mixes_every_batch(method, seed):
     assert sum(v >= 0.1 for v in share) >= 3 and sum(share) / len(share) >= 0.15
     for row, v in zip(pairs["targets"], lam):  # targets carry the pair's lambda
         assert max(row) == pytest.approx(max(v, 1 - v), abs=1e-3) or max(row) == pytest.approx(1.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_mc_dropout_is_unsure_away_from_the_data(seed):
+    out, _ = run_demo("mc_dropout", seed=seed)
+    assert out["spread_far"] > 1.5 * out["spread_on_train"]
+    assert out["history"]["val_acc"][-1] > 0.9  # the mean prediction is still a good classifier
+    assert len(out["mean"]) == len(out["spread"]) == 50

@@ -62,6 +62,7 @@ PAGES = {
     "weight-decay": "weight-decay.html",
     "early-stopping": "early-stopping.html",
     "mixup": "mixup.html",
+    "mc-dropout": "mc-dropout.html",
     "quiz": "quiz.html",
 }
 POLL_SECONDS = 0.02  # how often an idle event stream looks for new events

@@ -30,6 +30,8 @@ __all__ = [
     "OverfitJob",
     "WeightDecayJob",
     "EarlyStoppingJob",
+    "McDropoutParams",
+    "McDropoutJob",
     "JobRequest",
     "JobCreated",
     "JobStatus",
@@ -195,10 +197,27 @@ class EarlyStoppingParams(_TrainParams):
     )
 
 
+class McDropoutParams(_TrainParams):
+    """MC dropout: a dropout MLP's predictive mean and spread over the 2-D plane.
+
+    After training, ``samples`` forward passes with dropout left on (Gal & Ghahramani 2016,
+    "Dropout as a Bayesian Approximation", ICML, arXiv:1506.02142) give per grid cell the mean
+    P(class 1) and its standard deviation over the passes: the spread is large where the data did
+    not pin the model down. Defaults to 200 moons, dropout 0.3, 100 passes.
+    """
+
+    dataset: Literal["moons", "circles", "xor", "spirals"] = "moons"
+    train_size: int = Field(default=200, ge=10, le=MAX_TRAIN_SIZE, description="training samples")
+    dropout: float = Field(default=0.3, gt=0.0, le=0.8, description="dropout after each hidden layer")
+    samples: int = Field(default=100, ge=2, le=500, description="stochastic forward passes per grid cell")
+    epochs: int = Field(default=80, ge=1, le=MAX_EPOCHS)
+
+
 PARAMS_BY_DEMO: dict[str, type[_Params]] = {
     "overfit": OverfitParams,
     "weight_decay": WeightDecayParams,
     "early_stopping": EarlyStoppingParams,
+    "mc_dropout": McDropoutParams,
 }
 
 
@@ -223,7 +242,14 @@ class EarlyStoppingJob(_Params):
     params: EarlyStoppingParams = Field(default_factory=EarlyStoppingParams)
 
 
-JobRequest = Annotated[Union[OverfitJob, WeightDecayJob, EarlyStoppingJob], Field(discriminator="demo")]
+class McDropoutJob(_Params):
+    """A training job of the MC dropout demo."""
+
+    demo: Literal["mc_dropout"]
+    params: McDropoutParams = Field(default_factory=McDropoutParams)
+
+
+JobRequest = Annotated[Union[OverfitJob, WeightDecayJob, EarlyStoppingJob, McDropoutJob], Field(discriminator="demo")]
 
 
 class JobCreated(BaseModel):

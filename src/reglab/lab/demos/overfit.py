@@ -30,7 +30,11 @@ from reglab.lab.demos.common import (
 )
 from reglab.lab.schemas import OverfitParams
 
-__all__ = ["prepare", "compare"]
+__all__ = ["prepare", "compare", "FIRST_EPOCH_HEAD_START"]
+
+#: Seconds the unregularized twin waits for the regularized one's first epoch before it starts
+#: (both then train side by side on the same batches; only the start is staggered).
+FIRST_EPOCH_HEAD_START = 2.0
 
 
 def compare(regularizers: list[str], reg: dict[str, Any], base: dict[str, Any]) -> str:
@@ -74,10 +78,20 @@ def prepare(params: OverfitParams) -> Any:
     twin = (build_mlp(splits, width=params.width, depth=params.depth, seed=params.seed, dropout=params.dropout)
             if regularizers else None)
 
+    first = threading.Event()  # the twin's first epoch streamed: the baseline may start
+
     def train(job: Any, arm: str | None, net: torch.nn.Module, regularized: bool, out: dict[str, Any]) -> None:
-        from reglab.training import EarlyStopping, Trainer
+        from reglab.training import Callback, EarlyStopping, Trainer
+
+        class FirstEpoch(Callback):
+            order = 10
+
+            def on_epoch_end(self, trainer: Any, epoch: int, logs: Any) -> None:
+                first.set()
 
         torch.set_num_threads(1)
+        if arm == "baseline":  # on a small machine the first streamed point comes sooner this way
+            first.wait(FIRST_EPOCH_HEAD_START)
         try:
             train_loader, val_loader, _ = splits.loaders(params.batch_size, seed=params.seed)
             kwargs: dict[str, Any] = {}
@@ -95,6 +109,8 @@ def prepare(params: OverfitParams) -> Any:
                 kwargs["eval_loss_fn"] = torch.nn.functional.cross_entropy  # curves comparable with the twin
             if regularized and (params.augment or params.mixup):
                 kwargs["batch_transform"] = _batch_transform(params, num_classes)
+            if arm == "regularized":
+                callbacks.append(FirstEpoch())
             if regularized and params.patience:
                 callbacks.append(EarlyStopping(monitor="val_loss", mode="min", patience=params.patience,
                                                restore_best=True))
@@ -111,6 +127,8 @@ def prepare(params: OverfitParams) -> Any:
         except BaseException as exc:  # re-raised in the job thread
             out[(arm or "single") + "_error"] = exc
             job.cancel()
+        finally:
+            first.set()
 
     def run(job: Any) -> dict[str, Any]:
         job.emit("start", start_payload(splits, grid, params.epochs, regularizers=regularizers))

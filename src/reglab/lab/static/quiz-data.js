@@ -197,7 +197,7 @@ export const QUESTIONS = [
     explanation: "softmax(z / T) with T > 1 shrinks the differences between logits, so the small probabilities of the wrong classes grow. Those 'dark knowledge' ratios (a 7 looks more like a 1 than like a 6) are what the student learns beyond the hard label. The soft loss is scaled by T^2 to keep its gradients comparable (Hinton et al. 2015).",
   },
   {
-    id: "mc-dropout", demo: "", topic: "MC dropout",
+    id: "mc-dropout", demo: "mc_dropout", topic: "MC dropout",
     prompt: "How does MC dropout estimate a model's uncertainty?",
     choices: [
       "It keeps dropout on at inference, runs the same input many times and reads the spread of the predictions",
@@ -207,6 +207,15 @@ export const QUESTIONS = [
     ],
     answer: 0,
     explanation: "Each pass samples a different thinned network, so T passes give T predictions. Their mean is the prediction and their spread (variance, or the entropy of the mean) is large where the data did not pin the model down, for example far from the training points (Gal & Ghahramani 2016).",
+    link: "/mc-dropout?run=1",
+  },
+  {
+    id: "mc-dropout-where", demo: "mc_dropout", topic: "MC dropout",
+    prompt: "On the MC dropout page, where is the spread of the passes smallest?",
+    choices: ["Far from every training point", "On and near the training points, away from the boundary", "Exactly on the decision boundary", "It is the same everywhere"],
+    answer: 1,
+    explanation: "Near the training points every thinned network has been fitted to the same labels, so they agree. Far from the data nothing constrains them, and each sub-network extrapolates its own way: the spread map lights up there and along the boundary between the classes.",
+    link: "/mc-dropout?run=1",
   },
   {
     id: "strategy", demo: "", topic: "Choosing a strategy",
