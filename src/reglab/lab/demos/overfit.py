@@ -84,7 +84,7 @@ def prepare(params: OverfitParams) -> Any:
         from reglab.training import Callback, EarlyStopping, Trainer
 
         class FirstEpoch(Callback):
-            order = 10
+            order = -1  # before the stream's epoch end, where a paused job waits
 
             def on_epoch_end(self, trainer: Any, epoch: int, logs: Any) -> None:
                 first.set()
