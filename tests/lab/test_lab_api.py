@@ -63,6 +63,7 @@ def test_openapi_lists_every_endpoint(client):
     ("/early-stopping", "<title>Early stopping · reglab lab</title>"),
     ("/mixup", "<title>Mixup, CutMix and label smoothing · reglab lab</title>"),
     ("/mc-dropout", "<title>MC dropout · reglab lab</title>"),
+    ("/label-smoothing", "<title>Label smoothing · reglab lab</title>"),
     ("/quiz", "<title>Quiz · reglab lab</title>"),
 ])
 def test_pages(client, path, title):

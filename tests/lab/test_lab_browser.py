@@ -27,10 +27,10 @@ def test_home(probe, live_server):
     page = probe.page
     page.goto(live_server.url + "/")
     page.wait_for_function("document.getElementById('health').textContent.includes('training slots')")
-    assert page.locator(".card").count() == 7
+    assert page.locator(".card").count() == 8
     assert page.locator(".card h2").all_inner_texts() == [
         "1. Overfitting in action", "2. Dropout", "3. Weight decay (L1 / L2)", "4. Early stopping",
-        "5. Mixup, CutMix, label smoothing", "6. MC dropout", "7. Final quiz",
+        "5. Mixup, CutMix, label smoothing", "6. MC dropout", "7. Label smoothing", "8. Final quiz",
     ]
     probe.screenshot("home")
     assert probe.errors == []
@@ -205,7 +205,7 @@ def test_shared_link_with_bad_values_falls_back_notices_and_runs(probe, live_ser
     assert probe.errors == []
 
 
-@pytest.mark.parametrize("path", ["/", "/overfit", "/dropout", "/weight-decay", "/early-stopping", "/mixup", "/mc-dropout", "/quiz"])
+@pytest.mark.parametrize("path", ["/", "/overfit", "/dropout", "/weight-decay", "/early-stopping", "/mixup", "/mc-dropout", "/label-smoothing", "/quiz"])
 def test_phone_width_has_no_horizontal_overflow(browser, live_server, path):
     from conftest import PageProbe
 
@@ -257,7 +257,8 @@ def test_quick_check_and_final_quiz_explain_and_remember(probe, live_server):
     assert probe.errors == []
 
 
-@pytest.mark.parametrize("path, label", [("/dropout?p=0.3", "dropout 0.3"), ("/mixup?alpha=1", "mixup (alpha 1)")])
+@pytest.mark.parametrize("path, label", [("/dropout?p=0.3", "dropout 0.3"), ("/mixup?alpha=1", "mixup (alpha 1)"),
+                                         ("/label-smoothing?label_smoothing=0.2", "label smoothing 0.2")])
 def test_dropout_and_mixup_pages_train_with_and_without(probe, live_server, path, label):
     page = probe.page
     page.goto(live_server.url + path)

@@ -81,3 +81,11 @@ def test_mc_dropout_is_unsure_away_from_the_data(seed):
     assert out["spread_far"] > 1.5 * out["spread_on_train"]
     assert out["history"]["val_acc"][-1] > 0.9  # the mean prediction is still a good classifier
     assert len(out["mean"]) == len(out["spread"]) == 50
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_label_smoothing_brings_confidence_towards_accuracy(seed):
+    out, _ = run_demo("overfit", seed=seed, label_smoothing=0.2)  # what the label smoothing page trains
+    smoothed, plain = out["regularized"], out["baseline"]
+    assert smoothed["confidence"] < plain["confidence"] - 0.05
+    assert abs(smoothed["confidence"] - smoothed["accuracy"]) < abs(plain["confidence"] - plain["accuracy"])

@@ -63,6 +63,7 @@ PAGES = {
     "early-stopping": "early-stopping.html",
     "mixup": "mixup.html",
     "mc-dropout": "mc-dropout.html",
+    "label-smoothing": "label-smoothing.html",
     "quiz": "quiz.html",
 }
 POLL_SECONDS = 0.02  # how often an idle event stream looks for new events

@@ -30,7 +30,7 @@ from reglab.lab.demos.common import (
 )
 from reglab.lab.schemas import OverfitParams
 
-__all__ = ["prepare", "compare", "FIRST_EPOCH_HEAD_START"]
+__all__ = ["prepare", "compare", "calibration", "FIRST_EPOCH_HEAD_START"]
 
 #: Seconds the unregularized twin waits for the regularized one's first epoch before it starts
 #: (both then train side by side on the same batches; only the start is staggered).
@@ -50,6 +50,23 @@ def compare(regularizers: list[str], reg: dict[str, Any], base: dict[str, Any]) 
     return (f"With {', '.join(regularizers)} the train-validation accuracy gap {change}: {g_r:.1f} pts against "
             f"{g_b:.1f} pts without; final validation accuracy {a_r:.3f} against {a_b:.3f}, best validation "
             f"loss {v_r:.3f} against {v_b:.3f}.")
+
+
+@torch.no_grad()
+def calibration(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+    """On the validation set, in eval mode: the mean confidence (top softmax probability), the
+    accuracy, and the expected calibration error (``reglab.uncertainty``, 15 bins)."""
+    from reglab.uncertainty.calibration import expected_calibration_error
+
+    was_training = model.training
+    model.eval()
+    try:
+        probs = torch.softmax(model(x), dim=1)
+    finally:
+        model.train(was_training)
+    return {"confidence": float(probs.max(dim=1).values.mean()),
+            "accuracy": float((probs.argmax(dim=1) == y).float().mean()),
+            "ece": expected_calibration_error(probs, y)}
 
 
 def _batch_transform(params: OverfitParams, num_classes: int) -> Any:
@@ -123,7 +140,8 @@ def prepare(params: OverfitParams) -> Any:
             history = fit(trainer, gate).to_dict()
             out[arm or "single"] = {"history": history, "best_epoch": history.get("best_epoch"),
                                     "stopped_epoch": history.get("stopped_epoch"),
-                                    "stop_reason": history.get("stop_reason")}
+                                    "stop_reason": history.get("stop_reason"),
+                                    **calibration(net, splits.x_val, splits.y_val)}
         except BaseException as exc:  # re-raised in the job thread
             out[(arm or "single") + "_error"] = exc
             job.cancel()

@@ -163,12 +163,25 @@ export const QUESTIONS = [
     link: "/mixup?alpha=0.1",
   },
   {
-    id: "label-smoothing", demo: "mixup", topic: "Label smoothing",
+    id: "label-smoothing", demo: "label_smoothing", topic: "Label smoothing",
     prompt: "With 10 classes and smoothing 0.1, what target does label smoothing give the true class?",
     choices: ["1.0", "0.9 + 0.1/10 = 0.91", "0.9", "0.1"],
     answer: 1,
     explanation: "The target becomes (1 - eps) * one_hot + eps / K: the true class gets 0.91 and every other class 0.01. The model is no longer pushed towards infinite logits, which keeps its confidence closer to its accuracy (better calibration).",
     link: "/mixup?smoothing=0.1",
+  },
+  {
+    id: "smoothing-confidence", demo: "label_smoothing", topic: "Label smoothing",
+    prompt: "On the label smoothing page, what changes most between the two models?",
+    choices: [
+      "The smoothed model's mean confidence drops towards its accuracy; the accuracy itself barely moves",
+      "The smoothed model is far more accurate",
+      "The smoothed model is more confident",
+      "Nothing at all",
+    ],
+    answer: 0,
+    explanation: "Without smoothing, cross-entropy keeps rewarding larger logits, so the network ends up more confident than it is right (overconfident). Smoothed targets cap how sure it is asked to be; the gap between confidence and accuracy, and usually the calibration error, shrink.",
+    link: "/label-smoothing?label_smoothing=0.2",
   },
   {
     id: "stochastic-depth", demo: "", topic: "Stochastic depth",

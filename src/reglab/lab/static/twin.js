@@ -52,6 +52,13 @@ export function mountTwinPanel(extra, label) {
     done(data) {
       batcher.flushNow();
       sentence.textContent = data.comparison;
+      const table = document.getElementById("twin-calibration");
+      if (table) {
+        const row = (name, arm) => `<tr><th scope="row">${name}</th><td>${arm.confidence.toFixed(3)}</td>` +
+          `<td>${arm.accuracy.toFixed(3)}</td><td>${(arm.confidence - arm.accuracy).toFixed(3)}</td><td>${arm.ece.toFixed(3)}</td></tr>`;
+        table.innerHTML = "<thead><tr><th></th><th>mean confidence</th><th>accuracy</th><th>overconfidence</th><th>ECE</th></tr></thead>" +
+          `<tbody>${row(`with ${label}`, data.regularized)}${row("without", data.baseline)}</tbody>`;
+      }
       document.body.dataset.twin = "done";
     },
     cancelled() { sentence.textContent = "Stopped."; },
