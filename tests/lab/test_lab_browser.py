@@ -27,10 +27,10 @@ def test_home(probe, live_server):
     page = probe.page
     page.goto(live_server.url + "/")
     page.wait_for_function("document.getElementById('health').textContent.includes('training slots')")
-    assert page.locator(".card").count() == 8
+    assert page.locator(".card").count() == 9
     assert page.locator(".card h2").all_inner_texts() == [
         "1. Overfitting in action", "2. Dropout", "3. Weight decay (L1 / L2)", "4. Early stopping",
-        "5. Mixup, CutMix, label smoothing", "6. MC dropout", "7. Label smoothing", "8. Final quiz",
+        "5. Mixup, CutMix, label smoothing", "6. MC dropout", "7. Label smoothing", "8. Stochastic depth", "9. Final quiz",
     ]
     probe.screenshot("home")
     assert probe.errors == []
@@ -205,7 +205,7 @@ def test_shared_link_with_bad_values_falls_back_notices_and_runs(probe, live_ser
     assert probe.errors == []
 
 
-@pytest.mark.parametrize("path", ["/", "/overfit", "/dropout", "/weight-decay", "/early-stopping", "/mixup", "/mc-dropout", "/label-smoothing", "/quiz"])
+@pytest.mark.parametrize("path", ["/", "/overfit", "/dropout", "/weight-decay", "/early-stopping", "/mixup", "/mc-dropout", "/label-smoothing", "/stochastic-depth", "/quiz"])
 def test_phone_width_has_no_horizontal_overflow(browser, live_server, path):
     from conftest import PageProbe
 
@@ -283,4 +283,18 @@ def test_mc_dropout_page_maps_mean_and_spread(probe, live_server):
     assert far > train
     assert page.locator("#quick-check form.question").count() == 2
     probe.screenshot("mc-dropout")
+    assert probe.errors == []
+
+
+def test_stochastic_depth_page_shows_the_schedule_per_block(probe, live_server):
+    page = probe.page
+    page.goto(live_server.url + "/stochastic-depth?blocks=4&max_rate=0.6")
+    page.click("#twin-train")
+    page.wait_for_function("document.body.dataset.twin === 'done'", timeout=90_000)
+    bars = page.evaluate("document.getElementById('sd-blocks').data.map(t => t.y)")
+    assert bars[0] == pytest.approx([0.0, 0.2, 0.4, 0.6], abs=1e-4)
+    assert bars[1][0] == 0 and all(abs(o - r) < 0.2 for o, r in zip(bars[1], bars[0]))
+    assert [trace_len(page, "twin-loss", i) for i in range(4)] == [100] * 4
+    assert page.inner_text("#twin-sentence").startswith("With stochastic depth (last block 0.6)")
+    probe.screenshot("stochastic-depth")
     assert probe.errors == []

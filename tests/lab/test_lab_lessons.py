@@ -89,3 +89,14 @@ def test_label_smoothing_brings_confidence_towards_accuracy(seed):
     smoothed, plain = out["regularized"], out["baseline"]
     assert smoothed["confidence"] < plain["confidence"] - 0.05
     assert abs(smoothed["confidence"] - smoothed["accuracy"]) < abs(plain["confidence"] - plain["accuracy"])
+
+
+def test_stochastic_depth_drops_each_block_at_its_scheduled_rate():
+    out, events = run_demo("stochastic_depth", seed=0, epochs=20, train_size=200)
+    assert out["rates"] == pytest.approx([0.5 * i / 7 for i in range(8)], abs=1e-4)
+    drops = [d["dropped"] for n, d in events if n == "epoch" and d["arm"] == "stochastic"]
+    observed = [sum(col) / len(col) for col in zip(*drops)]  # 20 epochs x 200 samples per block
+    assert observed[0] == 0.0
+    assert observed == pytest.approx(out["rates"], abs=0.03)
+    assert all("dropped" not in d for n, d in events if n == "epoch" and d["arm"] == "plain")
+

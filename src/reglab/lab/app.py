@@ -64,6 +64,7 @@ PAGES = {
     "mixup": "mixup.html",
     "mc-dropout": "mc-dropout.html",
     "label-smoothing": "label-smoothing.html",
+    "stochastic-depth": "stochastic-depth.html",
     "quiz": "quiz.html",
 }
 POLL_SECONDS = 0.02  # how often an idle event stream looks for new events

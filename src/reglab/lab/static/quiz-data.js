@@ -184,11 +184,20 @@ export const QUESTIONS = [
     link: "/label-smoothing?label_smoothing=0.2",
   },
   {
-    id: "stochastic-depth", demo: "", topic: "Stochastic depth",
+    id: "stochastic-depth", demo: "stochastic_depth", topic: "Stochastic depth",
     prompt: "Stochastic depth with the linear schedule and a final drop rate of 0.5 on 10 residual blocks: which block is dropped most often?",
-    choices: ["The first block", "The last block, with probability 0.5; block l drops with 0.5 * l / 10", "All blocks equally", "None: only the skip connections are dropped"],
+    choices: ["The first block", "The last block, with probability 0.5; earlier blocks less, in proportion to their depth", "All blocks equally", "None: only the skip connections are dropped"],
     answer: 1,
-    explanation: "Huang et al. (2016) drop a whole residual branch (keeping the identity path) with a probability that grows linearly with depth, so the early blocks, which compute low-level features every later block needs, almost always run, and the last block is skipped half the time.",
+    explanation: "Huang et al. (2016) drop a whole residual branch (keeping the identity path) with a probability that grows linearly with depth, so the early blocks, which compute low-level features every later block needs, almost always run, and the last block is skipped half the time. The bars on the stochastic depth page show the schedule and the observed skips per block.",
+    link: "/stochastic-depth?max_rate=0.5&blocks=10",
+  },
+  {
+    id: "stochastic-depth-inference", demo: "stochastic_depth", topic: "Stochastic depth",
+    prompt: "What happens to the skipped blocks at inference time?",
+    choices: ["They stay skipped", "Every block runs; with inverted scaling nothing else changes", "Only the first block runs", "A new random set is skipped for each prediction"],
+    answer: 1,
+    explanation: "Like dropout, stochastic depth is a training-time regularizer: a shorter random network per sample during training, the full network at test time. reglab scales the kept branches by 1/(1-p) in training so that inference needs no rescaling.",
+    link: "/stochastic-depth",
   },
   {
     id: "clipping", demo: "", topic: "Gradient clipping",

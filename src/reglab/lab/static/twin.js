@@ -5,7 +5,11 @@ import { Batcher, COLORS, HEATMAP_LAYOUT, JobRunner, PLOT_CONFIG, boundaryTraces
 
 // container: an element holding #twin-train, #twin-loss, #twin-reg, #twin-base, #twin-sentence.
 // extra(): the regularizer's params, e.g. {dropout: 0.3}; label: how the page names it.
-export function mountTwinPanel(extra, label) {
+// options: demo (the job's demo, "overfit" by default), arms ([with, without] event arm names),
+// onEpoch(items) for the page's own charts.
+export function mountTwinPanel(extra, label, options = {}) {
+  const demo = options.demo || "overfit";
+  const [withArm, withoutArm] = options.arms || ["regularized", "baseline"];
   const sentence = document.getElementById("twin-sentence");
   let grid = null;
   let points = null;
@@ -25,7 +29,8 @@ export function mountTwinPanel(extra, label) {
     }
   };
   const batcher = new Batcher((items) => {
-    for (const [arm, first] of [["regularized", 0], ["baseline", 1]]) {
+    if (options.onEpoch) options.onEpoch(items);
+    for (const [arm, first] of [[withArm, 0], [withoutArm, 1]]) {
       const list = items.filter((e) => e.arm === arm);
       if (!list.length) continue;
       const x = list.map((e) => e.epoch);
@@ -34,19 +39,20 @@ export function mountTwinPanel(extra, label) {
       const frames = list.filter((e) => e.boundary);
       if (frames.length && grid) {
         const f = frames[frames.length - 1];
-        Plotly.react(arm === "regularized" ? "twin-reg" : "twin-base", boundaryTraces(grid, f.boundary, points, info.num_classes),
-          { ...HEATMAP_LAYOUT, title: { text: `${arm === "regularized" ? `With ${label}` : "Without"}, epoch ${f.epoch}` } },
+        Plotly.react(arm === withArm ? "twin-reg" : "twin-base", boundaryTraces(grid, f.boundary, points, info.num_classes),
+          { ...HEATMAP_LAYOUT, title: { text: `${arm === withArm ? `With ${label}` : "Without"}, epoch ${f.epoch}` } },
           PLOT_CONFIG);
       }
     }
     document.body.dataset.twinEpochs = String(items[items.length - 1].epoch);
   });
-  const runner = new JobRunner("overfit", {
+  const runner = new JobRunner(demo, {
     start(data) {
+      if (options.onStart) options.onStart(data);
       grid = data.grid;
       points = data.points;
       info = data.info;
-      sentence.textContent = `Training on ${info.n_train} moons (${info.n_flipped} labels flipped), with and without ${label}…`;
+      sentence.textContent = `Training on ${info.n_train} points (${info.n_flipped} labels flipped), with and without ${label}…`;
     },
     epoch(data) { batcher.push(data); },
     done(data) {
@@ -68,6 +74,6 @@ export function mountTwinPanel(extra, label) {
   document.getElementById("twin-train").addEventListener("click", () => {
     reset();
     document.body.dataset.twin = "running";
-    runner.start({ dataset: "moons", ...extra() });
+    runner.start(demo === "overfit" ? { dataset: "moons", ...extra() } : extra());
   });
 }
