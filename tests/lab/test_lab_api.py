@@ -49,7 +49,7 @@ def test_interactive_docs_load_their_scripts_from_the_lab_itself(client, page, s
 def test_openapi_lists_every_endpoint(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert sorted(paths) == [
-        "/api/code", "/api/demos", "/api/dropout/mask", "/api/health", "/api/jobs", "/api/jobs/{job_id}",
+        "/api/augment/sample", "/api/code", "/api/demos", "/api/dropout/mask", "/api/health", "/api/jobs", "/api/jobs/{job_id}",
         "/api/jobs/{job_id}/control", "/api/jobs/{job_id}/events", "/api/limits", "/api/mix/sample",
     ]
     assert sorted(paths["/api/jobs/{job_id}"]) == ["delete", "get"]
@@ -65,6 +65,7 @@ def test_openapi_lists_every_endpoint(client):
     ("/mc-dropout", "<title>MC dropout · reglab lab</title>"),
     ("/label-smoothing", "<title>Label smoothing · reglab lab</title>"),
     ("/stochastic-depth", "<title>Stochastic depth · reglab lab</title>"),
+    ("/augmentation", "<title>Augmentation · reglab lab</title>"),
     ("/quiz", "<title>Quiz · reglab lab</title>"),
 ])
 def test_pages(client, path, title):
@@ -525,3 +526,27 @@ def test_overfit_twin_with_mixup_and_jitter(client):
     done = events[-1][1]
     assert len(done["regularized"]["history"]["val_loss"]) == len(done["baseline"]["history"]["val_loss"]) == 3
     assert done["regularized"]["history"]["train_loss"] != done["baseline"]["history"]["train_loss"]
+
+
+
+def test_augment_sample_keeps_labels_and_draws_per_sample(client):
+    import torch
+
+    from reglab.lab.demos.augment_ops import circular_shift, random_crop
+
+    body = client.get("/api/augment/sample", params={"dataset": "mnist1d", "strength": 0.5, "seed": 1}).json()
+    assert body["op"] == "circular shift" and body["amount"] == 5 and len(body["labels"]) == 6
+    for orig, aug in zip(body["original"], body["augmented"]):  # each is a roll of its original
+        shifts = [s for s in range(-5, 6) if torch.allclose(torch.roll(torch.tensor(orig), s), torch.tensor(aug), atol=1e-3)]
+        assert len(shifts) >= 1
+    x = torch.arange(2 * 12, dtype=torch.float32).reshape(2, 12)
+    g = torch.Generator().manual_seed(0)
+    out = circular_shift(x, 3, g)
+    assert all(any(torch.equal(out[i], torch.roll(x[i], s)) for s in range(-3, 4)) for i in range(2))
+    assert torch.equal(circular_shift(x, 0, g), x)  # zero magnitude is the identity
+    img = torch.arange(64, dtype=torch.float32).reshape(1, 1, 8, 8).repeat(3, 1, 1, 1)
+    assert torch.equal(random_crop(img, 0, g), img)
+    cropped = random_crop(img, 2, g)
+    assert cropped.shape == img.shape and (cropped == 0).any()
+    resp = client.get("/api/augment/sample", params={"dataset": "cifar10"})
+    assert resp.status_code == 422

@@ -27,10 +27,10 @@ def test_home(probe, live_server):
     page = probe.page
     page.goto(live_server.url + "/")
     page.wait_for_function("document.getElementById('health').textContent.includes('training slots')")
-    assert page.locator(".card").count() == 9
+    assert page.locator(".card").count() == 10
     assert page.locator(".card h2").all_inner_texts() == [
         "1. Overfitting in action", "2. Dropout", "3. Weight decay (L1 / L2)", "4. Early stopping",
-        "5. Mixup, CutMix, label smoothing", "6. MC dropout", "7. Label smoothing", "8. Stochastic depth", "9. Final quiz",
+        "5. Mixup, CutMix, label smoothing", "6. MC dropout", "7. Label smoothing", "8. Stochastic depth", "9. Data augmentation", "10. Final quiz",
     ]
     probe.screenshot("home")
     assert probe.errors == []
@@ -205,7 +205,7 @@ def test_shared_link_with_bad_values_falls_back_notices_and_runs(probe, live_ser
     assert probe.errors == []
 
 
-@pytest.mark.parametrize("path", ["/", "/overfit", "/dropout", "/weight-decay", "/early-stopping", "/mixup", "/mc-dropout", "/label-smoothing", "/stochastic-depth", "/quiz"])
+@pytest.mark.parametrize("path", ["/", "/overfit", "/dropout", "/weight-decay", "/early-stopping", "/mixup", "/mc-dropout", "/label-smoothing", "/stochastic-depth", "/augmentation", "/quiz"])
 def test_phone_width_has_no_horizontal_overflow(browser, live_server, path):
     from conftest import PageProbe
 
@@ -258,7 +258,8 @@ def test_quick_check_and_final_quiz_explain_and_remember(probe, live_server):
 
 
 @pytest.mark.parametrize("path, label", [("/dropout?p=0.3", "dropout 0.3"), ("/mixup?alpha=1", "mixup (alpha 1)"),
-                                         ("/label-smoothing?label_smoothing=0.2", "label smoothing 0.2")])
+                                         ("/label-smoothing?label_smoothing=0.2", "label smoothing 0.2"),
+                                         ("/augmentation?strength=0.3", "input jitter 0.3")])
 def test_dropout_and_mixup_pages_train_with_and_without(probe, live_server, path, label):
     page = probe.page
     page.goto(live_server.url + path)
@@ -297,4 +298,18 @@ def test_stochastic_depth_page_shows_the_schedule_per_block(probe, live_server):
     assert [trace_len(page, "twin-loss", i) for i in range(4)] == [100] * 4
     assert page.inner_text("#twin-sentence").startswith("With stochastic depth (last block 0.6)")
     probe.screenshot("stochastic-depth")
+    assert probe.errors == []
+
+
+def test_augmentation_view_shows_original_and_augmented_samples(probe, live_server):
+    page = probe.page
+    page.goto(live_server.url + "/augmentation?dataset=digits&strength=1&seed=2")
+    page.wait_for_function("document.body.dataset.samples === '1'")
+    assert page.locator("#aug-original canvas").count() == 6 and page.locator("#aug-augmented canvas").count() == 6
+    page.select_option("#dataset", "mnist1d")
+    page.wait_for_function("document.body.dataset.samples === '2'")
+    api = httpx.get(live_server.url + "/api/augment/sample", params={"dataset": "mnist1d", "strength": 1, "seed": 2}).json()
+    traces = page.evaluate("document.getElementById('aug-plot').data.length")
+    assert traces == 12 and api["op"] == "circular shift" and api["amount"] == 10
+    probe.screenshot("augmentation")
     assert probe.errors == []

@@ -42,6 +42,7 @@ from reglab.lab import codegen
 from reglab.lab.guard import RequestGuard, allowed_hosts
 from reglab.lab.jobs import TERMINAL, Job, JobLimitError, JobManager, JobNotFoundError
 from reglab.lab.schemas import (
+    AugmentQuery,
     PARAMS_BY_DEMO,
     CodeRequest,
     DropoutMaskQuery,
@@ -65,6 +66,7 @@ PAGES = {
     "mc-dropout": "mc-dropout.html",
     "label-smoothing": "label-smoothing.html",
     "stochastic-depth": "stochastic-depth.html",
+    "augmentation": "augmentation.html",
     "quiz": "quiz.html",
 }
 POLL_SECONDS = 0.02  # how often an idle event stream looks for new events
@@ -252,6 +254,16 @@ def create_app(limits: LabLimits | None = None, *, warm: bool = True,
 
         try:
             return mix_payload(q)
+        except (ValueError, ReglabError) as exc:
+            raise HTTPException(400, str(exc)) from None
+
+    @app.get("/api/augment/sample", tags=["demos"])
+    def augment_sample(q: Annotated[AugmentQuery, Query()]) -> dict[str, Any]:
+        """Training samples of a built-in set beside augmented copies (one draw per sample)."""
+        from reglab.lab.demos.augment_view import augment_payload
+
+        try:
+            return augment_payload(q)
         except (ValueError, ReglabError) as exc:
             raise HTTPException(400, str(exc)) from None
 

@@ -40,6 +40,7 @@ __all__ = [
     "JobControl",
     "DropoutMaskQuery",
     "MixQuery",
+    "AugmentQuery",
     "CodeRequest",
     "PARAMS_BY_DEMO",
 ]
@@ -336,6 +337,15 @@ class MixQuery(_Params):
     method: Literal["mixup", "cutmix"] = "mixup"
     alpha: float = Field(default=1.0, gt=0.0, le=10.0, description="Beta(alpha, alpha); 1.0: lambda uniform")
     smoothing: float = Field(default=0.1, ge=0.0, lt=1.0)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
+
+
+class AugmentQuery(_Params):
+    """The augmentation view: original training samples beside augmented copies."""
+
+    dataset: Literal["moons", "mnist1d", "digits"] = "moons"
+    strength: float = Field(default=0.3, ge=0.0, le=1.0,
+                            description="moons: jitter std; mnist1d: shift of up to 10x this; digits: crop of up to 2x this")
     seed: int = Field(default=0, ge=0, le=MAX_SEED)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["jitter", "circular_shift", "jitter_transform"]
+__all__ = ["jitter", "circular_shift", "random_crop", "jitter_transform"]
 
 
 def jitter(x: torch.Tensor, std: float, generator: torch.Generator) -> torch.Tensor:
@@ -34,3 +34,12 @@ def jitter_transform(std: float, seed: int):
         return jitter(x, std, generator), y
 
     return transform
+
+
+def random_crop(x: torch.Tensor, pad: int, generator: torch.Generator) -> torch.Tensor:
+    """Zero-pad images ``(N, C, H, W)`` by ``pad`` on every side and crop each back to ``H x W`` at
+    its own offset drawn uniformly from ``[0, 2 pad]`` per axis (a shift of up to ``pad`` pixels)."""
+    n, _, h, w = x.shape
+    padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
+    offsets = torch.randint(0, 2 * pad + 1, (n, 2), generator=generator)
+    return torch.stack([padded[i, :, int(dy):int(dy) + h, int(dx):int(dx) + w] for i, (dy, dx) in enumerate(offsets)])

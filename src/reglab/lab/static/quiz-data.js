@@ -200,6 +200,22 @@ export const QUESTIONS = [
     link: "/stochastic-depth",
   },
   {
+    id: "augment-label", demo: "augmentation", topic: "Data augmentation",
+    prompt: "Why does the augmentation page never flip the 8x8 digits horizontally?",
+    choices: ["Flips are too slow", "A flip can change what the sample is (a mirrored 2 or 7 is not a 2 or 7): augmentation must keep the label", "Flips only work on colour images", "Flips are the same as crops"],
+    answer: 1,
+    explanation: "Augmentation creates new training examples that keep their label. A flip is safe for cats and cars, not for digits or letters; a small shift or crop keeps a digit a digit, and a circular shift keeps an MNIST-1D pattern in its class.",
+    link: "/augmentation?dataset=digits&strength=0.5",
+  },
+  {
+    id: "augment-gap", demo: "augmentation", topic: "Data augmentation",
+    prompt: "Training with jitter on the augmentation page, what happens to the train-validation gap compared with the twin without it?",
+    choices: ["It shrinks: the model cannot memorize the exact noisy points when every epoch shows them moved a little", "It grows", "It stays exactly the same", "Training accuracy becomes 100%"],
+    answer: 0,
+    explanation: "Each epoch sees each point at a slightly different place, so fitting one exact position (a flipped label, say) pays off less; the boundary smooths and the gap closes. Too much jitter blurs the classes into each other and both accuracies drop.",
+    link: "/augmentation?dataset=moons&strength=0.3",
+  },
+  {
     id: "clipping", demo: "", topic: "Gradient clipping",
     prompt: "Gradient norm clipping with max_norm = 1.0: what happens to a gradient whose total norm is 5?",
     choices: ["It is set to zero", "It is scaled by 1/5 so that its norm is 1, keeping its direction", "Each entry is clipped to [-1, 1]", "Training stops"],
