@@ -27,7 +27,8 @@ def test_limits(client):
 
 def test_demos_lists_defaults(client):
     body = client.get("/api/demos").json()
-    assert sorted(body) == ["early_stopping", "mc_dropout", "overfit", "stochastic_depth", "weight_decay"]
+    assert sorted(body) == ["distillation", "early_stopping", "mc_dropout", "overfit", "stochastic_depth",
+                            "weight_decay"]
     assert body["overfit"]["defaults"] == {
         "train_size": 60, "label_noise": 0.1, "width": 128, "depth": 3, "epochs": 100, "lr": 0.01,
         "batch_size": 32, "seed": 0, "dataset": "moons", "boundary_every": 5,
@@ -66,6 +67,7 @@ def test_openapi_lists_every_endpoint(client):
     ("/label-smoothing", "<title>Label smoothing · reglab lab</title>"),
     ("/stochastic-depth", "<title>Stochastic depth · reglab lab</title>"),
     ("/augmentation", "<title>Augmentation · reglab lab</title>"),
+    ("/distillation", "<title>Distillation · reglab lab</title>"),
     ("/quiz", "<title>Quiz · reglab lab</title>"),
 ])
 def test_pages(client, path, title):

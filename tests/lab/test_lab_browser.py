@@ -27,10 +27,10 @@ def test_home(probe, live_server):
     page = probe.page
     page.goto(live_server.url + "/")
     page.wait_for_function("document.getElementById('health').textContent.includes('training slots')")
-    assert page.locator(".card").count() == 10
+    assert page.locator(".card").count() == 11
     assert page.locator(".card h2").all_inner_texts() == [
         "1. Overfitting in action", "2. Dropout", "3. Weight decay (L1 / L2)", "4. Early stopping",
-        "5. Mixup, CutMix, label smoothing", "6. MC dropout", "7. Label smoothing", "8. Stochastic depth", "9. Data augmentation", "10. Final quiz",
+        "5. Mixup, CutMix, label smoothing", "6. MC dropout", "7. Label smoothing", "8. Stochastic depth", "9. Data augmentation", "10. Knowledge distillation", "11. Final quiz",
     ]
     probe.screenshot("home")
     assert probe.errors == []
@@ -205,7 +205,7 @@ def test_shared_link_with_bad_values_falls_back_notices_and_runs(probe, live_ser
     assert probe.errors == []
 
 
-@pytest.mark.parametrize("path", ["/", "/overfit", "/dropout", "/weight-decay", "/early-stopping", "/mixup", "/mc-dropout", "/label-smoothing", "/stochastic-depth", "/augmentation", "/quiz"])
+@pytest.mark.parametrize("path", ["/", "/overfit", "/dropout", "/weight-decay", "/early-stopping", "/mixup", "/mc-dropout", "/label-smoothing", "/stochastic-depth", "/augmentation", "/distillation", "/quiz"])
 def test_phone_width_has_no_horizontal_overflow(browser, live_server, path):
     from conftest import PageProbe
 
@@ -312,4 +312,19 @@ def test_augmentation_view_shows_original_and_augmented_samples(probe, live_serv
     traces = page.evaluate("document.getElementById('aug-plot').data.length")
     assert traces == 12 and api["op"] == "circular shift" and api["amount"] == 10
     probe.screenshot("augmentation")
+    assert probe.errors == []
+
+
+def test_distillation_page_shows_temperature_and_both_students(probe, live_server):
+    page = probe.page
+    page.goto(live_server.url + "/distillation?temperature=4")
+    page.click("#twin-train")
+    page.wait_for_function("document.body.dataset.teacher === 'done'", timeout=90_000)
+    bars = page.evaluate("document.getElementById('kd-temperature').data.map(t => t.y)")
+    assert len(bars) == 4 and all(len(b) == 5 for b in bars)
+    assert all(b[0] >= b[-1] for b in bars)  # higher T: a flatter, less certain target
+    page.wait_for_function("document.body.dataset.twin === 'done'", timeout=120_000)
+    assert [trace_len(page, "twin-loss", i) for i in range(4)] == [300] * 4
+    assert page.inner_text("#twin-sentence").startswith("The student with the teacher's soft targets (T=4)")
+    probe.screenshot("distillation")
     assert probe.errors == []

@@ -100,3 +100,21 @@ def test_stochastic_depth_drops_each_block_at_its_scheduled_rate():
     assert observed == pytest.approx(out["rates"], abs=0.03)
     assert all("dropped" not in d for n, d in events if n == "epoch" and d["arm"] == "plain")
 
+
+
+def test_distillation_temperature_flattens_the_soft_targets():
+    out, events = run_demo("distillation", seed=0, teacher_epochs=20, epochs=2)
+    teacher = [d for n, d in events if n == "teacher"][0]
+    assert teacher["temperatures"] == [1.0, 2.0, 4.0, 8.0, 20.0]
+    for i, label in enumerate(teacher["labels"]):
+        p_true = [per_t[i][label] for per_t in teacher["soft_targets"]]
+        assert p_true == sorted(p_true, reverse=True)  # higher T, flatter targets ...
+        assert p_true[0] > p_true[-1] > 0.5  # strictly flatter at T = 20, still on the teacher's side
+    assert sorted({d["arm"] for n, d in events if n == "epoch"}) == ["distilled", "scratch", "teacher"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS)
+def test_distilled_student_beats_the_student_from_labels_alone(seed):
+    out, _ = run_demo("distillation", seed=seed)
+    assert out["distilled"]["history"]["val_acc"][-1] > out["scratch"]["history"]["val_acc"][-1]

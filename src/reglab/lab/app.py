@@ -67,6 +67,7 @@ PAGES = {
     "label-smoothing": "label-smoothing.html",
     "stochastic-depth": "stochastic-depth.html",
     "augmentation": "augmentation.html",
+    "distillation": "distillation.html",
     "quiz": "quiz.html",
 }
 POLL_SECONDS = 0.02  # how often an idle event stream looks for new events

@@ -34,6 +34,8 @@ __all__ = [
     "McDropoutJob",
     "StochasticDepthParams",
     "StochasticDepthJob",
+    "DistillationParams",
+    "DistillationJob",
     "JobRequest",
     "JobCreated",
     "JobStatus",
@@ -232,12 +234,31 @@ class StochasticDepthParams(_TrainParams):
     epochs: int = Field(default=100, ge=1, le=MAX_EPOCHS)
 
 
+class DistillationParams(_Params):
+    """Knowledge distillation: a teacher on ``teacher_size`` points, two small students on
+    ``train_size`` of them (10% flipped), with and without the teacher's soft targets."""
+
+    dataset: Dataset2D = "spirals"
+    teacher_size: int = Field(default=600, ge=10, le=MAX_TRAIN_SIZE, description="the teacher's training points")
+    teacher_epochs: int = Field(default=60, ge=1, le=MAX_EPOCHS)
+    train_size: int = Field(default=60, ge=10, le=MAX_TRAIN_SIZE, description="the students' training points")
+    label_noise: float = Field(default=0.1, ge=0.0, le=0.5, description="fraction of the students' labels flipped")
+    student_width: int = Field(default=32, ge=1, le=MAX_WIDTH, description="the student's hidden units (1 layer)")
+    temperature: float = Field(default=4.0, gt=0.0, le=50.0, description="softmax temperature T of the soft targets")
+    alpha: float = Field(default=0.9, ge=0.0, le=1.0, description="weight of the T^2-scaled soft term")
+    epochs: int = Field(default=300, ge=1, le=MAX_EPOCHS, description="the students' epochs")
+    lr: float = Field(default=0.03, gt=0.0, le=1.0, description="Adam learning rate")
+    batch_size: int = Field(default=32, ge=1, le=MAX_BATCH_SIZE)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
+
+
 PARAMS_BY_DEMO: dict[str, type[_Params]] = {
     "overfit": OverfitParams,
     "weight_decay": WeightDecayParams,
     "early_stopping": EarlyStoppingParams,
     "mc_dropout": McDropoutParams,
     "stochastic_depth": StochasticDepthParams,
+    "distillation": DistillationParams,
 }
 
 
@@ -276,8 +297,15 @@ class StochasticDepthJob(_Params):
     params: StochasticDepthParams = Field(default_factory=StochasticDepthParams)
 
 
-JobRequest = Annotated[Union[OverfitJob, WeightDecayJob, EarlyStoppingJob, McDropoutJob, StochasticDepthJob],
-                       Field(discriminator="demo")]
+class DistillationJob(_Params):
+    """A training job of the distillation demo."""
+
+    demo: Literal["distillation"]
+    params: DistillationParams = Field(default_factory=DistillationParams)
+
+
+JobRequest = Annotated[Union[OverfitJob, WeightDecayJob, EarlyStoppingJob, McDropoutJob, StochasticDepthJob,
+                             DistillationJob], Field(discriminator="demo")]
 
 
 class JobCreated(BaseModel):

@@ -8,7 +8,7 @@ synchronously (so a bad combination, like more training samples than the dataset
 
 from __future__ import annotations
 
-from reglab.lab.demos import early_stopping, mc_dropout, overfit, stochastic_depth, weight_decay
+from reglab.lab.demos import distillation, early_stopping, mc_dropout, overfit, stochastic_depth, weight_decay
 
 PREPARERS = {
     "overfit": overfit.prepare,
@@ -16,6 +16,7 @@ PREPARERS = {
     "early_stopping": early_stopping.prepare,
     "mc_dropout": mc_dropout.prepare,
     "stochastic_depth": stochastic_depth.prepare,
+    "distillation": distillation.prepare,
 }
 
 __all__ = ["PREPARERS"]

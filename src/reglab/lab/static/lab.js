@@ -291,6 +291,7 @@ export class JobRunner {
     on("start", false);
     on("epoch", false);
     on("stop", false);
+    on("teacher", false);
     on("done", true);
     on("cancelled", true);
     on("error", true);

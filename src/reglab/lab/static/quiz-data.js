@@ -223,7 +223,7 @@ export const QUESTIONS = [
     explanation: "Norm clipping rescales the whole gradient vector, keeping its direction; value clipping (clip_grad_value) clips each entry to [-c, c], which can change the direction. Typical max_norm values are 0.5 to 5; pick one above the usual gradient norm so that only the rare spikes are cut.",
   },
   {
-    id: "distillation-temperature", demo: "", topic: "Distillation temperature",
+    id: "distillation-temperature", demo: "distillation", topic: "Distillation temperature",
     prompt: "In knowledge distillation, what does raising the softmax temperature T of the teacher do?",
     choices: [
       "Makes the soft targets flatter, exposing how the teacher ranks the wrong classes",
@@ -233,6 +233,20 @@ export const QUESTIONS = [
     ],
     answer: 0,
     explanation: "softmax(z / T) with T > 1 shrinks the differences between logits, so the small probabilities of the wrong classes grow. Those 'dark knowledge' ratios (a 7 looks more like a 1 than like a 6) are what the student learns beyond the hard label. The soft loss is scaled by T^2 to keep its gradients comparable (Hinton et al. 2015).",
+    link: "/distillation?temperature=20",
+  },
+  {
+    id: "distillation-why", demo: "distillation", topic: "Knowledge distillation",
+    prompt: "The distillation page's student sees 60 points with some flipped labels. Why can the teacher's soft targets help it?",
+    choices: [
+      "They tell the student, for every point, how sure a better-informed model is, including that a flipped label is probably wrong",
+      "They give the student more parameters",
+      "They replace the validation set",
+      "They make training faster only",
+    ],
+    answer: 0,
+    explanation: "The teacher learned from ten times more points. On the student's 60 points its probabilities carry that knowledge: high confidence where the class is clear, lower near the boundary, and the other class for a mislabelled point. A student that matches them learns a better boundary than the labels alone can give it.",
+    link: "/distillation",
   },
   {
     id: "mc-dropout", demo: "mc_dropout", topic: "MC dropout",

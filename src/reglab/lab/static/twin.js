@@ -55,6 +55,7 @@ export function mountTwinPanel(extra, label, options = {}) {
       sentence.textContent = `Training on ${info.n_train} points (${info.n_flipped} labels flipped), with and without ${label}…`;
     },
     epoch(data) { batcher.push(data); },
+    teacher(data) { if (options.onTeacher) options.onTeacher(data); },
     done(data) {
       batcher.flushNow();
       sentence.textContent = data.comparison;
