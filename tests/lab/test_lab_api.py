@@ -112,7 +112,11 @@ def test_static_module_is_served(client):
     ({"demo": "early_stopping", "params": {"patience": -1}},
      "early_stopping.params.patience: Input should be greater than or equal to 0"),
     ({"demo": "nope"}, "Input tag 'nope' found using 'demo' does not match any of the expected tags: "
-                       "'overfit', 'weight_decay', 'early_stopping'"),
+                       "'overfit', 'weight_decay', 'early_stopping', 'mc_dropout', 'stochastic_depth', "
+                       "'distillation'"),
+    ({"demo": "stochastic_depth", "params": {"max_rate": 1.0}},
+     "stochastic_depth.params.max_rate: Input should be less than or equal to 0.9"),
+    ({"demo": "overfit", "params": {"dropout": 0.9}}, "overfit.params.dropout: Input should be less than or equal to 0.8"),
 ])
 def test_create_job_rejects_invalid_params(client, body, message):
     resp = client.post("/api/jobs", json=body)
