@@ -91,7 +91,7 @@ def test_weight_decay_page_streams_both_boundaries(probe, live_server):
     page.wait_for_function("document.body.dataset.state === 'done' && document.body.dataset.epochs === '20'")
     for div in ("boundary-reg", "boundary-base"):
         heat = page.evaluate(f"document.getElementById('{div}').data[0]")
-        assert heat["type"] == "heatmap" and len(heat["z"]) == 50
+        assert heat["type"] == "heatmap" and len(heat["z"]) == 80  # this demo's finer grid
     assert page.evaluate("document.getElementById('boundary-reg').layout.title.text") == "L1, λ=0.01: epoch 20"
     assert trace_len(page, "loss-chart", 0) == 20 and trace_len(page, "loss-chart", 1) == 20
     assert trace_len(page, "norm-chart", 0) == 20
