@@ -16,9 +16,9 @@ export function mountTwinPanel(extra, label, options = {}) {
   let info = null;
   const reset = () => {
     Plotly.newPlot("twin-loss", [
-      { x: [], y: [], name: `val loss, ${label}`, mode: "lines", line: { color: COLORS.reg } },
+      { x: [], y: [], name: `val loss, with ${label}`, mode: "lines", line: { color: COLORS.reg } },
       { x: [], y: [], name: "val loss, without", mode: "lines", line: { color: COLORS.base, dash: "dash" } },
-      { x: [], y: [], name: `train loss, ${label}`, mode: "lines", line: { color: COLORS.reg, width: 1 }, opacity: 0.5 },
+      { x: [], y: [], name: `train loss, with ${label}`, mode: "lines", line: { color: COLORS.reg, width: 1 }, opacity: 0.5 },
       { x: [], y: [], name: "train loss, without", mode: "lines", line: { color: COLORS.base, width: 1, dash: "dash" }, opacity: 0.5 },
     ], {
       title: { text: "Loss per epoch" }, margin: { l: 45, r: 10, t: 35, b: 70 },
