@@ -59,6 +59,7 @@ def mix_pairs(x: torch.Tensor, y: torch.Tensor, method: str, alpha: float, num_c
         lams = []
         for i in range(n):
             params = sample_cutmix_params(1, x.shape[-2], x.shape[-1], alpha, generator)
+            assert params.box is not None  # CutMix parameters always carry a box
             top, bottom, left, right = params.box
             mixed[i, :, top:bottom, left:right] = x[partner[i], :, top:bottom, left:right]
             lams.append(params.lam)
