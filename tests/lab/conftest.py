@@ -21,7 +21,7 @@ with warnings.catch_warnings():  # starlette suggests httpx2 for its TestClient;
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient  # noqa: E402
 
-from lab_helpers import LiveServer  # noqa: E402
+from lab_helpers import BASE_URL, LiveServer  # noqa: E402
 
 from reglab.lab import LabLimits, create_app  # noqa: E402
 
@@ -41,7 +41,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "lab"
 @pytest.fixture
 def client() -> Iterator[TestClient]:
     """A TestClient over a fresh app (default limits, no warm-up thread)."""
-    with TestClient(create_app(warm=False)) as c:
+    with TestClient(create_app(warm=False), base_url=BASE_URL) as c:
         yield c
 
 

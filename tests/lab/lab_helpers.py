@@ -49,8 +49,12 @@ def run_job(client: Any, demo: str, params: dict[str, Any]) -> list[tuple[str, d
         return [(name, data) for name, _, data in parse_sse(stream.iter_lines())]
 
 
+#: The TestClients' base URL: a loopback Host, the only kind the lab answers by default.
+BASE_URL = "http://127.0.0.1:8000"
+
+
 def make_client(**limits: Any) -> TestClient:
-    return TestClient(create_app(LabLimits(**limits), warm=False))
+    return TestClient(create_app(LabLimits(**limits), warm=False), base_url=BASE_URL)
 
 
 def free_port() -> int:

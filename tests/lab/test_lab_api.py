@@ -15,22 +15,24 @@ from reglab.lab.schemas import GRID_SIZE
 
 def test_health(client):
     assert client.get("/api/health").json() == {
-        "status": "ok", "version": "0.1.0", "jobs_running": 0, "max_jobs": 4, "warm": False}
+        "status": "ok", "version": "0.1.0", "jobs_running": 0, "max_jobs": 4, "warm": False, "retained_bytes": 0}
 
 
 def test_limits(client):
     assert client.get("/api/limits").json() == {
-        "max_jobs": 4, "keep_finished": 64, "unwatched_timeout": 15.0, "max_epochs": 500,
+        "max_jobs": 4, "keep_finished": 64, "keep_bytes": 67108864, "unwatched_timeout": 15.0, "max_epochs": 500,
         "max_train_size": 5000, "max_width": 256, "max_depth": 4, "max_batch_size": 1024, "grid_size": 50,
     }
 
 
 def test_demos_lists_defaults(client):
     body = client.get("/api/demos").json()
-    assert sorted(body) == ["early_stopping", "overfit", "weight_decay"]
+    assert sorted(body) == ["distillation", "early_stopping", "mc_dropout", "overfit", "stochastic_depth",
+                            "weight_decay"]
     assert body["overfit"]["defaults"] == {
-        "train_size": 200, "label_noise": 0.2, "width": 128, "depth": 3, "epochs": 150, "lr": 0.01,
+        "train_size": 60, "label_noise": 0.1, "width": 128, "depth": 3, "epochs": 100, "lr": 0.01,
         "batch_size": 32, "seed": 0, "dataset": "moons", "boundary_every": 5,
+        "dropout": 0.0, "weight_decay": 0.0, "patience": 0, "augment": 0.0, "label_smoothing": 0.0, "mixup": 0.0,
     }
     assert body["weight_decay"]["schema"]["properties"]["lam"]["maximum"] == 1.0
 
@@ -48,8 +50,8 @@ def test_interactive_docs_load_their_scripts_from_the_lab_itself(client, page, s
 def test_openapi_lists_every_endpoint(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert sorted(paths) == [
-        "/api/code", "/api/demos", "/api/dropout/mask", "/api/health", "/api/jobs", "/api/jobs/{job_id}",
-        "/api/jobs/{job_id}/events", "/api/limits", "/api/mix/sample",
+        "/api/augment/sample", "/api/code", "/api/demos", "/api/dropout/mask", "/api/health", "/api/jobs", "/api/jobs/{job_id}",
+        "/api/jobs/{job_id}/control", "/api/jobs/{job_id}/events", "/api/limits", "/api/mix/sample",
     ]
     assert sorted(paths["/api/jobs/{job_id}"]) == ["delete", "get"]
 
@@ -61,6 +63,12 @@ def test_openapi_lists_every_endpoint(client):
     ("/weight-decay", "<title>Weight decay · reglab lab</title>"),
     ("/early-stopping", "<title>Early stopping · reglab lab</title>"),
     ("/mixup", "<title>Mixup, CutMix and label smoothing · reglab lab</title>"),
+    ("/mc-dropout", "<title>MC dropout · reglab lab</title>"),
+    ("/label-smoothing", "<title>Label smoothing · reglab lab</title>"),
+    ("/stochastic-depth", "<title>Stochastic depth · reglab lab</title>"),
+    ("/augmentation", "<title>Augmentation · reglab lab</title>"),
+    ("/distillation", "<title>Distillation · reglab lab</title>"),
+    ("/quiz", "<title>Quiz · reglab lab</title>"),
 ])
 def test_pages(client, path, title):
     resp = client.get(path)
@@ -104,7 +112,11 @@ def test_static_module_is_served(client):
     ({"demo": "early_stopping", "params": {"patience": -1}},
      "early_stopping.params.patience: Input should be greater than or equal to 0"),
     ({"demo": "nope"}, "Input tag 'nope' found using 'demo' does not match any of the expected tags: "
-                       "'overfit', 'weight_decay', 'early_stopping'"),
+                       "'overfit', 'weight_decay', 'early_stopping', 'mc_dropout', 'stochastic_depth', "
+                       "'distillation'"),
+    ({"demo": "stochastic_depth", "params": {"max_rate": 1.0}},
+     "stochastic_depth.params.max_rate: Input should be less than or equal to 0.9"),
+    ({"demo": "overfit", "params": {"dropout": 0.9}}, "overfit.params.dropout: Input should be less than or equal to 0.8"),
 ])
 def test_create_job_rejects_invalid_params(client, body, message):
     resp = client.post("/api/jobs", json=body)
@@ -165,8 +177,8 @@ def test_overfit_stream(client):
     names = [name for name, _ in events]
     assert names == ["start"] + ["epoch"] * 7 + ["done"]
     start = events[0][1]
-    assert start["info"]["n_train"] == 200 and start["info"]["n_flipped"] == 40 and start["info"]["num_classes"] == 2
-    assert len(start["points"]["train"]["x"]) == 200 and len(start["points"]["val"]["label"]) == 160
+    assert start["info"]["n_train"] == 60 and start["info"]["n_flipped"] == 6 and start["info"]["num_classes"] == 2
+    assert len(start["points"]["train"]["x"]) == 60 and len(start["points"]["val"]["label"]) == 160
     assert len(start["grid"]["x"]) == GRID_SIZE and len(start["grid"]["y"]) == GRID_SIZE
     epochs = [data for name, data in events if name == "epoch"]
     assert [e["epoch"] for e in epochs] == [1, 2, 3, 4, 5, 6, 7]
@@ -224,8 +236,8 @@ def test_finished_jobs_beyond_keep_finished_are_forgotten():
         for _ in range(3):
             ids.append(c.post("/api/jobs", json={"demo": "overfit", "params": params}).json()["id"])
             wait_for(lambda: c.get(f"/api/jobs/{ids[-1]}").json()["state"] == "done")
-        # each submission forgets the finished jobs beyond the newest `keep_finished`
-        assert [c.get(f"/api/jobs/{i}").status_code for i in ids] == [404, 200, 200]
+        # each finished job makes the manager forget the finished jobs beyond the newest `keep_finished`
+        assert [c.get(f"/api/jobs/{i}").status_code for i in ids] == [404, 404, 200]
 
 
 def test_early_stopping_stops_restores_and_continues(client):
@@ -433,7 +445,114 @@ def test_a_failing_runner_becomes_an_error_event():
     job = manager.submit("overfit", OverfitParams(), prepare)
     job.thread.join(10)
     assert job.status() == {"id": job.id, "demo": "overfit", "state": "error", "events": 2,
-                            "error": "RuntimeError: the model diverged"}
+                            "error": "RuntimeError: the model diverged", "paused": False}
     assert [name for name, _ in job.events_since(0)] == ["start", "error"]
     assert job.events_since(1)[0][1]["message"] == "RuntimeError: the model diverged"
     assert manager.running == 0  # the slot is free again
+
+
+def test_overfit_trains_a_regularized_twin_on_the_same_batches(client):
+    params = {"epochs": 4, "train_size": 60, "width": 16, "depth": 1, "dropout": 0.3, "label_smoothing": 0.1}
+    events = run_job(client, "overfit", params)
+    start, done = events[0][1], events[-1][1]
+    assert start["regularizers"] == ["dropout 0.3", "label smoothing 0.1"]
+    arms = [d["arm"] for n, d in events if n == "epoch"]
+    assert sorted(arms) == ["baseline"] * 4 + ["regularized"] * 4
+    # the baseline is the plain run of the same settings (same initial weights, same batches)
+    plain = run_job(client, "overfit", {k: v for k, v in params.items() if k not in ("dropout", "label_smoothing")})
+    assert done["baseline"]["history"]["val_loss"] == plain[-1][1]["history"]["val_loss"]
+    assert done["regularized"]["history"]["val_loss"] != plain[-1][1]["history"]["val_loss"]
+    reg, base = done["regularized"]["history"], done["baseline"]["history"]
+    gap_r = 100 * (reg["train_acc"][-1] - reg["val_acc"][-1])
+    gap_b = 100 * (base["train_acc"][-1] - base["val_acc"][-1])
+    assert done["comparison"] == (
+        f"With dropout 0.3, label smoothing 0.1 the train-validation accuracy gap "
+        f"{'shrinks' if gap_r < gap_b else 'does not shrink'}: {gap_r:.1f} pts against {gap_b:.1f} pts without; "
+        f"final validation accuracy {reg['val_acc'][-1]:.3f} against {base['val_acc'][-1]:.3f}, best validation "
+        f"loss {min(reg['val_loss']):.3f} against {min(base['val_loss']):.3f}.")
+
+
+def test_overfit_twin_early_stopping_stops_only_the_regularized_arm(client):
+    events = run_job(client, "overfit", {"epochs": 40, "train_size": 60, "width": 16, "depth": 1, "patience": 2,
+                                         "lr": 0.03})
+    done = events[-1][1]
+    assert len(done["baseline"]["history"]["epoch"]) == 40
+    assert len(done["regularized"]["history"]["epoch"]) < 40
+    stopped = len(done["regularized"]["history"]["epoch"])
+    assert done["regularized"]["stop_reason"].startswith(f"Stopped at epoch {stopped}: val_loss did not improve for 2 epochs")
+
+
+def _epochs_seen(job, arm=None):
+    return sum(1 for n, d in job.events_since(0) if n == "epoch" and d.get("arm") == arm)
+
+
+def _settled(job, arm=None):
+    """The epoch count once it has stopped changing for 0.3 s (the job is paused)."""
+    last, since = -1, time.monotonic()
+    while True:
+        now = _epochs_seen(job, arm)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since > 0.3:
+            return now
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("params, arms", [
+    ({"epochs": 60, "train_size": 40, "width": 8, "depth": 1}, [None]),
+    ({"epochs": 60, "train_size": 40, "width": 8, "depth": 1, "dropout": 0.2}, ["regularized", "baseline"]),
+])
+def test_pause_single_step_and_resume(client, params, arms):
+    job_id = client.post("/api/jobs", json={"demo": "overfit", "params": params}).json()["id"]
+    job = client.app.state.jobs.get(job_id)
+    job.subscribe()
+    assert client.post(f"/api/jobs/{job_id}/control", json={"action": "pause"}).json()["paused"] is True
+    paused_at = {arm: _settled(job, arm) for arm in arms}
+    assert all(0 < n < 60 for n in paused_at.values())
+    assert job.state == "running"
+    resp = client.post(f"/api/jobs/{job_id}/control", json={"action": "step"})
+    assert resp.json()["paused"] is True
+    assert {arm: _settled(job, arm) for arm in arms} == {arm: n + 1 for arm, n in paused_at.items()}  # one epoch each
+    client.post(f"/api/jobs/{job_id}/control", json={"action": "resume"})
+    wait_for(lambda: job.state == "done")
+    assert {arm: _epochs_seen(job, arm) for arm in arms} == {arm: 60 for arm in arms}
+
+
+def test_control_rejects_an_unknown_action(client):
+    job_id = client.post("/api/jobs", json={"demo": "overfit", "params": {"epochs": 1}}).json()["id"]
+    resp = client.post(f"/api/jobs/{job_id}/control", json={"action": "rewind"})
+    assert resp.status_code == 422
+    assert resp.json()["message"] == "action: Input should be 'pause', 'resume' or 'step'"
+
+
+def test_overfit_twin_with_mixup_and_jitter(client):
+    events = run_job(client, "overfit", {"epochs": 3, "train_size": 40, "width": 8, "depth": 1, "mixup": 1.0,
+                                         "augment": 0.2})
+    assert events[0][1]["regularizers"] == ["input jitter 0.2", "mixup (alpha 1)"]
+    done = events[-1][1]
+    assert len(done["regularized"]["history"]["val_loss"]) == len(done["baseline"]["history"]["val_loss"]) == 3
+    assert done["regularized"]["history"]["train_loss"] != done["baseline"]["history"]["train_loss"]
+
+
+
+def test_augment_sample_keeps_labels_and_draws_per_sample(client):
+    import torch
+
+    from reglab.lab.demos.augment_ops import circular_shift, random_crop
+
+    body = client.get("/api/augment/sample", params={"dataset": "mnist1d", "strength": 0.5, "seed": 1}).json()
+    assert body["op"] == "circular shift" and body["amount"] == 5 and len(body["labels"]) == 6
+    for orig, aug in zip(body["original"], body["augmented"]):  # each is a roll of its original
+        shifts = [s for s in range(-5, 6) if torch.allclose(torch.roll(torch.tensor(orig), s), torch.tensor(aug), atol=1e-3)]
+        assert len(shifts) >= 1
+    x = torch.arange(2 * 12, dtype=torch.float32).reshape(2, 12)
+    g = torch.Generator().manual_seed(0)
+    out = circular_shift(x, 3, g)
+    assert all(any(torch.equal(out[i], torch.roll(x[i], s)) for s in range(-3, 4)) for i in range(2))
+    assert torch.equal(circular_shift(x, 0, g), x)  # zero magnitude is the identity
+    img = torch.arange(64, dtype=torch.float32).reshape(1, 1, 8, 8).repeat(3, 1, 1, 1)
+    assert torch.equal(random_crop(img, 0, g), img)
+    cropped = random_crop(img, 2, g)
+    assert cropped.shape == img.shape and (cropped == 0).any()
+    resp = client.get("/api/augment/sample", params={"dataset": "cifar10"})
+    assert resp.status_code == 422

@@ -19,17 +19,17 @@ def test_default_snippets_compile(demo):
 
 def test_overfit_snippet_for_default_settings():
     assert codegen.snippet("overfit") == (
-        "# reglab lab, overfitting in action: moons, 200 training samples, 20% label noise, MLP 128x3\n"
+        "# reglab lab, overfitting in action: moons, 60 training samples, 10% label noise, MLP 128x3\n"
         "import torch\n\nimport reglab.data\nimport reglab.models\n"
         "from reglab.analysis import diagnose\nfrom reglab.training import Trainer\n\n"
         "torch.set_num_threads(1)\n"
-        "splits = reglab.data.load('moons', seed=0, train_size=200, label_noise=0.2)\n"
+        "splits = reglab.data.load('moons', seed=0, train_size=60, label_noise=0.1)\n"
         "torch.manual_seed(0)  # the initial weights\n"
         'model = reglab.models.build("mlp", splits.info.input_shape, splits.info.num_classes, width=128, depth=3)\n'
         "train_loader, val_loader, _ = splits.loaders(32, seed=0)\n"
         "optimizer = torch.optim.Adam(model.parameters(), lr=0.01)\n"
         "trainer = Trainer(model, optimizer, train_loader=train_loader, val_loader=val_loader,\n"
-        "                  epochs=150, seed=0)\n"
+        "                  epochs=100, seed=0)\n"
         "history = trainer.fit().to_dict()\n"
         'print("best epoch:", history["best_epoch"], "final val_acc:", history["val_acc"][-1])\n'
         "print(diagnose(history, num_classes=splits.info.num_classes).sentence)\n"

@@ -72,15 +72,65 @@ def test_cli_lab_command_serves_on_loopback(monkeypatch):
     from reglab.cli import app
 
     calls = []
-    monkeypatch.setattr(reglab.lab, "serve", lambda host, port, limits: calls.append((host, port, limits)))
+    monkeypatch.setattr(reglab.lab, "serve",
+                        lambda host, port, limits, allow_hosts: calls.append((host, port, limits, allow_hosts)))
     result = CliRunner().invoke(app, ["lab", "--port", "8123"])
     assert result.exit_code == 0, result.output
     assert result.output == "reglab lab: open http://127.0.0.1:8123/ (Ctrl-C to stop)\n"
-    assert calls == [("127.0.0.1", 8123, LabLimits(max_jobs=4))]
+    assert calls == [("127.0.0.1", 8123, LabLimits(max_jobs=4), ())]
     result = CliRunner().invoke(app, ["lab", "--max-jobs", "0"])
     assert result.exit_code == 2
     assert "Invalid value for '--max-jobs': Input should be greater than or equal to 1" in result.output
     assert len(calls) == 1
+
+
+def test_cli_lab_warns_in_one_line_when_binding_beyond_loopback(monkeypatch):
+    from typer.testing import CliRunner
+
+    import reglab.lab
+    from reglab.cli import app
+
+    calls = []
+    monkeypatch.setattr(reglab.lab, "serve",
+                        lambda host, port, limits, allow_hosts: calls.append((host, allow_hosts)))
+    result = CliRunner().invoke(app, ["lab", "--host", "0.0.0.0", "--port", "8123", "--allow-host", "lab.school.lan",
+                                      "--allow-host", "10.0.0.7"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "Warning: --host 0.0.0.0 is not a loopback address: anyone who can reach port 8123 of this machine can "
+        "start training jobs (--host 127.0.0.1 keeps the lab local).",
+        "reglab lab: open http://0.0.0.0:8123/ (Ctrl-C to stop)",
+    ]
+    assert calls == [("0.0.0.0", ("lab.school.lan", "10.0.0.7"))]
+    for host in ("localhost", "127.0.0.2", "::1"):
+        result = CliRunner().invoke(app, ["lab", "--host", host])
+        assert "Warning" not in result.output
+
+
+def test_live_server_refuses_a_foreign_host_header(live_server):
+    resp = httpx.post(live_server.url + "/api/jobs", json={"demo": "overfit"}, headers={"Host": "evil.example"},
+                      timeout=10)
+    assert resp.status_code == 400
+    assert resp.json()["detail"].endswith("Received: Host='evil.example'")
+    assert live_server.jobs.running == 0
+
+
+def test_live_server_refuses_a_large_body_before_reading_it(live_server):
+    """A streamed body of 8 MiB is cut off after the first chunks over the cap: 413 arrives
+    while most of the body was never sent."""
+    sent = []
+
+    def body():
+        for _ in range(128):
+            sent.append(1)
+            yield b"x" * 65536
+
+    resp = httpx.post(live_server.url + "/api/jobs", content=body(), headers={"Content-Type": "text/plain"},
+                      timeout=10)
+    assert resp.status_code == 413
+    assert resp.json() == {"detail": "Invalid value for argument `body`. Expected a request body of at most 65536 "
+                                     "bytes. Received: more than 65536 bytes streamed"}
+    assert len(sent) < 128
 
 
 @pytest.mark.parametrize("path", ["/", "/overfit", "/api/health", "/openapi.json"])

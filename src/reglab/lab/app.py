@@ -9,7 +9,8 @@ Routes (the OpenAPI schema is at ``/openapi.json``, the interactive docs at ``/d
 * ``GET /api/health``, ``GET /api/limits``, ``GET /api/demos`` (defaults and limits of each demo).
 * ``POST /api/jobs`` ``{"demo": ..., "params": {...}}`` starts a training job (201), 422 on
   invalid params, 400 when the data cannot be built as asked, 429 when ``max_jobs`` already run.
-* ``GET /api/jobs/{id}`` its state; ``GET /api/jobs/{id}/events`` its Server-Sent Events
+* ``GET /api/jobs/{id}`` its state; ``POST /api/jobs/{id}/control`` ``{"action": "pause" | "resume" | "step"}``;
+  ``GET /api/jobs/{id}/events`` its Server-Sent Events
   (replayed from the start, or from ``Last-Event-ID``); ``DELETE /api/jobs/{id}`` cancels it.
   A job is also cancelled when its event stream's client disconnects.
 * ``GET /api/dropout/mask`` real dropout masks; ``GET /api/mix/sample`` mixup/CutMix and
@@ -22,7 +23,7 @@ import asyncio
 import json
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -38,11 +39,14 @@ from pydantic import ValidationError
 
 from reglab.errors import ReglabError
 from reglab.lab import codegen
+from reglab.lab.guard import RequestGuard, allowed_hosts
 from reglab.lab.jobs import TERMINAL, Job, JobLimitError, JobManager, JobNotFoundError
 from reglab.lab.schemas import (
+    AugmentQuery,
     PARAMS_BY_DEMO,
     CodeRequest,
     DropoutMaskQuery,
+    JobControl,
     JobCreated,
     JobRequest,
     JobStatus,
@@ -59,6 +63,12 @@ PAGES = {
     "weight-decay": "weight-decay.html",
     "early-stopping": "early-stopping.html",
     "mixup": "mixup.html",
+    "mc-dropout": "mc-dropout.html",
+    "label-smoothing": "label-smoothing.html",
+    "stochastic-depth": "stochastic-depth.html",
+    "augmentation": "augmentation.html",
+    "distillation": "distillation.html",
+    "quiz": "quiz.html",
 }
 POLL_SECONDS = 0.02  # how often an idle event stream looks for new events
 JOB_ID = Annotated[str, PathParam(pattern=r"^[0-9a-f]{12}$", description="a job id from POST /api/jobs")]
@@ -100,13 +110,16 @@ def warm_up() -> None:
     overfit.prepare(params)(Job("overfit", params.model_dump(), unwatched_timeout=float("inf")))
 
 
-def create_app(limits: LabLimits | None = None, *, warm: bool = True) -> FastAPI:
-    """Build the lab application with its own job manager.
+def create_app(limits: LabLimits | None = None, *, warm: bool = True,
+               hosts: Iterable[str] | None = None) -> FastAPI:
+    """Build the lab application with its own job manager, behind :class:`~reglab.lab.guard.RequestGuard`.
 
     Args:
         limits: job limits. Defaults to ``LabLimits()`` (4 concurrent jobs).
         warm: import the training stack in a background thread at startup (:func:`warm_up`).
             Defaults to True.
+        hosts: the ``Host`` names answered. Defaults to the loopback names
+            (:func:`reglab.lab.guard.allowed_hosts`).
     """
     manager = JobManager(limits)
     warmed = threading.Event()
@@ -132,6 +145,7 @@ def create_app(limits: LabLimits | None = None, *, warm: bool = True) -> FastAPI
     )
     app.state.jobs = manager
     app.state.warmed = warmed
+    app.add_middleware(RequestGuard, hosts=allowed_hosts() if hosts is None else hosts)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -165,7 +179,8 @@ def create_app(limits: LabLimits | None = None, *, warm: bool = True) -> FastAPI
     @app.get("/api/health", tags=["service"])
     async def health() -> dict[str, Any]:
         return {"status": "ok", "version": _version(), "jobs_running": manager.running,
-                "max_jobs": manager.limits.max_jobs, "warm": warmed.is_set()}
+                "max_jobs": manager.limits.max_jobs, "warm": warmed.is_set(),
+                "retained_bytes": manager.retained_bytes}
 
     @app.get("/api/limits", tags=["service"])
     async def get_limits() -> dict[str, Any]:
@@ -208,6 +223,13 @@ def create_app(limits: LabLimits | None = None, *, warm: bool = True) -> FastAPI
         job.cancel()
         return JobStatus(**job.status())
 
+    @app.post("/api/jobs/{job_id}/control", response_model=JobStatus, tags=["jobs"])
+    async def control_job(job_id: JOB_ID, request: JobControl) -> JobStatus:
+        """Pause the job after its current epoch, resume it, or let it train exactly one more epoch."""
+        job = find(job_id)
+        job.control(request.action)
+        return JobStatus(**job.status())
+
     @app.get("/api/jobs/{job_id}/events", tags=["jobs"], response_model=None,
              responses={200: {"content": {"text/event-stream": {}},
                               "description": "start, epoch..., then done | error | cancelled"}})
@@ -236,6 +258,16 @@ def create_app(limits: LabLimits | None = None, *, warm: bool = True) -> FastAPI
         except (ValueError, ReglabError) as exc:
             raise HTTPException(400, str(exc)) from None
 
+    @app.get("/api/augment/sample", tags=["demos"])
+    def augment_sample(q: Annotated[AugmentQuery, Query()]) -> dict[str, Any]:
+        """Training samples of a built-in set beside augmented copies (one draw per sample)."""
+        from reglab.lab.demos.augment_view import augment_payload
+
+        try:
+            return augment_payload(q)
+        except (ValueError, ReglabError) as exc:
+            raise HTTPException(400, str(exc)) from None
+
     @app.post("/api/code", tags=["demos"])
     async def code(request: CodeRequest) -> dict[str, str]:
         """The "copy as code" snippet (PyTorch + reglab) that reproduces the demo's settings."""
@@ -253,11 +285,12 @@ def create_app(limits: LabLimits | None = None, *, warm: bool = True) -> FastAPI
 async def _stream(job: Job, request: Request, start: int) -> AsyncIterator[bytes]:
     """Replay the job's events from ``start`` and follow it; cancel it if the client leaves."""
     index = start
+    job.reader_enter()
     try:
         while True:
-            events = job.events_since(index)
-            for name, data in events:
-                yield format_sse_event(data_str=json.dumps(data), event=name, id=str(index))
+            events = job.raw_since(index)
+            for name, text in events:
+                yield format_sse_event(data_str=text, event=name, id=str(index))
                 index += 1
                 if name in TERMINAL:
                     return
@@ -268,6 +301,7 @@ async def _stream(job: Job, request: Request, start: int) -> AsyncIterator[bytes
     finally:
         if not job.finished_flag:
             job.cancel()
+        job.reader_exit()
 
 
 def _version() -> str:

@@ -72,6 +72,8 @@ def _overfit(p: OverfitParams) -> str:
     return (
         f"# reglab lab, overfitting in action: {p.dataset}, {p.train_size} training samples, "
         f"{p.label_noise:.0%} label noise, MLP {p.width}x{p.depth}\n"
+        + (f"# (the page also trains a regularized twin with {', '.join(p.regularizers())}; this script trains the "
+           "unregularized model)\n" if p.regularizers() else "")
         + _HEADER
         + "from reglab.analysis import diagnose\nfrom reglab.training import Trainer\n\n"
         + "torch.set_num_threads(1)\n"

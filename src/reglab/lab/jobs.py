@@ -10,10 +10,20 @@ Events. A job stops early when :meth:`Job.cancel` is called (the page went away,
 its training callback polls :attr:`Job.should_cancel` after every batch.
 
 At most ``max_jobs`` jobs run at once; one more raises :class:`JobLimitError` (HTTP 429).
+
+Retention is bounded by bytes: each event is kept as its JSON text (serialized once, streamed
+as is to every reader) and a job counts the characters it holds. Once a job has finished and no
+stream is reading it, its decision-boundary heatmaps are dropped from every ``epoch`` event but
+the last one of each arm (a page replaying a finished job only draws the final map; the curves
+stay whole). The manager forgets the oldest finished jobs while more than
+``LabLimits.keep_finished`` are kept or they hold more than ``LabLimits.keep_bytes`` bytes (the
+newest finished job is always kept, so the page that just ran it can replay it, and is not
+counted: a job holds at most a few MB, so the finished jobs hold at most ``keep_bytes`` plus that).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import traceback
@@ -57,7 +67,13 @@ class Job:
         self.error: str | None = None
         self.created = time.monotonic()
         self.finished: float | None = None
-        self._events: list[tuple[str, dict[str, Any]]] = []
+        self._events: list[tuple[str, str]] = []  # (event name, JSON text of its data)
+        self._nbytes = 0
+        self._readers = 0
+        self._compacted = False
+        self._paused = False
+        self._credits: dict[Any, int] = {}  # epochs each arm may still train while paused (single-step)
+        self.on_compact: Callable[[], None] | None = None  # the manager re-checks its byte budget
         self._lock = threading.Lock()
         self._cancel = threading.Event()
         self._subscribed = threading.Event()
@@ -66,8 +82,10 @@ class Job:
 
     # -- producer side (the training thread) ------------------------------------------------
     def emit(self, event: str, data: dict[str, Any]) -> None:
+        text = json.dumps(data, separators=(",", ":"))
         with self._lock:
-            self._events.append((event, data))
+            self._events.append((event, text))
+            self._nbytes += len(text)
 
     @property
     def should_cancel(self) -> bool:
@@ -79,6 +97,45 @@ class Job:
             return True
         return False
 
+    def register_arm(self, arm: Any) -> None:
+        """A model trained by this job (``None`` for the only one); single-steps count per arm."""
+        with self._lock:
+            self._credits.setdefault(arm, 0)
+
+    def wait_if_paused(self, arm: Any) -> None:
+        """Called by the training thread of ``arm`` after each epoch: block while the job is paused,
+        unless a single-step granted this arm one more epoch; return at once when cancelled."""
+        while True:
+            with self._lock:
+                if not self._paused:
+                    return
+                if self._credits.get(arm, 0) > 0:
+                    self._credits[arm] -= 1
+                    return
+            if self.should_cancel:
+                return
+            time.sleep(0.02)
+
+    def control(self, action: str) -> None:
+        """``pause``: stop after the current epoch; ``resume``: go on; ``step``: pause, and train
+        exactly one more epoch of every arm."""
+        with self._lock:
+            if action == "pause":
+                self._paused = True
+            elif action == "resume":
+                self._paused = False
+            elif action == "step":
+                self._paused = True
+                for arm in self._credits:
+                    self._credits[arm] = 1
+            else:
+                raise ValueError(f"unknown action {action!r}")
+
+    @property
+    def paused(self) -> bool:
+        with self._lock:
+            return self._paused
+
     # -- consumer side -------------------------------------------------------------------------
     def subscribe(self) -> None:
         self._subscribed.set()
@@ -87,6 +144,11 @@ class Job:
         self._cancel.set()
 
     def events_since(self, index: int) -> list[tuple[str, dict[str, Any]]]:
+        """``[(event, data), ...]`` from ``index`` on, the data parsed from its JSON text."""
+        return [(name, json.loads(text)) for name, text in self.raw_since(index)]
+
+    def raw_since(self, index: int) -> list[tuple[str, str]]:
+        """``[(event, JSON text), ...]`` from ``index`` on (what the event stream sends)."""
         with self._lock:
             return self._events[index:]
 
@@ -96,11 +158,59 @@ class Job:
             return len(self._events)
 
     @property
+    def nbytes(self) -> int:
+        """Characters of JSON text this job holds (its retained size, give or take list overhead)."""
+        with self._lock:
+            return self._nbytes
+
+    def reader_enter(self) -> None:
+        """A stream starts reading this job's events (compaction waits for it)."""
+        with self._lock:
+            self._readers += 1
+
+    def reader_exit(self) -> None:
+        with self._lock:
+            self._readers -= 1
+        if self.compact() and self.on_compact is not None:
+            self.on_compact()
+
+    def compact(self) -> int:
+        """Drop the heatmaps nobody will replay; return the bytes freed.
+
+        Only once the job has finished and no stream is reading it: then every ``epoch`` event
+        loses its ``boundary`` except the last event carrying one for each arm.
+        """
+        with self._lock:
+            if self._compacted or self._readers > 0 or not self.finished_flag:
+                return 0
+            self._compacted = True
+            last: dict[Any, int] = {}
+            parsed: dict[int, dict[str, Any]] = {}
+            for i, (name, text) in enumerate(self._events):
+                if name == "epoch" and '"boundary"' in text:
+                    data = json.loads(text)
+                    if "boundary" in data:
+                        parsed[i] = data
+                        last[data.get("arm")] = i
+            keep = set(last.values())
+            freed = 0
+            for i, data in parsed.items():
+                if i in keep:
+                    continue
+                del data["boundary"]
+                text = json.dumps(data, separators=(",", ":"))
+                freed += len(self._events[i][1]) - len(text)
+                self._events[i] = ("epoch", text)
+            self._nbytes -= freed
+            return freed
+
+    @property
     def finished_flag(self) -> bool:
         return self.state in TERMINAL
 
     def status(self) -> dict[str, Any]:
-        return {"id": self.id, "demo": self.demo, "state": self.state, "events": self.n_events, "error": self.error}
+        return {"id": self.id, "demo": self.demo, "state": self.state, "events": self.n_events, "error": self.error,
+                "paused": self.paused}
 
     # -- the thread body -----------------------------------------------------------------------
     def _run(self, runner: Runner, on_exit: Callable[[Job], None]) -> None:
@@ -119,6 +229,7 @@ class Job:
             self.emit("error", {"message": self.error, "traceback": traceback.format_exc(limit=5)})
         finally:
             self.finished = time.monotonic()
+            self.compact()
             on_exit(self)
 
 
@@ -153,6 +264,7 @@ class JobManager:
                 self._reserved -= 1
             raise
         job = Job(demo, params.model_dump(mode="json"), unwatched_timeout=self.limits.unwatched_timeout)
+        job.on_compact = self._trim
         with self._lock:
             self._jobs[job.id] = job
             self._forget_old()
@@ -165,11 +277,31 @@ class JobManager:
     def _release(self, job: Job) -> None:
         with self._lock:
             self._reserved -= 1
+            self._forget_old()
+
+    def _trim(self) -> None:
+        with self._lock:
+            self._forget_old()
+
+    @property
+    def retained_bytes(self) -> int:
+        """Bytes of event text held by all jobs kept (running and finished)."""
+        with self._lock:
+            jobs = list(self._jobs.values())
+        return sum(j.nbytes for j in jobs)
 
     def _forget_old(self) -> None:
-        finished = [jid for jid, j in self._jobs.items() if j.finished_flag]
-        for jid in finished[: max(0, len(finished) - self.limits.keep_finished)]:
-            del self._jobs[jid]
+        """Forget the oldest finished jobs beyond ``keep_finished`` or ``keep_bytes``, the newest one
+        aside (lock held)."""
+        finished = [j for j in self._jobs.values() if j.finished_flag][:-1]  # the newest is kept
+        total = sum(j.nbytes for j in finished)
+        count = len(finished) + 1
+        for job in finished:
+            if count <= self.limits.keep_finished and total <= self.limits.keep_bytes:
+                break
+            del self._jobs[job.id]
+            count -= 1
+            total -= job.nbytes
 
     def get(self, job_id: str) -> Job:
         with self._lock:

@@ -8,12 +8,15 @@ synchronously (so a bad combination, like more training samples than the dataset
 
 from __future__ import annotations
 
-from reglab.lab.demos import early_stopping, overfit, weight_decay
+from reglab.lab.demos import distillation, early_stopping, mc_dropout, overfit, stochastic_depth, weight_decay
 
 PREPARERS = {
     "overfit": overfit.prepare,
     "weight_decay": weight_decay.prepare,
     "early_stopping": early_stopping.prepare,
+    "mc_dropout": mc_dropout.prepare,
+    "stochastic_depth": stochastic_depth.prepare,
+    "distillation": distillation.prepare,
 }
 
 __all__ = ["PREPARERS"]

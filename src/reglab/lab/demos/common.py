@@ -160,14 +160,15 @@ def info_payload(splits: Any) -> dict[str, Any]:
     }
 
 
-def prepare_mlp(params: Any) -> tuple[Any, torch.nn.Module, BoundaryGrid | None]:
+def prepare_mlp(params: Any, grid_size: int = GRID_SIZE) -> tuple[Any, torch.nn.Module, BoundaryGrid | None]:
     """``(splits, model, grid)`` of an MLP demo: :func:`load_splits` and :func:`build_mlp` from
     ``params`` (``dataset, seed, train_size, label_noise, width, depth``), and the decision-boundary
     grid of the training points for a 2-D dataset (None otherwise)."""
     splits = load_splits(params.dataset, seed=params.seed, train_size=params.train_size,
                          label_noise=params.label_noise)
     model = build_mlp(splits, width=params.width, depth=params.depth, seed=params.seed)
-    grid = BoundaryGrid(splits.x_train, splits.info.num_classes) if params.dataset in DATASETS_2D else None
+    grid = (BoundaryGrid(splits.x_train, splits.info.num_classes, grid_size)
+            if params.dataset in DATASETS_2D else None)
     return splits, model, grid
 
 
@@ -217,6 +218,7 @@ class StreamCallback(Callback):
         self.extra = extra
         self.epochs = epochs
         self.history: dict[str, list[Any]] = {"epoch": [], **{k: [] for k in HISTORY_KEYS}, "gap": []}
+        job.register_arm(arm)
 
     def on_batch_end(self, trainer: Any, batch: int, logs: Any) -> None:
         if self.job.should_cancel:
@@ -248,6 +250,7 @@ class StreamCallback(Callback):
         if self.grid is not None and (epoch == 1 or epoch % self.boundary_every == 0 or last):
             event["boundary"] = self.grid.evaluate(trainer.model)
         self.job.emit("epoch", clean(event))
+        self.job.wait_if_paused(self.arm)  # pause / single-step from the page
         if self.job.should_cancel:
             trainer.request_stop(CANCEL_REASON)
 

@@ -26,7 +26,7 @@ from reglab.lab.demos.common import (
     start_payload,
     weight_stats,
 )
-from reglab.lab.schemas import WeightDecayParams
+from reglab.lab.schemas import FINE_GRID_SIZE, WeightDecayParams
 
 __all__ = ["prepare", "penalty_term", "make_optimizer", "SGD_MOMENTUM"]
 
@@ -55,7 +55,8 @@ def penalty_term(kind: str, lam: float) -> Any:
 
 
 def prepare(params: WeightDecayParams) -> Any:
-    splits, regularized, grid = prepare_mlp(params)  # a 2-D dataset: grid is never None
+    # a 2-D dataset: grid is never None; finer than the other demos', so the smoother boundary shows
+    splits, regularized, grid = prepare_mlp(params, FINE_GRID_SIZE)
     baseline = copy.deepcopy(regularized)  # the same initial weights
     num_classes = splits.info.num_classes
     term = penalty_term(params.penalty, params.lam)

@@ -95,7 +95,7 @@ function train(past) {
   runner.start({ ...getParams(), continue_past_stop: past });
 }
 
-initTrainButtons(DEMO, runner, () => train(false));
+initTrainButtons(DEMO, runner, () => train(false), () => resetCharts());
 document.getElementById("continue").addEventListener("click", () => {
   train(true);
   refreshCode(DEMO, { ...getParams(), continue_past_stop: true });

@@ -9,7 +9,9 @@ export const COLORS = {
   stop: "#444444",
 };
 
-export const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
+// Two toolbar buttons only (download, reset axes): a narrow bar in the top-right corner that never
+// covers a centred chart title; zoom and pan stay available by dragging.
+export const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtons: [["toImage", "resetScale2d"]] };
 
 // Controls are elements with data-param="name"; their values live in the URL query string.
 export function controls() {
@@ -38,11 +40,57 @@ export function getParams() {
   return params;
 }
 
-// Fill the controls from the URL (unknown values are ignored), then keep the URL in sync.
+// Why a value from the URL cannot be used by control `el`, or null when it can.
+export function rejectReason(el, raw) {
+  if (el.type === "checkbox") return raw === "true" || raw === "false" ? null : "expected true or false";
+  if (el.tagName === "SELECT") {
+    const values = Array.from(el.options).map((o) => o.value);
+    return values.includes(raw) ? null : `expected one of ${values.join(", ")}`;
+  }
+  if (el.type === "range" || el.type === "number" || el.dataset.type === "number") {
+    const v = Number(raw);
+    if (raw.trim() === "" || !Number.isFinite(v)) return "expected a number";
+    const lo = el.min === "" ? -Infinity : Number(el.min);
+    const hi = el.max === "" ? Infinity : Number(el.max);
+    if (v < lo || v > hi) return `expected a number from ${el.min || "-∞"} to ${el.max || "∞"}`;
+    if (el.type === "range" && el.step && el.step !== "any") {
+      const k = (v - lo) / Number(el.step);
+      if (Math.abs(k - Math.round(k)) > 1e-6) return `expected a multiple of ${el.step} from ${el.min}`;
+    }
+  }
+  return null;
+}
+
+// Show (or clear) the notice listing the URL values that fell back to their defaults.
+function showNotice(problems) {
+  let box = document.getElementById("url-notice");
+  if (!box) {
+    box = document.createElement("div");
+    box.id = "url-notice";
+    box.className = "notice";
+    box.setAttribute("role", "status");
+    const main = document.querySelector("main");
+    if (!main) return;
+    main.insertBefore(box, main.querySelector(".layout") || main.firstChild);
+  }
+  box.hidden = problems.length === 0;
+  box.textContent = problems.length ? `This link had values the page cannot use, so their defaults are shown: ${problems.join("; ")}.` : "";
+}
+
+// Fill the controls from the URL: a value a control cannot take keeps the default and is named in
+// a notice above the page; then keep the URL in sync.
 export function initControls(onChange, onInput) {
   const query = new URLSearchParams(window.location.search);
+  const problems = [];
+  const known = new Set(controls().map((el) => el.dataset.param).concat(["run"]));
+  for (const key of query.keys()) if (!known.has(key)) problems.push(`${key}=${query.get(key)} (not a setting of this page)`);
   for (const el of controls()) {
-    if (query.has(el.dataset.param)) writeControl(el, query.get(el.dataset.param));
+    if (query.has(el.dataset.param)) {
+      const raw = query.get(el.dataset.param);
+      const reason = rejectReason(el, raw);
+      if (reason === null) writeControl(el, raw);
+      else problems.push(`${el.dataset.param}=${raw} (${reason}; using ${readControl(el)})`);
+    }
     showValue(el);
     el.addEventListener("input", () => {
       showValue(el);
@@ -55,8 +103,14 @@ export function initControls(onChange, onInput) {
       onChange(getParams());
     });
   }
+  showNotice(problems);
   syncUrl();
   return getParams();
+}
+
+// `&run=1` in a shared link starts training once the page is ready.
+export function wantsRun() {
+  return new URLSearchParams(window.location.search).get("run") === "1";
 }
 
 export function syncUrl() {
@@ -107,7 +161,8 @@ export function initCopyButton() {
 
 // The buttons of a training page: a changed control refreshes the code and restarts a running job,
 // Train calls start(), Stop (where the page has one) cancels the job.
-export function initTrainButtons(demo, runner, start) {
+export function initTrainButtons(demo, runner, start, reset = null) {
+  const run = wantsRun();
   initControls((params) => {
     refreshCode(demo, params);
     if (runner.running) start();
@@ -116,6 +171,48 @@ export function initTrainButtons(demo, runner, start) {
   document.getElementById("train").addEventListener("click", () => start());
   const stop = document.getElementById("stop");
   if (stop) stop.addEventListener("click", () => { runner.cancel(); setStatus("Stopped."); });
+  initPauseButtons(runner, reset);
+  if (run) setTimeout(() => start(), 0);
+}
+
+// Pause / Step / Reset beside Train: enabled while a job runs; the job waits at an epoch's end.
+function initPauseButtons(runner, reset) {
+  const pause = document.getElementById("pause");
+  const step = document.getElementById("step");
+  const resetButton = document.getElementById("reset");
+  if (!pause) return;
+  const sync = () => {
+    const running = runner.running;
+    pause.disabled = !running;
+    step.disabled = !running;
+    if (!running) { pause.textContent = "Pause"; pause.setAttribute("aria-pressed", "false"); }
+    document.body.dataset.paused = String(running && pause.getAttribute("aria-pressed") === "true");
+  };
+  setInterval(sync, 200);
+  pause.addEventListener("click", async () => {
+    const paused = pause.getAttribute("aria-pressed") === "true";
+    const status = await runner.control(paused ? "resume" : "pause");
+    if (!status) return;
+    pause.setAttribute("aria-pressed", String(status.paused));
+    pause.textContent = status.paused ? "Resume" : "Pause";
+    setStatus(status.paused ? "Paused after the current epoch: Step trains one more, Resume goes on." : "Training…");
+    sync();
+  });
+  step.addEventListener("click", async () => {
+    const status = await runner.control("step");
+    if (!status) return;
+    pause.setAttribute("aria-pressed", "true");
+    pause.textContent = "Resume";
+    setStatus("One more epoch, then paused.");
+    sync();
+  });
+  if (resetButton) resetButton.addEventListener("click", () => {
+    runner.cancel();
+    if (reset) reset();
+    document.body.dataset.state = "reset";
+    setStatus("Reset: the model is discarded; Train starts again from its initial weights.");
+    sync();
+  });
 }
 
 // A training job: POST it, follow its Server-Sent Events, cancel it on demand or when leaving.
@@ -143,6 +240,15 @@ export class JobRunner {
       this.jobId = null;
       fetch(`/api/jobs/${id}`, { method: "DELETE", keepalive: true }).catch(() => {});
     }
+  }
+
+  // Pause after the current epoch, resume, or train one more epoch ("step").
+  async control(action) {
+    if (!this.jobId) return null;
+    const resp = await fetch(`/api/jobs/${this.jobId}/control`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ action }),
+    });
+    return resp.ok ? resp.json() : null;
   }
 
   async start(params) {
@@ -185,6 +291,7 @@ export class JobRunner {
     on("start", false);
     on("epoch", false);
     on("stop", false);
+    on("teacher", false);
     on("done", true);
     on("cancelled", true);
     on("error", true);

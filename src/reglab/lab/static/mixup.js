@@ -52,9 +52,11 @@ async function refresh() {
   originals.replaceChildren();
   mixed.replaceChildren();
   data.images.forEach((img, i) => drawDigit(originals, img, `label ${data.labels[i]}`));
-  data.mixed.forEach((img, i) => drawDigit(mixed, img, topClasses(data.soft_targets[i])));
-  targetChart("soft-chart", `Soft targets from ${data.method}`, data.soft_targets);
-  targetChart("smooth-chart", `After label smoothing ε=${data.smoothing}`, data.smoothed_targets);
+  const pairs = data.pairs;
+  pairs.images.forEach((img, i) => drawDigit(mixed, img,
+    `λ=${pairs.lam[i].toFixed(2)}: ${data.labels[i]} + ${data.labels[pairs.partner[i]]}`));
+  targetChart("soft-chart", `Soft targets from ${data.method} (one λ per pair)`, pairs.targets);
+  targetChart("smooth-chart", `After label smoothing ε=${data.smoothing}`, pairs.smoothed_targets);
   setStatus(`Seed ${data.seed}: ${data.method} with α=${data.alpha}.`);
   document.body.dataset.samples = String(Number(document.body.dataset.samples || 0) + 1);
   refreshCode(DEMO, params);

@@ -84,6 +84,6 @@ function train() {
   runner.start(getParams());
 }
 
-initTrainButtons(DEMO, runner, train);
+initTrainButtons(DEMO, runner, train, () => resetCharts());
 resetCharts();
 refreshCode(DEMO, getParams());
