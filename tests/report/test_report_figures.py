@@ -14,8 +14,8 @@ def test_mean_curve_handles_early_stopped_runs_and_nan():
     h2 = {"epoch": [1, 2], "val_loss": [2.0, float("nan")], "train_acc": [0.7, None],
           "val_acc": [0.6, 0.6]}
     assert mean_curve([h1, h2], "val_loss") == ([1, 2, 3], [1.5, 0.8, 0.9])
-    xs, gaps = mean_curve([h1, h2], "acc_gap")
-    assert xs == [1, 2, 3] and gaps == pytest.approx([0.05, 0.1, 0.3])
+    xs, acc = mean_curve([h1, h2], "train_acc")
+    assert xs == [1, 2, 3] and acc == pytest.approx([0.6, 0.7, 0.9])
 
 
 def test_weight_histogram_figure_needs_two_arms_with_histograms(scripted):

@@ -46,7 +46,7 @@ def test_study_runs_stores_diagnoses_and_reports(tmp_path):
     with RunStore(summary.store_path) as store:
         runs = store.runs(config.name)
     for run in runs:
-        assert run.diagnosis == diagnose(run.history, num_classes=10).to_dict()
+        assert run.diagnosis == diagnose(run.history, run.final, num_classes=10).to_dict()
         assert run.history["epoch"] == [1, 2]
         assert set(run.final) >= {"test_acc", "test_loss", "train_acc", "train_loss", "val_acc", "val_loss",
                                   "best_epoch", "gap", "n_params", "num_classes", "n_train", "weight_hist"}

@@ -4,8 +4,9 @@ Each builder returns a :class:`FigureSpec` (a stable ``id`` used as the HTML ele
 PNG file name, a title, an alt text and the PNG bytes) or None when the runs hold nothing to show
 (no sweep, no stored weight histograms):
 
-* ``fig-learning-curves`` - mean training and validation loss per arm, best epoch marked.
-* ``fig-gap`` - the mean train-val accuracy gap over epochs, one line per arm.
+* ``fig-learning-curves`` - per arm, mean training and validation loss (best epoch marked) next
+  to the accuracy curves.
+* ``fig-gap`` - the train-val gap of the final weights per arm (the table's gap), 95% CIs.
 * ``fig-sweep-<field>`` - validation accuracy vs the swept value (log axis for weight decay, L1
   and L2; the reference arm at value 0 as a dashed line), one per sweep.
 * ``fig-dropout-ablation`` - test accuracy and gap vs the dropout rate, with 95% intervals.
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from reglab.analysis import quantities as Q
 from reglab.analysis.effects import ArmSummary, Sweep, find_sweeps
 
 __all__ = ["FigureSpec", "build_figures", "learning_curves", "gap_curves", "sweep_figure",
@@ -60,16 +62,12 @@ def figure_png(fig: Any) -> bytes:
 def mean_curve(histories: Sequence[dict[str, Any]], key: str) -> tuple[list[int], list[float]]:
     """Per-epoch mean of ``key`` over runs (runs stopped early contribute to fewer epochs).
 
-    For ``key == "acc_gap"`` the value is ``train_acc - val_acc``. Non-finite values are skipped.
+    Non-finite values are skipped.
     """
     sums: dict[int, list[float]] = {}
     for h in histories:
         epochs = h.get("epoch") or list(range(1, len(h.get("val_loss") or []) + 1))
-        if key == "acc_gap":
-            tr, va = h.get("train_acc") or [], h.get("val_acc") or []
-            values = [None if a is None or b is None else a - b for a, b in zip(tr, va)]
-        else:
-            values = h.get(key) or []
+        values = h.get(key) or []
         for e, v in zip(epochs, values):
             if v is not None and math.isfinite(v):
                 sums.setdefault(int(e), []).append(float(v))
@@ -82,84 +80,95 @@ def _color(i: int) -> str:
 
 
 def learning_curves(summaries: Sequence[ArmSummary]) -> FigureSpec | None:
+    """Per arm, the loss curves (left) next to the accuracy curves (right), mean over seeds."""
     arms = [s for s in summaries if any(r.history.get("val_loss") for r in s.runs)]
     if not arms:
         return None
-    cols = min(3, len(arms))
-    rows = math.ceil(len(arms) / cols)
+    with_acc = any(mean_curve([r.history for r in s.runs], "val_acc")[1] for s in arms)
+    per_row = 1 if with_acc else 3  # arms per row: with accuracy each arm takes two panels
+    panels = 2 if with_acc else 1
+    cols = min(per_row, len(arms)) * panels
+    rows = math.ceil(len(arms) / per_row)
     fig = new_figure(4.2 * cols, 3.0 * rows)
     axes = fig.subplots(rows, cols, squeeze=False)
     notes = []
     for i, s in enumerate(arms):
-        ax = axes[i // cols][i % cols]
-        hs = [r.history for r in s.runs]
+        r, c = divmod(i, per_row)
+        ax = axes[r][c * panels]
+        hs = [run.history for run in s.runs]
         ex, tr = mean_curve(hs, "train_loss")
         vx, vl = mean_curve(hs, "val_loss")
         ax.plot(ex, tr, color=_color(i), linestyle="--", label="train loss")
         ax.plot(vx, vl, color=_color(i), label="validation loss")
         if vl:
-            j = min(range(len(vl)), key=vl.__getitem__)
-            ax.axvline(vx[j], color="0.4", linestyle=":", linewidth=1)
-            ax.plot([vx[j]], [vl[j]], marker="o", color="black", markersize=5,
-                    label=f"best epoch {vx[j]}")
-            notes.append(f"{s.arm}: best epoch {vx[j]}")
-        ax.set_title(f"{s.arm} (n={s.n})", fontsize=10)
+            best = Q.best_epoch({"epoch": vx, "val_loss": vl})
+            j = vx.index(best)
+            ax.axvline(best, color="0.4", linestyle=":", linewidth=1)
+            ax.plot([best], [vl[j]], marker="o", color="black", markersize=5,
+                    label=f"best epoch {best}")
+            notes.append(f"{s.arm}: best epoch {best}")
+        ax.set_title(f"{s.arm} (n={s.n}): loss", fontsize=10)
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss (mean over seeds)")
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
-    for k in range(len(arms), rows * cols):
+        if with_acc:
+            ax2 = axes[r][c * panels + 1]
+            ax_, ta = mean_curve(hs, "train_acc")
+            vax, va = mean_curve(hs, "val_acc")
+            ax2.plot(ax_, [100 * v for v in ta], color=_color(i), linestyle="--",
+                     label="train accuracy")
+            ax2.plot(vax, [100 * v for v in va], color=_color(i), label="validation accuracy")
+            ax2.set_title(f"{s.arm} (n={s.n}): accuracy", fontsize=10)
+            ax2.set_xlabel("epoch")
+            ax2.set_ylabel("accuracy % (mean over seeds)")
+            ax2.legend(fontsize=7)
+            ax2.grid(alpha=0.3)
+    for k in range(len(arms) * panels, rows * cols):
         axes[k // cols][k % cols].set_visible(False)
+    what = "loss and accuracy" if with_acc else "loss"
     return FigureSpec(
         id="fig-learning-curves",
         title="Learning curves per arm",
-        alt="Learning curves: mean training and validation loss over epochs for each arm, "
+        alt=f"Learning curves: mean training and validation {what} over epochs for each arm, "
             "best epoch marked (" + "; ".join(notes) + ")",
-        caption="Mean training (dashed) and validation (solid) loss over seeds; the dot and the "
-                "dotted line mark the epoch of the lowest mean validation loss.",
+        caption=f"Mean training (dashed) and validation (solid) {what} over seeds; the dot and "
+                "the dotted line mark the epoch of the lowest mean validation loss. Training "
+                "curves average each epoch's batches with dropout, noise and mixing active; "
+                "validation curves are measured in eval mode.",
         png=figure_png(fig),
     )
 
 
 def gap_curves(summaries: Sequence[ArmSummary]) -> FigureSpec | None:
-    fig = new_figure(7.0, 4.0)
-    ax = fig.subplots()
-    drawn = 0
-    kinds = set()
-    for i, s in enumerate(summaries):
-        xs, gap = mean_curve([r.history for r in s.runs], "acc_gap")
-        kind = "accuracy"
-        if not gap:
-            txs, tl = mean_curve([r.history for r in s.runs], "train_loss")
-            vxs, vl = mean_curve([r.history for r in s.runs], "val_loss")
-            xs = sorted(set(txs) & set(vxs))
-            gap = [vl[vxs.index(e)] - tl[txs.index(e)] for e in xs]
-            kind = "loss"
-        if gap:
-            scale = 100.0 if kind == "accuracy" else 1.0
-            ax.plot(xs, [scale * g for g in gap], color=_color(i), label=s.arm)
-            kinds.add(kind)
-            drawn += 1
-    if not drawn:
+    """The train-validation gap of the final weights per arm (the table's gap), with 95% CIs."""
+    arms = [s for s in summaries if not math.isnan(s.gap[0])]
+    if not arms:
         return None
+    accuracy = arms[0].metric == "accuracy"
+    scale = 100.0 if accuracy else 1.0
+    fig = new_figure(max(4.0, 1.1 * len(arms) + 2.0), 3.6)
+    ax = fig.subplots()
+    xs = list(range(len(arms)))
+    for i, s in enumerate(arms):
+        _errorbar(ax, [xs[i]], [s.gap], _color(i), s.arm, scale=scale)
     ax.axhline(0, color="0.5", linewidth=0.8)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("train - validation accuracy (points)" if kinds == {"accuracy"}
-                  else "validation - train loss")
-    ax.set_title("Train-validation gap over epochs (mean over seeds)", fontsize=10)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+    ax.set_xticks(xs, [s.arm for s in arms], rotation=20, ha="right", fontsize=8)
+    ylabel = "train - validation accuracy (points)" if accuracy else "validation - train loss"
+    ax.set_ylabel(ylabel)
+    ax.set_title("Train-validation gap of the final weights (mean, 95% CI)", fontsize=10)
+    ax.grid(alpha=0.3, axis="y")
+    kind = "accuracy" if accuracy else "loss"
     return FigureSpec(
         id="fig-gap",
-        title="Train-validation gap over epochs",
-        alt=("Train-validation accuracy gap" if kinds == {"accuracy"} else
-             "Validation-train loss gap") + " over epochs, one line per arm: "
-            + ", ".join(s.arm for s in summaries),
-        caption="Training minus validation accuracy in points, mean over seeds; a gap that keeps "
-                "growing is the signature of overfitting. Training accuracy here is the running "
-                "accuracy logged during each epoch (dropout, noise and mixing active), so it "
-                "reads lower for those arms than the table's gap, which evaluates the final "
-                "weights in eval mode.",
+        title="Train-validation gap per arm",
+        alt=("Train-validation accuracy gap" if accuracy else "Validation-train loss gap")
+            + " of the final weights per arm: "
+            + ", ".join(f"{s.arm} {Q.format_gap(s.gap[0], kind)}" for s in arms),
+        caption=("Training minus validation accuracy in points" if accuracy
+                 else "Validation minus training loss")
+                + " of the final weights, measured in eval mode on the whole splits (the "
+                "table's gap); mean and 95% interval over seeds.",
         png=figure_png(fig),
     )
 
@@ -200,7 +209,7 @@ def sweep_figure(sweep: Sweep) -> FigureSpec:
                    label=f"{name}: {m:.1f}{unit}" if unit else f"{name}: {m:.3g}")
         if not math.isnan(low):
             ax.axhspan(low, high, color="0.5", alpha=0.15, linewidth=0)
-    best = max(sweep.points, key=lambda p: sign * p[1].val[0])
+    best = Q.select_best(sweep.points, lambda p: p[1].val[0], higher_is_better=sign > 0) or sweep.points[0]
     ax.set_xlabel(sweep.field + (" (log scale)" if sweep.log_scale else ""))
     ax.set_ylabel(f"validation {metric}" + (" (%)" if unit else ""))
     ax.set_title(f"Sweep over {sweep.field}", fontsize=10)
@@ -226,11 +235,13 @@ def dropout_ablation(sweep: Sweep) -> FigureSpec:
     ax1, ax2 = fig.subplots(1, 2)
     metric, scale, unit, sign = _metric_words(sweep.points[0][1])
     xs = [float(v or 0.0) for v, _ in sweep.points]
-    _errorbar(ax1, xs, [s.test for _, s in sweep.points], _color(0), f"test {metric}",
+    _errorbar(ax1, xs, [s.val for _, s in sweep.points], _color(0), f"validation {metric}",
+              scale=scale)
+    _errorbar(ax1, xs, [s.test for _, s in sweep.points], _color(1), f"test {metric}",
               scale=scale)
     _errorbar(ax2, xs, [s.gap for _, s in sweep.points], _color(3), "gap", scale=scale)
     ax1.set_xlabel("dropout rate")
-    ax1.set_ylabel(f"test {metric}" + (" (%)" if unit else ""))
+    ax1.set_ylabel(metric + (" (%)" if unit else ""))
     ax2.set_xlabel("dropout rate")
     ax2.set_ylabel("train - val accuracy (points)" if metric == "accuracy"
                    else "val - train loss")
@@ -238,15 +249,17 @@ def dropout_ablation(sweep: Sweep) -> FigureSpec:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle("Dropout-rate ablation (mean and 95% CI over seeds)", fontsize=10)
-    best = max(sweep.points, key=lambda p: sign * p[1].test[0])
+    best = Q.select_best(sweep.points, lambda p: p[1].val[0], higher_is_better=sign > 0)
+    best_text = "" if best is None else (f"; best validation {metric} at rate "
+                                         f"{float(best[0] or 0):g}")
     return FigureSpec(
         id="fig-dropout-ablation",
         title="Dropout-rate ablation",
-        alt=f"Dropout-rate ablation: test {metric} and train-validation gap against the dropout "
-            f"rate for rates {', '.join(f'{x:g}' for x in xs)}; best test {metric} at rate "
-            f"{float(best[0] or 0):g}",
-        caption=f"Test {metric} (left) and train-validation gap (right) for each dropout rate, "
-                "all other settings equal.",
+        alt=f"Dropout-rate ablation: validation and test {metric} and train-validation gap "
+            f"against the dropout rate for rates {', '.join(f'{x:g}' for x in xs)}{best_text}",
+        caption=f"Validation and test {metric} (left; the rate is chosen on validation) and "
+                "train-validation gap of the final weights (right) for each dropout rate, all "
+                "other settings equal.",
         png=figure_png(fig),
     )
 
@@ -301,16 +314,20 @@ def weight_histograms(summaries: Sequence[ArmSummary]) -> FigureSpec | None:
     ax.set_yscale("log")
     ax.set_xlabel("weight value")
     ax.set_ylabel("density (log scale)")
-    ax.set_title("Final weights: L1 sparsity vs L2 shrinkage", fontsize=10)
+    has_l1 = any(label.startswith("L1") for _, _, label in chosen)
+    title = "L1 sparsity vs L2 shrinkage" if has_l1 and len(chosen) > 2 else (
+        "L1 sparsity" if has_l1 else "shrinkage by L2 / weight decay")
+    ax.set_title(f"Final weights: {title}", fontsize=10)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     return FigureSpec(
         id="fig-weight-hist",
-        title="Weight histograms: L1 sparsity vs L2 shrinkage",
+        title=f"Weight histograms: {title}",
         alt="Weight histograms of the final weights: " + "; ".join(descr),
-        caption="Distribution of the final weights (dim >= 2). L1 piles weights at exactly zero "
-                "(sparsity); L2 / weight decay shrinks all weights toward zero without zeroing "
-                "them.",
+        caption=("Distribution of the final weights (dim >= 2). "
+                + ("L1 piles weights at exactly zero (sparsity). " if has_l1 else "")
+                + ("L2 / weight decay shrinks all weights toward zero without zeroing them."
+                   if len(chosen) > 2 or not has_l1 else "")).strip(),
         png=figure_png(fig),
     )
 

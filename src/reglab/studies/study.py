@@ -201,9 +201,12 @@ def format_outcome(outcome: Outcome, done: int, total: int, diagnosis: dict[str,
     if not outcome.ok:
         return f"[red]x[/red] {head}  [red]failed: {escape(outcome.error or '')}[/red]"
     final = outcome.result.final
-    parts = [f"test {_pct(final.get('test_acc'))}", f"train {_pct(final.get('train_acc'))}"]
-    if final.get("gap") is not None and final.get("test_acc") is not None:
-        parts.append(f"gap {100 * final['gap']:+.1f} pts")
+    from reglab.analysis import quantities as Q
+
+    parts = [f"train {_pct(final.get('train_acc'))}", f"val {_pct(final.get('val_acc'))}",
+             f"test {_pct(final.get('test_acc'))}"]
+    if final.get("test_acc") is not None and Q.acc_gap(final) is not None:
+        parts.append(f"gap {Q.format_gap(Q.gap(final), 'accuracy')}")
     if final.get("stopped_epoch"):
         parts.append(f"{final['stopped_epoch']} ep")
     if diagnosis and diagnosis.get("verdict"):
@@ -227,7 +230,7 @@ def diagnose_result(result: Any) -> dict[str, Any]:
     """``analysis.diagnose`` of a finished run's history, as the dict stored with the run."""
     from reglab.analysis import diagnose
 
-    return diagnose(result.history, num_classes=result.final.get("num_classes")).to_dict()
+    return diagnose(result.history, result.final, num_classes=result.final.get("num_classes")).to_dict()
 
 
 @contextlib.contextmanager
