@@ -196,7 +196,7 @@ def test_regression_study_compares_losses(tmp_path, scripted):
         spec = RunSpec.from_dict({"arm": arm, "seed": seed, "regularization": reg})
         h = {"epoch": [1, 2, 3], "train_loss": [1.0, 0.5, 0.3], "val_loss": [1.1, 0.7, 0.6]}
         final = {"test_acc": None, "test_loss": test_loss, "train_loss": 0.3, "val_loss": 0.6,
-                 "train_acc": None, "val_acc": None, "gap": 0.3, "num_classes": 1}
+                 "train_acc": None, "val_acc": None, "num_classes": 1}
         return scripted.FakeRun(spec.key(), spec, "completed", h, final, None)
 
     runs = [run("baseline", s, v) for s, v in enumerate([0.50, 0.52, 0.48])]

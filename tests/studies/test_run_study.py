@@ -49,7 +49,7 @@ def test_study_runs_stores_diagnoses_and_reports(tmp_path):
         assert run.diagnosis == diagnose(run.history, run.final, num_classes=10).to_dict()
         assert run.history["epoch"] == [1, 2]
         assert set(run.final) >= {"test_acc", "test_loss", "train_acc", "train_loss", "val_acc", "val_loss",
-                                  "best_epoch", "gap", "n_params", "num_classes", "n_train", "weight_hist"}
+                                  "best_epoch", "n_params", "num_classes", "n_train", "weight_hist"}
         assert run.final["n_train"] == 200 and run.final["n_params"] == 15210
     # running the same command again trains nothing
     second = study_mod.run_study(config, report=False)

@@ -51,9 +51,8 @@ class RunResult:
         spec: the run spec.
         history: ``History.to_dict()`` (epochs numbered from 1).
         final: metrics of the final weights: ``test_acc, test_loss, train_acc, train_loss,
-            val_acc, val_loss, best_epoch, stopped_epoch, gap`` (``train_acc - val_acc``; loss gap
-            ``val_loss - train_loss`` for regression), ``test_gap`` (``train_acc - test_acc``),
-            ``n_params, num_classes, n_train, weight_hist`` (``analysis.weight_histogram``),
+            val_acc, val_loss, best_epoch, stopped_epoch`` (gaps are derived from these by
+            ``reglab.analysis.quantities``, the one definition), ``n_params, num_classes, n_train, weight_hist`` (``analysis.weight_histogram``),
             ``data_notes`` (``DatasetInfo.notes``: how the data was read and split); for a user's
             model, ``retrofit``: the sentences saying how the arm was applied to it.
         seconds: wall-clock seconds of the whole run (data, teachers, training, evaluation).
@@ -342,7 +341,7 @@ def final_metrics(model: nn.Module, splits: Any, history: dict[str, Any], *, dev
     """The ``final`` metrics of a :class:`RunResult` for a trained model (see :class:`RunResult`).
 
     Loss and accuracy on train, validation and test (:func:`evaluate_split`: eval mode, plain
-    cross-entropy, MSE for regression), the gaps, ``best_epoch``/``stopped_epoch`` from
+    cross-entropy, MSE for regression), ``best_epoch``/``stopped_epoch`` from
     ``history``, and ``n_params, num_classes, n_train, data_notes, weight_hist``.
 
     Args:
@@ -361,12 +360,6 @@ def final_metrics(model: nn.Module, splits: Any, history: dict[str, Any], *, dev
                                    info.task, device=device)
         final[f"{split}_loss"] = loss
         final[f"{split}_acc"] = acc
-    if info.task == "classification":
-        final["gap"] = final["train_acc"] - final["val_acc"] if final["val_acc"] is not None else None
-        final["test_gap"] = final["train_acc"] - final["test_acc"]
-    else:
-        final["gap"] = final["val_loss"] - final["train_loss"]
-        final["test_gap"] = final["test_loss"] - final["train_loss"]
     final["best_epoch"] = history.get("best_epoch")
     final["stopped_epoch"] = history.get("stopped_epoch")
     final["n_params"] = sum(p.numel() for p in model.parameters())

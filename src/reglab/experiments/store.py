@@ -11,7 +11,7 @@ Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`, ``PRAGMA application_i
     studies(name PK, kind, config JSON, created, updated)
     runs(study, key, arm, seed, position, status, spec JSON, final JSON, diagnosis JSON, error,
          best_epoch, stopped_epoch, stop_reason, history JSON, seconds, finished, PK(study, key))
-    epochs(study, key, epoch, train_loss, train_acc, val_loss, val_acc, gap, lr,
+    epochs(study, key, epoch, train_loss, train_acc, val_loss, val_acc, lr,
            grad_norm_mean, grad_norm_max, seconds, extra JSON, PK(study, key, epoch))
 
 ``status`` is ``"planned"`` (in the current plan, not trained yet), ``"completed"`` or
@@ -46,7 +46,6 @@ EPOCH_COLUMNS = (
     "train_acc",
     "val_loss",
     "val_acc",
-    "gap",
     "lr",
     "grad_norm_mean",
     "grad_norm_max",
