@@ -42,7 +42,7 @@ def test_overfitting_sentence_and_numbers():
     d = diagnose(OVERFIT, num_classes=10)
     assert d.verdict == "overfitting" and d.rule == "val_loss_rise"
     assert d.sentence == (
-        "Overfitting: validation loss bottomed at 0.500 in epoch 4 and rose 60% by epoch 10, "
+        "Overfitting: validation loss bottomed at 0.500 in epoch 4 and rose 60% by epoch 10 (0.800), "
         "with a train-val accuracy gap +36.0 pts for the final weights; stop near epoch 4 or "
         "regularize more."
     )
@@ -94,7 +94,8 @@ def test_underfitting_sentence_uses_chance_loss():
         (0.43, 0.09, "underfitting"),  # benchmarks/diagnosis_calibration.py: MLP held by weight decay 1.0
         (0.69, 0.07, "underfitting"),  # ... and the linear model on MNIST-1D
         (0.36, 0.03, "good fit"),  # ... and the small MLP at the Bayes rate of noisy moons
-        (0.43, 0.11, "good fit"),  # high training loss but a gap of more than 10 points
+        (0.43, 0.15, "underfitting"),  # high training loss and a gap below the large-gap 20 pts
+        (0.43, 0.21, "overfitting"),  # a gap of at least 20 points is overfitting, whatever the loss
     ],
 )
 def test_underfitting_thresholds_as_calibrated(loss_fraction, gap, verdict):
@@ -103,7 +104,7 @@ def test_underfitting_thresholds_as_calibrated(loss_fraction, gap, verdict):
     h = hist(train_loss=[tl + 0.3, tl + 0.1, tl], val_loss=[tl + 0.3, tl + 0.15, tl + 0.1],
              train_acc=[0.5, 0.55, 0.6], val_acc=[0.5, 0.55 - gap / 2, 0.6 - gap])
     assert diagnose(h, num_classes=10).verdict == verdict
-    assert (dg.UNDERFIT_MAX_GAP, dg.UNDERFIT_LOSS_FRACTION) == (0.10, 0.40)
+    assert (dg.UNDERFIT_MAX_GAP, dg.UNDERFIT_LOSS_FRACTION) == (0.20, 0.40)
 
 
 def test_underfitting_without_num_classes_uses_train_accuracy():
@@ -163,7 +164,7 @@ def test_regression_history_uses_loss_gap():
     d = diagnose(over)
     assert d.verdict == "overfitting" and d.gap_kind == "loss"
     assert d.sentence == (
-        "Overfitting: validation loss bottomed at 0.600 in epoch 3 and rose 50% by epoch 5, with "
+        "Overfitting: validation loss bottomed at 0.600 in epoch 3 and rose 50% by epoch 5 (0.900), with "
         "a val-train loss gap +0.850 for the final weights; stop near epoch 3 or regularize more."
     )
     slow = hist(train_loss=[1.0, 0.9, 0.8, 0.75, 0.7], val_loss=[1.05, 0.95, 0.85, 0.8, 0.75])
@@ -239,7 +240,7 @@ def test_overfitting_advises_the_validation_accuracy_peak_when_later():
     d = diagnose(h)
     assert d.best_epoch == 4 and d.peak_val_acc_epoch == 7
     assert d.sentence == (
-        "Overfitting: validation loss bottomed at 0.500 in epoch 4 and rose 60% by epoch 10, "
+        "Overfitting: validation loss bottomed at 0.500 in epoch 4 and rose 60% by epoch 10 (0.800), "
         "with a train-val accuracy gap +31.0 pts for the final weights; validation accuracy "
         "peaked at 0.720 in epoch 7; stop near epoch 7 or regularize more."
     )

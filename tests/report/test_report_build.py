@@ -104,7 +104,7 @@ def test_findings_name_the_best_arm_and_its_interval(built):
         "(dropout=0.3, chosen on validation): extend the grid upward. Best at the largest weight "
         "decay tried (weight_decay=0.1, chosen on validation): extend the grid upward. Diagnosis "
         "of the baseline (3 overfitting), seed 0: Overfitting: validation loss bottomed at 0.900 "
-        "in epoch 10 and rose 89% by epoch 30, with a train-val accuracy gap +42.0 pts for the "
+        "in epoch 10 and rose 89% by epoch 30 (1.700), with a train-val accuracy gap +42.0 pts for the "
         "final weights; stop near epoch 10 or regularize more."
     )
     assert report.findings == expected

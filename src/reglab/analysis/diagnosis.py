@@ -21,12 +21,14 @@ Rules, checked in this order (a verdict never contradicts the gap it prints: "ov
 a positive gap, "good fit" a gap below the large-gap threshold and no validation-loss rise):
 
 1. **Diverged** (-> underfitting): the last training or validation loss is not finite.
-2. **Overfitting, loss turned up**: the last validation loss is more than
-   :data:`OVERFIT_VAL_RISE` (10%) above its minimum and the gap is positive.
+2. **Overfitting, loss turned up**: the final weights' validation loss is more than
+   :data:`OVERFIT_VAL_RISE` (10%) above the curve's minimum and the gap is positive (after early
+   stopping restored the best weights, it is the minimum: the curve's later rise was avoided).
 3. **Overfitting, large gap**: classification only, the gap is at least
    :data:`OVERFIT_LARGE_GAP` (0.20) even though the validation loss did not turn up.
 4. **Underfitting**: the gap is small (classification: ``|gap|`` below
-   :data:`UNDERFIT_MAX_GAP`, 0.10; regression: validation loss below twice the training loss)
+   :data:`UNDERFIT_MAX_GAP`, 0.20, the large-gap threshold, so the verdicts split the gap axis
+   without overlap; regression: validation loss below twice the training loss)
    and the training loss of the final weights is still high: at least
    :data:`UNDERFIT_LOSS_FRACTION` (40%) of the chance-level loss ``ln K`` when the number of
    classes ``K`` is known; otherwise training accuracy below :data:`UNDERFIT_TRAIN_ACC` (0.70);
@@ -71,8 +73,8 @@ __all__ = [
 OVERFIT_VAL_RISE = 0.10
 #: Overfitting regardless of the loss trend: an accuracy gap this large at the end (20 points).
 OVERFIT_LARGE_GAP = 0.20
-#: Underfitting needs a small gap at the end: below this (accuracy fraction, 10 points).
-UNDERFIT_MAX_GAP = 0.10
+#: Underfitting needs a gap below this (accuracy fraction, 20 points: the large-gap threshold).
+UNDERFIT_MAX_GAP = OVERFIT_LARGE_GAP
 #: Underfitting when the final training loss is at least this fraction of ln(num_classes).
 UNDERFIT_LOSS_FRACTION = 0.40
 #: Underfitting (num_classes unknown) when the final training accuracy is below this.
@@ -229,8 +231,8 @@ def diagnose(history: Mapping[str, Any], final: Mapping[str, Any] | None = None,
     best = epochs.index(best_epoch) if best_epoch is not None else last
     best_epoch = epochs[best]
     min_vl = val_loss[best]
-    end_vl = val_loss[last]
-    rise = Q.val_loss_rise({"val_loss": val_loss})
+    end_vl = val_loss[last] if final.get("val_loss") is None else float(final["val_loss"])
+    rise = Q.val_loss_rise({"val_loss": val_loss}, final)
     peak_acc_epoch = Q.peak_val_acc_epoch({"epoch": epochs, "val_acc": val_acc or []})
 
     common = dict(
@@ -259,7 +261,7 @@ def diagnose(history: Mapping[str, Any], final: Mapping[str, Any] | None = None,
                     f"{stop}")
         sentence = (
             f"Overfitting: validation loss bottomed at {min_vl:.3f} in epoch {best_epoch} and rose "
-            f"{rise:.0%} by epoch {last_epoch}, with a {gap_text} for the final weights{peak}; "
+            f"{rise:.0%} by epoch {last_epoch} ({end_vl:.3f}), with a {gap_text} for the final weights{peak}; "
             f"stop near epoch {stop} or regularize more."
         )
         return Diagnosis(verdict="overfitting", rule="val_loss_rise", sentence=sentence, **common)

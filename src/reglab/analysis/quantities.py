@@ -18,7 +18,10 @@ splits; ``history`` is ``History.to_dict()``):
   The per-epoch training metrics of a history are running averages with the regularizers active,
   so they never enter a gap; the validation curve is measured in eval mode every epoch.
 * **peak epoch** :func:`peak_val_acc_epoch`: the first epoch of the highest validation accuracy.
-* **validation-loss rise** :func:`val_loss_rise`: ``(last - min) / |min|`` of the validation loss.
+* **validation-loss rise** :func:`val_loss_rise`: ``(end - min) / |min|`` of the validation loss,
+  ``end`` the final weights' validation loss (``final["val_loss"]``: after early stopping restored
+  the best weights, the minimum itself), else the last epoch's. The history's validation loss is
+  the same plain loss on the same split in eval mode, so the two compare.
 * **best of several** :func:`select_best`: always chosen on validation data (the mean validation
   accuracy, or the mean validation loss for regression); the test score is read once, beside it.
 * **edge of a grid** :func:`grid_edge`: whether the best value of a swept field is the smallest or
@@ -130,14 +133,17 @@ def peak_val_acc_epoch(history: Mapping[str, Any]) -> int | None:
     return _epochs(history, len(val))[max(idx, key=lambda i: (val[i], -i))]
 
 
-def val_loss_rise(history: Mapping[str, Any]) -> float:
-    """``(last - min) / |min|`` of the validation loss: 0.25 = the last epoch's validation loss is
-    25% above its minimum. ``inf`` when the last value is not finite; ``nan`` without values."""
+def val_loss_rise(history: Mapping[str, Any], final: Mapping[str, Any] | None = None) -> float:
+    """``(end - min) / |min|`` of the validation loss: 0.25 = the final weights' validation loss
+    is 25% above the curve's minimum. ``end`` is ``final["val_loss"]`` when given, else the last
+    epoch's. ``inf`` when ``end`` is not finite; ``nan`` without values."""
     val = _series(history, "val_loss")
     finite = [v for v in val if math.isfinite(v)]
     if not finite:
         return math.nan
     low, last = min(finite), val[-1]
+    if final is not None and final.get("val_loss") is not None:
+        last = float(final["val_loss"])
     if not math.isfinite(last):
         return math.inf
     if low == 0:
