@@ -241,3 +241,30 @@ def test_unguarded_script_with_worker_processes(tmp_path):
         again = run_one(run.spec)
         assert again.history["val_loss"] == run.history["val_loss"]
         assert again.final["test_acc"] == run.final["test_acc"]
+
+
+def test_a_changed_plan_under_the_default_name_starts_a_study_beside_the_old_one(tmp_path, monkeypatch):
+    """The README's commands one after another in one folder: a different plan under the
+    default name and directory goes to default-2 (said in one line), the first plan resumes."""
+    from rich.console import Console
+
+    monkeypatch.chdir(tmp_path)
+    tiny = {"epochs": 1, "seeds": 1, "train_size": 100, "batch_size": 50, "runner": "processes",
+            "workers": 1}
+    first = load_config("study", overrides={**tiny, "arms": ["baseline"]})
+    changed = load_config("study", overrides={**tiny, "arms": ["dropout"]})
+    console = Console(record=True, width=300, color_system=None)
+    study_mod.run_study(first, report=False, console=console)
+    summary = study_mod.run_study(changed, report=False, console=console)
+    assert summary.name == "default-2" and summary.out_dir == Path("reglab-out/default-2")
+    assert summary.completed == 1
+    lines = [line for line in console.export_text().splitlines() if line.startswith("The plan differs")]
+    assert lines == ["The plan differs from the stored study 'default' in reglab-out/default: starting "
+                     "study 'default-2' in reglab-out/default-2 beside it (--name chooses one)."]
+    again = study_mod.run_study(first, report=False, console=console)  # resumes the old one
+    assert (again.name, again.skipped, again.completed) == ("default", 1, 0)
+    again = study_mod.run_study(changed, report=False, console=console)  # finds default-2 again
+    assert (again.name, again.skipped, again.completed) == ("default-2", 1, 0)
+    named = load_config("study", overrides={**tiny, "arms": ["dropout"], "name": "default"})
+    with pytest.raises(study_mod.StoreError):  # a name the user chose is never changed
+        study_mod.run_study(named, report=False, console=console)

@@ -261,6 +261,14 @@ class RunStore:
     def study_names(self) -> list[str]:
         return [r[0] for r in self._conn.execute("SELECT name FROM studies ORDER BY created")]
 
+    def unplanned_completed(self, name: str, keys: Iterable[str]) -> list[str]:
+        """Keys of the completed runs of study ``name`` that are not among ``keys`` (a changed
+        plan: :meth:`plan_study` refuses to keep them without ``replace``)."""
+        planned = set(keys)
+        rows = self._conn.execute("SELECT key FROM runs WHERE study = ? AND status = 'completed'",
+                                  (name,)).fetchall()
+        return [r["key"] for r in rows if r["key"] not in planned]
+
     def plan_study(
         self, name: str, kind: str, config: Mapping[str, Any], specs: Iterable[RunSpec], *, replace: bool = False
     ) -> list[str]:

@@ -35,7 +35,7 @@ from reglab.experiments.store import RunStore
 
 __all__ = [
     "StudySummary", "run_study", "choose_runner", "split_runner", "vectorized_chunks", "STORE_NAME", "format_outcome",
-    "preflight", "diagnose_result", "check_out_dir", "consume_outcomes",
+    "preflight", "diagnose_result", "check_out_dir", "consume_outcomes", "beside_changed_plan",
 ]
 
 STORE_NAME = "runs.sqlite"
@@ -226,6 +226,34 @@ def check_out_dir(out_dir: Path) -> None:
                          "Expected a directory (or a path that does not exist yet).")
 
 
+def beside_changed_plan(config: StudyConfig | SweepConfig, specs: Sequence[RunSpec],
+                        console: Console) -> StudyConfig | SweepConfig:
+    """Under the default name and output directory, a plan that differs from the stored study of
+    that name (completed runs not in the new plan) becomes a new study beside it (``default-2``,
+    ``default-3``, ...; the first whose store holds no conflicting runs), said in one line.
+    A name or ``--out`` given by the user is kept: the store then refuses the changed plan.
+    """
+    if "name" in config.model_fields_set or config.out is not None:
+        return config
+    keys = [s.key() for s in specs]
+    base, candidate = config.name, config
+    for i in range(1, 1000):
+        if i > 1:
+            candidate = config.model_copy(update={"name": f"{base}-{i}"})
+        path = candidate.out_dir() / STORE_NAME
+        if not path.is_file():
+            break
+        with RunStore(path) as store:
+            if not store.unplanned_completed(candidate.name, keys):
+                break
+    if candidate is not config:
+        console.print(f"The plan differs from the stored study {escape(base)!r} in "
+                      f"{escape(str(config.out_dir()))}: starting study {escape(candidate.name)!r} "
+                      f"in {escape(str(candidate.out_dir()))} beside it (--name chooses one).",
+                      highlight=False, soft_wrap=True)
+    return candidate
+
+
 def diagnose_result(result: Any) -> dict[str, Any]:
     """``analysis.diagnose`` of a finished run's history, as the dict stored with the run."""
     from reglab.analysis import diagnose
@@ -286,6 +314,8 @@ def run_study(
     start = time.perf_counter()
     console = console or Console()
     specs = plan(config)
+    if resume:
+        config = beside_changed_plan(config, specs, console)
     out_dir = config.out_dir()
     check_out_dir(out_dir)
     store_path = out_dir / STORE_NAME
