@@ -9,7 +9,12 @@ import pytest
 
 from reglab.analysis import quantities as Q
 from reglab.analysis import summarize_arms
-from reglab.analysis.diagnosis import OVERFIT_LARGE_GAP, OVERFIT_VAL_RISE, UNDERFIT_MAX_GAP
+from reglab.analysis.diagnosis import (
+    OVERFIT_LARGE_GAP,
+    OVERFIT_MIN_GAP,
+    OVERFIT_VAL_RISE,
+    UNDERFIT_MAX_GAP,
+)
 
 FINAL = {"train_acc": 0.98, "val_acc": 0.70, "test_acc": 0.68, "train_loss": 0.05,
          "val_loss": 1.1, "test_loss": 1.2}
@@ -68,7 +73,8 @@ def _contradictions(summaries) -> list[str]:
             bad.append(label + ": overfitting with a negative gap")
         if d["verdict"] == "good fit" and gap >= OVERFIT_LARGE_GAP:
             bad.append(label + ": good fit with a large gap")
-        if d["verdict"] == "good fit" and gap > 0 and Q.val_loss_rise(r.history, r.final) > OVERFIT_VAL_RISE:
+        rise = Q.val_loss_rise(r.history, r.final)
+        if d["verdict"] == "good fit" and gap >= OVERFIT_MIN_GAP and rise > OVERFIT_VAL_RISE:
             bad.append(label + f": good fit with validation loss "
                        f"{Q.val_loss_rise(r.history, r.final):+.0%} above its minimum")
         if d["verdict"] == "underfitting" and d["rule"] != "diverged" and abs(gap) >= UNDERFIT_MAX_GAP:

@@ -18,12 +18,15 @@ at the epoch of the highest validation accuracy when it differs: accuracy often 
 after the loss minimum (the loss also punishes confident mistakes).
 
 Rules, checked in this order (a verdict never contradicts the gap it prints: "overfitting" needs
-a positive gap, "good fit" a gap below the large-gap threshold and no validation-loss rise):
+a positive gap, "good fit" a gap below the large-gap threshold and no validation-loss rise unless
+its gap is below 5 points, "underfitting" a gap below the large-gap threshold):
 
 1. **Diverged** (-> underfitting): the last training or validation loss is not finite.
 2. **Overfitting, loss turned up**: the final weights' validation loss is more than
-   :data:`OVERFIT_VAL_RISE` (10%) above the curve's minimum and the gap is positive (after early
-   stopping restored the best weights, it is the minimum: the curve's later rise was avoided).
+   :data:`OVERFIT_VAL_RISE` (10%) above the curve's minimum (after early stopping restored the
+   best weights, it is the minimum: the curve's later rise was avoided) and the gap is at least
+   :data:`OVERFIT_MIN_GAP` (5 accuracy points; regression: positive). A rise with a smaller gap
+   is overconfidence that costs no accuracy: the good-fit sentence says so.
 3. **Overfitting, large gap**: classification only, the gap is at least
    :data:`OVERFIT_LARGE_GAP` (0.20) even though the validation loss did not turn up.
 4. **Underfitting**: the gap is small (classification: ``|gap|`` below
@@ -61,6 +64,7 @@ __all__ = [
     "Diagnosis",
     "diagnose",
     "OVERFIT_VAL_RISE",
+    "OVERFIT_MIN_GAP",
     "OVERFIT_LARGE_GAP",
     "UNDERFIT_MAX_GAP",
     "UNDERFIT_LOSS_FRACTION",
@@ -71,6 +75,8 @@ __all__ = [
 
 #: Overfitting: the last validation loss exceeds its minimum by more than this fraction (10%).
 OVERFIT_VAL_RISE = 0.10
+#: ...with a gap of at least this (accuracy fraction, 5 points; regression: any positive gap).
+OVERFIT_MIN_GAP = 0.05
 #: Overfitting regardless of the loss trend: an accuracy gap this large at the end (20 points).
 OVERFIT_LARGE_GAP = 0.20
 #: Underfitting needs a gap below this (accuracy fraction, 20 points: the large-gap threshold).
@@ -250,7 +256,7 @@ def diagnose(history: Mapping[str, Any], final: Mapping[str, Any] | None = None,
                     "lower the learning rate or clip gradients.")
         return Diagnosis(verdict="underfitting", rule="diverged", sentence=sentence, **common)
 
-    if rise > OVERFIT_VAL_RISE and gap > 0:
+    if rise > OVERFIT_VAL_RISE and (gap >= OVERFIT_MIN_GAP if classification else gap > 0):
         stop = best_epoch
         peak = ""
         if peak_acc_epoch is not None and peak_acc_epoch != best_epoch:
@@ -315,4 +321,8 @@ def diagnose(history: Mapping[str, Any], final: Mapping[str, Any] | None = None,
         f"ended at {end_vl:.3f} ({rise:+.0%}) in epoch {last_epoch}, with a {gap_text} for the "
         "final weights."
     )
+    if rise > OVERFIT_VAL_RISE:
+        sentence = sentence[:-1] + (
+            f"; the loss rise with a gap under {100 * OVERFIT_MIN_GAP:.0f} pts is overconfidence "
+            "that costs no accuracy (label smoothing or early stopping on the loss address it).")
     return Diagnosis(verdict="good fit", rule="none", sentence=sentence, **common)
