@@ -220,3 +220,20 @@ def test_data_dir_reaches_the_data_layer(tmp_path, monkeypatch):
     with pytest.raises(DataUnavailableError) as exc:
         load("mnist", data_dir=empty)
     _fails(["study", "--dataset", "mnist", "--data-dir", str(empty), "--out", str(tmp_path / "o")], str(exc.value))
+
+
+def test_lr_schedule_flags_are_toml_keys_and_round_trip(tmp_path):
+    result = runner.invoke(app, ["study", "--print-config", "--lr-schedule", "cosine", "--warmup-epochs", "5",
+                                 "--lr", "0.005"])
+    assert result.exit_code == 0, result.output
+    assert '[optimizer]\nname = "adamw"\nlr = 0.005\nmomentum = 0.9\nschedule = "cosine"\nwarmup_epochs = 5\n' in result.stdout
+    path = tmp_path / "s.toml"
+    path.write_text(result.stdout)
+    cfg = load_config("study", path=path)
+    assert (cfg.optimizer.schedule, cfg.optimizer.warmup_epochs, cfg.optimizer.lr) == ("cosine", 5, 0.005)
+    step = runner.invoke(app, ["sweep", "--grid", "dropout=0,0.5", "--print-config", "--lr-schedule", "step",
+                               "--lr-step-size", "20", "--lr-gamma", "0.5"])
+    assert 'schedule = "step"\nstep_size = 20\ngamma = 0.5\n' in step.stdout
+    _fails(["study", "--lr-schedule", "linear"],
+           "Invalid value for argument `optimizer.schedule`. Expected one of 'constant', 'cosine', 'step', "
+           "'onecycle'. Received: optimizer.schedule='linear'")

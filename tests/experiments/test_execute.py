@@ -123,3 +123,18 @@ def test_distilled_run_gives_the_same_numbers_whether_its_teacher_is_cached_or_n
     cached = execute.run_one(spec)  # reuses it
     assert trained_here.history == {**cached.history, "seconds": trained_here.history["seconds"]}
     assert trained_here.final == cached.final
+
+
+def test_lr_schedule_of_the_spec_drives_the_run_and_keeps_old_keys():
+    from reglab.experiments.spec import OptimizerSpec
+
+    plain = _spec()
+    assert "schedule" not in plain.to_dict()["optimizer"]  # default schedule: keys as before
+    spec = plain.model_copy(update={"epochs": 4, "optimizer": OptimizerSpec(
+        lr=0.01, schedule="cosine", warmup_epochs=1)})
+    assert spec.to_dict()["optimizer"] == {"name": "adamw", "lr": 0.01, "momentum": 0.9,
+                                           "schedule": "cosine", "warmup_epochs": 1}
+    assert RunSpec.from_dict(spec.to_dict()) == spec and spec.key() != plain.key()
+    lrs = execute.run_one(spec).history["lr"]
+    cos = [0.005 * (1 + math.cos(math.pi * t / 3)) for t in range(3)]
+    assert lrs == pytest.approx([0.005] + cos)  # warm-up from lr / 2, then cosine over 3 epochs

@@ -63,6 +63,10 @@ def test_supports_accepts_arms_sharing_an_architecture():
             {"optimizer": OptimizerSpec(name="sgd")},
             "runs 0 and 1 differ in optimizer ('adamw' vs 'sgd'); the vectorized runner needs one shared optimizer",
         ),
+        (
+            {"optimizer": OptimizerSpec(schedule="cosine", warmup_epochs=1)},
+            "learning-rate schedule 'cosine' is not supported by the vectorized runner",
+        ),
     ],
 )
 def test_supports_names_the_field_it_cannot_batch(change, reason):

@@ -290,6 +290,11 @@ def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dic
         _apply_techniques(ctx, stage)
     model = ctx.model.to(device)
     optimizer = _optimizer(spec, model, ctx.weight_decay)
+    from reglab.training.schedules import lr_scheduler
+
+    opt = spec.optimizer
+    scheduler = lr_scheduler(optimizer, opt.schedule, spec.epochs, warmup_epochs=opt.warmup_epochs,
+                             step_size=opt.step_size, gamma=opt.gamma)
     if notes is not None:
         if ctx.weight_decay > 0:
             notes = [*notes, _decay_note(model, ctx.weight_decay)]
@@ -312,6 +317,7 @@ def train(spec: RunSpec, *, device: str, progress: bool) -> tuple[nn.Module, dic
         max_norm=ctx.max_norm,
         progress=progress or None,
         eval_loss_fn=ctx.eval_loss_fn,
+        lr_scheduler=scheduler,
     )
     history = trainer.fit().to_dict()
     return model, history, splits

@@ -79,6 +79,8 @@ def supports(specs: Sequence[RunSpec]) -> tuple[bool, str]:
         norm = spec.model.options.get("norm")
         if norm is not None:
             return False, f"model option norm={norm!r} {_SUFFIX}"
+        if spec.optimizer.schedule != "constant":  # the batched optimizer keeps one lr per member
+            return False, f"learning-rate schedule {spec.optimizer.schedule!r} {_SUFFIX}"
     checks = (
         (lambda s: s.data, "data spec"),
         (lambda s: s.model, "model spec"),
