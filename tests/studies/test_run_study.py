@@ -268,3 +268,34 @@ def test_a_changed_plan_under_the_default_name_starts_a_study_beside_the_old_one
     named = load_config("study", overrides={**tiny, "arms": ["dropout"], "name": "default"})
     with pytest.raises(study_mod.StoreError):  # a name the user chose is never changed
         study_mod.run_study(named, report=False, console=console)
+
+
+def test_batched_chunks_report_progress_every_epoch_before_their_runs_arrive():
+    """The bar of a batched group moves per epoch: iter_local calls on_progress after each epoch
+    of the chunk (runs' worth of epochs), and all of it comes before the chunk's outcomes."""
+    from reglab.experiments.spec import DataSpec, RunSpec
+
+    chunk = [RunSpec(arm="baseline", seed=s, epochs=3, batch_size=50, data=DataSpec(name="mnist1d", train_size=100))
+             for s in range(2)]
+    events = []
+    for outcome in iter_local([], workers=1, chunks=[chunk],
+                              on_progress=lambda job, runs: events.append((job, runs))):
+        events.append(("outcome", outcome.spec.seed))
+    assert events == [(0, pytest.approx(2 / 3)), (0, pytest.approx(4 / 3)), (0, pytest.approx(2.0)),
+                      ("outcome", 0), ("outcome", 1)]
+
+
+def test_live_progress_counts_partial_chunks_and_never_moves_back():
+    live = study_mod.LiveProgress()
+    live.chunks = [["a", "b", "c"], ["d"]]
+    moves = []
+    live.on_change = lambda: moves.append(live.position(0))
+    live.chunk_progress(0, 1.5)
+    live.chunk_progress(1, 0.5)
+    live.chunk_progress(0, 3.0)
+    assert moves == [1.5, 2.0, 3.5]
+    positions = []
+    for done, key in enumerate(["a", "b", "c"], start=1):  # the chunk's runs arrive one by one
+        live.finished(key)
+        positions.append(live.position(done))
+    assert positions == [3.5, 3.5, 3.5]

@@ -36,6 +36,7 @@ from reglab.experiments.store import RunStore
 __all__ = [
     "StudySummary", "run_study", "choose_runner", "split_runner", "vectorized_chunks", "STORE_NAME", "format_outcome",
     "preflight", "diagnose_result", "check_out_dir", "consume_outcomes", "beside_changed_plan",
+    "LiveProgress",
 ]
 
 STORE_NAME = "runs.sqlite"
@@ -340,18 +341,22 @@ def run_study(
             with _executor(name, config) as cluster_cpus:
                 n_workers = workers or config.workers or cluster_cpus or default_workers()
                 chunks = [c for g in groups for c in vectorized_chunks(g, n_workers, VECTORIZED_CHUNK)]
+                live = LiveProgress()
                 if name == "ray":
                     from reglab.experiments.runners.ray_runner import iter_ray
 
                     outcomes = iter_ray(singles, chunks=chunks, device=device, masks=config.masks)
                 else:
-                    outcomes = iter_local(singles, workers=n_workers, device=device, chunks=chunks, masks=config.masks)
+                    outcomes = iter_local(singles, workers=n_workers, device=device, chunks=chunks,
+                                          masks=config.masks, on_progress=live.chunk_progress)
+                live.chunks = [[s.key() for s in c] for c in chunks]
                 console.print(
                     f"[bold]{kind} {escape(config.name)}[/bold]: {len(specs)} runs planned, "
                     f"{summary.skipped} already done, {len(pending)} to train ({escape(name)}: {escape(reason)})",
                     soft_wrap=True,
                 )
-                consume_outcomes(outcomes, store, config.name, summary, console, len(specs), progress)
+                consume_outcomes(outcomes, store, config.name, summary, console, len(specs), progress,
+                                 live=live)
         if report and store.counts(config.name)["completed"]:
             from reglab.report import build_report
 
@@ -360,8 +365,37 @@ def run_study(
     return summary
 
 
+class LiveProgress:
+    """The study's bar position between finished runs: batched chunks report after every epoch
+    how many runs' worth of epochs they trained (``chunk_progress``, given to ``iter_local``), so
+    the bar moves per epoch instead of jumping when a whole group ends.
+
+    ``position(done)`` is the finished runs plus the fractional runs of chunks still training.
+    """
+
+    def __init__(self) -> None:
+        self.chunks: list[list[str]] = []  # spec keys per chunk, in iter_local's chunk order
+        self.partial: dict[int, float] = {}
+        self.on_change: Callable[[], None] | None = None
+
+    def chunk_progress(self, chunk: int, runs: float) -> None:
+        self.partial[chunk] = runs
+        if self.on_change is not None:
+            self.on_change()
+
+    def finished(self, key: str) -> None:
+        """A run of a chunk arrived: it now counts as done, not as partial progress."""
+        for i, keys in enumerate(self.chunks):
+            if key in keys and i in self.partial:
+                self.partial[i] = max(0.0, self.partial[i] - 1.0)
+
+    def position(self, done: int) -> float:
+        return done + sum(self.partial.values())
+
+
 def consume_outcomes(outcomes: Iterator[Outcome], store: RunStore, study: str, summary: Any,
-                     console: Console, total: int, progress: bool | None) -> None:
+                     console: Console, total: int, progress: bool | None,
+                     live: LiveProgress | None = None) -> None:
     """Store each finished run as it arrives (result with its diagnosis, or failure), count it in
     ``summary`` (``completed``, ``failed``; ``skipped`` is the count already done) and print its
     :func:`format_outcome` line; closes ``outcomes`` at the end, also on Ctrl-C.
@@ -394,6 +428,8 @@ def consume_outcomes(outcomes: Iterator[Outcome], store: RunStore, study: str, s
     try:
         with bar:
             task = bar.add_task(study, total=total, completed=done)
+            if live is not None:
+                live.on_change = lambda: bar.update(task, completed=live.position(done))
             for outcome in outcomes:
                 diagnosis = None
                 if outcome.ok:
@@ -404,7 +440,9 @@ def consume_outcomes(outcomes: Iterator[Outcome], store: RunStore, study: str, s
                     store.add_failure(study, outcome.spec, outcome.error or "", outcome.seconds)
                     summary.failed.append((outcome.spec.arm, outcome.spec.seed, outcome.error or ""))
                 done += 1
-                bar.update(task, completed=done)
+                if live is not None:
+                    live.finished(outcome.spec.key())
+                bar.update(task, completed=done if live is None else live.position(done))
                 console.print(format_outcome(outcome, done, total, diagnosis), highlight=False, soft_wrap=True)
     finally:
         close = getattr(outcomes, "close", None)
