@@ -29,7 +29,7 @@ from reglab.errors import ReglabError, invalid_argument
 from reglab.techniques import log_scale_fields, spec_fields, sweep_fields, technique_for_field
 
 __all__ = ["RunView", "ArmSummary", "Sweep", "summarize_arms", "find_sweeps", "as_run_views",
-           "regularization_setting", "paired_effect"]
+           "regularization_setting", "paired_effect", "sweep_slices"]
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -306,6 +306,41 @@ class Sweep:
     @property
     def log_scale(self) -> bool:
         return self.field in log_scale_fields()
+
+
+def _flat(s: ArmSummary) -> dict[str, Any]:
+    """The arm's regularization with custom techniques' fields beside the built-in ones."""
+    reg = dict(s.regularization)
+    return {**(reg.pop("custom", None) or {}), **reg}
+
+
+def sweep_slices(summaries: Sequence[ArmSummary], field: str) -> list[tuple[str, Sweep]]:
+    """Every slice of a sweep over ``field``: for each setting of the other fields, the arms that
+    differ only in ``field`` (at least two values), as ``(label, Sweep)``; ``label`` names the
+    other fields that vary between slices (``"weight_decay=0.01"``), ``""`` for a single slice.
+    Plotted as one line each, so no slice is dropped."""
+    groups: dict[str, list[ArmSummary]] = {}
+    rests: dict[str, dict[str, Any]] = {}
+    for s in summaries:
+        rest = {k: v for k, v in _flat(s).items() if k != field}
+        key = repr(sorted(rest.items()))
+        groups.setdefault(key, []).append(s)
+        rests[key] = rest
+    keys = [k for k, members in groups.items() if len({_flat(m).get(field) for m in members}) >= 2]
+    varying = sorted({name for k in keys for name, v in rests[k].items()
+                      if any(rests[o].get(name) != v for o in keys)})
+
+    def order(s: ArmSummary) -> float:
+        v = _flat(s).get(field)
+        return -math.inf if v is None else float(v)
+
+    out = []
+    for k in keys:
+        label = ", ".join(f"{n}={rests[k].get(n):g}" if isinstance(rests[k].get(n), float)
+                          else f"{n}={rests[k].get(n)}" for n in varying)
+        out.append((label, Sweep(field=field, points=[(_flat(s).get(field), s)
+                                                      for s in sorted(groups[k], key=order)])))
+    return out
 
 
 def find_sweeps(summaries: Sequence[ArmSummary]) -> list[Sweep]:

@@ -7,8 +7,10 @@ PNG file name, a title, an alt text and the PNG bytes) or None when the runs hol
 * ``fig-learning-curves`` - per arm, mean training and validation loss (best epoch marked) next
   to the accuracy curves.
 * ``fig-gap`` - the train-val gap of the final weights per arm (the table's gap), 95% CIs.
+* ``fig-heatmap-<field>-<field>`` - validation accuracy over a two-field grid, best cell outlined.
 * ``fig-sweep-<field>`` - validation accuracy vs the swept value (log axis for weight decay, L1
-  and L2; the reference arm at value 0 as a dashed line), one per sweep.
+  and L2; the reference arm at value 0 as a dashed line), one per sweep; one line per slice when
+  the other fields take several values (no slice is dropped).
 * ``fig-dropout-ablation`` - test accuracy and gap vs the dropout rate, with 95% intervals.
 * ``fig-weight-hist`` - weight histograms of the baseline and the L1 and L2/weight-decay arms
   (from ``final["weight_hist"]``): L1's spike at zero vs L2's uniform shrinkage.
@@ -23,9 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from reglab.analysis import quantities as Q
-from reglab.analysis.effects import ArmSummary, Sweep, find_sweeps
+from reglab.analysis.effects import ArmSummary, Sweep, find_sweeps, sweep_slices
 
-__all__ = ["FigureSpec", "build_figures", "learning_curves", "gap_curves", "sweep_figure",
+__all__ = ["FigureSpec", "build_figures", "learning_curves", "gap_curves", "sweep_figure", "heatmap_figure",
            "dropout_ablation", "weight_histograms", "mean_curve", "new_figure", "figure_png"]
 
 _DPI = 100
@@ -188,8 +190,11 @@ def _metric_words(s: ArmSummary) -> tuple[str, float, str, float]:
     return "loss", 1.0, "", -1.0
 
 
-def sweep_figure(sweep: Sweep) -> FigureSpec:
-    """Validation accuracy (or loss, for regression) with its 95% CI vs the swept value."""
+def sweep_figure(sweep: Sweep, slices: Sequence[tuple[str, Sweep]] = ()) -> FigureSpec:
+    """Validation accuracy (or loss, for regression) with its 95% CI vs the swept value; with
+    several ``slices`` (the other fields at other values), one line per slice."""
+    if len(slices) > 1:
+        return _sliced_sweep_figure(sweep.field, slices)
     fig = new_figure(6.0, 4.0)
     ax = fig.subplots()
     metric, scale, unit, sign = _metric_words(sweep.points[0][1])
@@ -227,6 +232,109 @@ def sweep_figure(sweep: Sweep) -> FigureSpec:
                                     "(mean, 95% CI)." if ref else "."),
         png=figure_png(fig),
     )
+
+
+def _sliced_sweep_figure(field: str, slices: Sequence[tuple[str, Sweep]]) -> FigureSpec:
+    fig = new_figure(6.5, 4.2)
+    ax = fig.subplots()
+    first = slices[0][1]
+    metric, scale, unit, sign = _metric_words(first.points[0][1])
+    log = first.log_scale
+    if log:
+        ax.set_xscale("log")
+    values = sorted({float(v) for _, sl in slices for v, _ in sl.points if v})
+    zero_at = values[0] / 2 if log and values else 0.0  # 0 on a log axis: drawn left of the grid
+    for i, (label, sl) in enumerate(slices):
+        xs = [float(v) if v else zero_at for v, _ in sl.points]
+        _errorbar(ax, xs, [s.val for _, s in sl.points], _color(i), label, scale=scale)
+    every = [(v, s) for _, sl in slices for v, s in sl.points]
+    best = Q.select_best(every, lambda p: p[1].val[0], higher_is_better=sign > 0) or every[0]
+    ax.set_xlabel(field + (" (log scale; 0 drawn at the left)" if log else ""))
+    ax.set_ylabel(f"validation {metric}" + (" (%)" if unit else ""))
+    ax.set_title(f"Sweep over {field}: one line per setting of the other fields", fontsize=10)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, which="both")
+    return FigureSpec(
+        id=f"fig-sweep-{field.replace('_', '-')}",
+        title=f"Sweep: validation {metric} vs {field}",
+        alt=f"Sweep plot: validation {metric} against {field}, one line per slice ("
+            + "; ".join(label for label, _ in slices) + f"); best at {best[1].arm}",
+        caption=f"Final validation {metric} (mean and 95% CI over seeds) for each value of {field}, "
+                "one line per setting of the other swept fields (every slice is drawn).",
+        png=figure_png(fig),
+    )
+
+
+def heatmap_figure(summaries: Sequence[ArmSummary], rows: str, cols: str) -> FigureSpec | None:
+    """The validation metric over a two-field grid (mean over seeds), the best cell (chosen on
+    validation) outlined; None unless every row and column of the grid holds two arms or more."""
+    def value(s: ArmSummary, name: str) -> float:
+        reg = dict(s.regularization)
+        v = {**(reg.pop("custom", None) or {}), **reg}.get(name)
+        return 0.0 if v is None else float(v)
+
+    cells = {(value(s, rows), value(s, cols)): s for s in summaries}
+    ys, xs = sorted({r for r, _ in cells}), sorted({c for _, c in cells})
+    if (len(ys) < 2 or len(xs) < 2 or any(sum((r, c) in cells for c in xs) < 2 for r in ys)
+            or any(sum((r, c) in cells for r in ys) < 2 for c in xs)):
+        return None  # not a grid: the arms differ in both fields at once (a stack)
+    metric, scale, unit, sign = _metric_words(summaries[0])
+    grid = [[cells[(r, c)].val[0] * scale if (r, c) in cells else math.nan for c in xs] for r in ys]
+    fig = new_figure(1.2 * len(xs) + 2.5, 0.8 * len(ys) + 1.8)
+    ax = fig.subplots()
+    image = ax.imshow(grid, cmap="viridis" if sign > 0 else "viridis_r", aspect="auto")
+    best = Q.select_best(list(cells.values()), lambda s: s.val[0], higher_is_better=sign > 0)
+    for i, r in enumerate(ys):
+        for j, c in enumerate(xs):
+            s = cells.get((r, c))
+            if s is None:
+                ax.text(j, i, "not run", ha="center", va="center", fontsize=7, color="0.5")
+                continue
+            text = f"{grid[i][j]:.1f}" if unit else f"{grid[i][j]:.3g}"
+            finite = [v for row in grid for v in row if not math.isnan(v)]
+            mid = (max(finite) + min(finite)) / 2
+            bright = (grid[i][j] > mid) == (sign > 0)  # viridis is bright at its high end
+            ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                    color="black" if bright else "white", fontweight="bold" if s is best else None)
+            if s is best:
+                ax.add_patch(_rectangle(j, i))
+    ax.set_xticks(range(len(xs)), [f"{c:g}" for c in xs], fontsize=8)
+    ax.set_yticks(range(len(ys)), [f"{r:g}" for r in ys], fontsize=8)
+    ax.set_xlabel(cols)
+    ax.set_ylabel(rows)
+    fig.colorbar(image, ax=ax, label=f"validation {metric}" + (" (%)" if unit else ""))
+    ax.set_title(f"Validation {metric} over {rows} x {cols} (mean over seeds)", fontsize=10)
+    where = "" if best is None else f"; best (on validation) at {rows}={value(best, rows):g}, {cols}={value(best, cols):g}"
+    return FigureSpec(
+        id=f"fig-heatmap-{rows.replace('_', '-')}-{cols.replace('_', '-')}",
+        title=f"Grid: validation {metric} over {rows} and {cols}",
+        alt=f"Heatmap of validation {metric} over {rows} ({', '.join(f'{r:g}' for r in ys)}) and {cols} "
+            f"({', '.join(f'{c:g}' for c in xs)}){where}",
+        caption=f"Final validation {metric}, mean over seeds, for each pair of values; the outlined "
+                "cell is the best on validation (its test score is in the table).",
+        png=figure_png(fig),
+    )
+
+
+def _rectangle(j: int, i: int) -> Any:
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2)
+
+
+def _grid_fields(summaries: Sequence[ArmSummary]) -> tuple[str, str] | None:
+    """The two sweepable fields when exactly two vary over the arms."""
+    from reglab.techniques import sweep_fields
+
+    def flat(s: ArmSummary) -> dict[str, Any]:
+        reg = dict(s.regularization)
+        return {**(reg.pop("custom", None) or {}), **reg}
+
+    varying = [f for f in sweep_fields() if len({repr(flat(s).get(f)) for s in summaries}) > 1]
+    others = {k for s in summaries for k in flat(s)} - set(varying)
+    if len(varying) != 2 or any(len({repr(flat(s).get(k)) for s in summaries}) > 1 for k in others):
+        return None
+    return varying[0], varying[1]
 
 
 def dropout_ablation(sweep: Sweep) -> FigureSpec:
@@ -335,10 +443,14 @@ def weight_histograms(summaries: Sequence[ArmSummary]) -> FigureSpec | None:
 def build_figures(summaries: Sequence[ArmSummary]) -> list[FigureSpec]:
     """Every figure the runs support, in report order."""
     figs: list[FigureSpec | None] = [learning_curves(summaries), gap_curves(summaries)]
+    grid = _grid_fields(summaries)
+    if grid is not None:
+        figs.append(heatmap_figure(summaries, *grid))
     for sweep in find_sweeps(summaries):
-        if sweep.field == "dropout":
+        slices = sweep_slices(summaries, sweep.field)
+        if sweep.field == "dropout" and len(slices) <= 1:
             figs.append(dropout_ablation(sweep))
         else:
-            figs.append(sweep_figure(sweep))
+            figs.append(sweep_figure(sweep, slices))
     figs.append(weight_histograms(summaries))
     return [f for f in figs if f is not None]
