@@ -97,8 +97,8 @@ def test_list_techniques():
         (["sweep", "--grid", "dropuot=0.1,0.2"],
          "Invalid value for argument `--grid`. Expected a field among 'batch_size', 'cutmix_alpha', 'data_seed', "
          "'dataset', 'distillation', 'drop_path', 'dropout', 'early_stopping', 'epochs', 'grad_clip', "
-         "'input_noise', 'l1', 'l2', 'label_noise', 'label_smoothing', 'lr', 'max_norm', 'mixup_alpha', 'model', "
-         "'momentum', 'optimizer', 'train_size', 'val_fraction', 'weight_decay' or a dotted path such as "
+         "'input_noise', 'l1', 'l2', 'label_noise', 'label_smoothing', 'lr', 'lr_gamma', 'lr_schedule', 'lr_step_size', 'max_norm', 'mixup_alpha', 'model', "
+         "'momentum', 'optimizer', 'train_size', 'val_fraction', 'warmup_epochs', 'weight_decay' or a dotted path such as "
          "'early_stopping.patience' or 'model.options.width'. Received: --grid='dropuot'"),
     ],
 )

@@ -277,13 +277,14 @@ def paired_effect(arm: Mapping[int, float], ref: Mapping[int, float], confidence
                   ) -> tuple[tuple[float, float, float], str, float]:
     """The effect of an arm against the reference, from their values by seed.
 
-    Paired (:func:`reglab.analysis.stats.paired_diff_ci`) when both ran the same seeds, at least
-    two; otherwise (pairs incomplete) Welch's interval of the difference of means.
+    Paired (:func:`reglab.analysis.stats.paired_diff_ci`) when both ran the same seeds (one pair:
+    the difference, interval undefined); otherwise (pairs incomplete) Welch's interval of the
+    difference of means.
 
     Returns:
         ``((difference, low, high), "paired" | "welch", p_value)``.
     """
-    if set(arm) == set(ref) and len(arm) >= 2:
+    if arm and set(arm) == set(ref):
         seeds = sorted(arm)
         d, low, high, p = paired_diff_ci([arm[k] for k in seeds], [ref[k] for k in seeds],
                                          confidence)
