@@ -153,7 +153,7 @@ def _store_with_list_final(tmp: Path) -> list[str]:
     from reglab.training.history import History
 
     path = tmp / "runs.sqlite"
-    history = History(epoch=[1], train_loss=[1.0], train_acc=[0.5], val_loss=[1.0], val_acc=[0.5], gap=[0.0],
+    history = History(epoch=[1], train_loss=[1.0], train_acc=[0.5], val_loss=[1.0], val_acc=[0.5],
                       lr=[0.1], grad_norm_mean=[1.0], grad_norm_max=[1.0], seconds=[0.1]).to_dict()
     with RunStore(path) as store:
         store.add_result("s", RunResult(RunSpec(), history, {"test_acc": 0.5}, 1.0))

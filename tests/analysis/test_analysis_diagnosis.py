@@ -42,14 +42,30 @@ def test_overfitting_sentence_and_numbers():
     d = diagnose(OVERFIT, num_classes=10)
     assert d.verdict == "overfitting" and d.rule == "val_loss_rise"
     assert d.sentence == (
-        "Overfitting: validation loss bottomed at 0.500 in epoch 4 and rose 60% by epoch 10 "
-        "while the train-val accuracy gap grew from 0.10 to 0.36; stop near epoch 4 or "
+        "Overfitting: validation loss bottomed at 0.500 in epoch 4 and rose 60% by epoch 10 (0.800), "
+        "with a train-val accuracy gap +36.0 pts for the final weights; stop near epoch 4 or "
         "regularize more."
     )
     assert d.best_epoch == 4 and d.last_epoch == 10
-    assert d.gap_best == pytest.approx(0.10) and d.gap_end == pytest.approx(0.36)
-    assert d.gap_growth == pytest.approx(0.26) and d.val_loss_rise == pytest.approx(0.6)
+    assert d.gap == pytest.approx(0.36) and d.val_loss_rise == pytest.approx(0.6)
     assert d.val_acc_best == 0.7 and d.gap_kind == "accuracy"
+
+
+def test_final_metrics_decide_the_gap_not_the_running_training_accuracy():
+    """The history's training accuracy (dropout active) reads 0.80; the final weights in eval
+    mode fit the training set at 0.99: the gap and the verdict are the final weights'."""
+    h = hist(train_loss=[1.0, 0.8, 0.7, 0.65, 0.6], val_loss=[1.0, 0.9, 0.88, 0.87, 0.87],
+             train_acc=[0.6, 0.7, 0.75, 0.78, 0.80], val_acc=[0.6, 0.66, 0.68, 0.69, 0.70])
+    assert diagnose(h).verdict == "good fit"  # a live curve: running accuracy, gap 0.10
+    final = {"train_loss": 0.05, "train_acc": 0.99, "val_loss": 0.87, "val_acc": 0.70}
+    d = diagnose(h, final, num_classes=10)
+    assert d.verdict == "overfitting" and d.rule == "large_gap"
+    assert d.gap == pytest.approx(0.29) and d.train_loss_end == 0.05
+    assert d.sentence == (
+        "Overfitting: the final weights reach 99.0% training accuracy but 70.0% validation "
+        "accuracy (train-val accuracy gap +29.0 pts, at least 20 pts); validation loss stayed "
+        "within 10% of its minimum 0.870 (epoch 4); regularize more."
+    )
 
 
 def test_good_fit_sentence():
@@ -57,7 +73,7 @@ def test_good_fit_sentence():
     assert d.verdict == "good fit" and d.rule == "none"
     assert d.sentence == (
         "Good fit: validation loss reached its minimum 0.400 in epoch 7 and ended at 0.420 (+5%) "
-        "in epoch 10; the train-val accuracy gap is 0.02 at the end (0.01 at the best epoch)."
+        "in epoch 10, with a train-val accuracy gap +2.0 pts for the final weights."
     )
 
 
@@ -66,9 +82,9 @@ def test_underfitting_sentence_uses_chance_loss():
     assert d.verdict == "underfitting" and d.rule == "high_train_loss"
     assert d.chance_loss == pytest.approx(math.log(10))
     assert d.sentence == (
-        "Underfitting: training loss ended at 1.800 (78% of the chance level ln 10 = 2.303) and "
-        "training accuracy 0.350 with a train-val accuracy gap of 0.01 in epoch 10; reduce "
-        "regularization, train longer or use a larger model."
+        "Underfitting: the final weights' training loss is 1.800 (78% of the chance level ln 10 "
+        "= 2.303) and training accuracy 35.0% with a train-val accuracy gap +1.0 pts after epoch "
+        "10; reduce regularization, train longer or use a larger model."
     )
 
 
@@ -78,7 +94,8 @@ def test_underfitting_sentence_uses_chance_loss():
         (0.43, 0.09, "underfitting"),  # benchmarks/diagnosis_calibration.py: MLP held by weight decay 1.0
         (0.69, 0.07, "underfitting"),  # ... and the linear model on MNIST-1D
         (0.36, 0.03, "good fit"),  # ... and the small MLP at the Bayes rate of noisy moons
-        (0.43, 0.11, "good fit"),  # high training loss but a gap of more than 10 points
+        (0.43, 0.15, "underfitting"),  # high training loss and a gap below the large-gap 20 pts
+        (0.43, 0.21, "overfitting"),  # a gap of at least 20 points is overfitting, whatever the loss
     ],
 )
 def test_underfitting_thresholds_as_calibrated(loss_fraction, gap, verdict):
@@ -87,15 +104,16 @@ def test_underfitting_thresholds_as_calibrated(loss_fraction, gap, verdict):
     h = hist(train_loss=[tl + 0.3, tl + 0.1, tl], val_loss=[tl + 0.3, tl + 0.15, tl + 0.1],
              train_acc=[0.5, 0.55, 0.6], val_acc=[0.5, 0.55 - gap / 2, 0.6 - gap])
     assert diagnose(h, num_classes=10).verdict == verdict
-    assert (dg.UNDERFIT_MAX_GAP, dg.UNDERFIT_LOSS_FRACTION) == (0.10, 0.40)
+    assert (dg.UNDERFIT_MAX_GAP, dg.UNDERFIT_LOSS_FRACTION) == (0.20, 0.40)
 
 
 def test_underfitting_without_num_classes_uses_train_accuracy():
     d = diagnose(UNDER)
     assert d.verdict == "underfitting" and d.rule == "low_train_acc"
     assert d.sentence == (
-        "Underfitting: training accuracy ended at 0.350 (below 0.70) with a train-val accuracy "
-        "gap of 0.01 in epoch 10; reduce regularization, train longer or use a larger model."
+        "Underfitting: the final weights' training accuracy is 35.0% (below 70%) with a "
+        "train-val accuracy gap +1.0 pts after epoch 10; reduce regularization, train longer or "
+        "use a larger model."
     )
 
 
@@ -113,11 +131,26 @@ def test_rise_threshold_is_strict():
     assert d_above.verdict == "overfitting" and d_above.rule == "val_loss_rise"
 
 
-def test_rise_without_gap_growth_is_not_overfitting():
+def test_rise_needs_a_gap_of_5_points_to_be_overfitting():
+    """A validation loss 25% above its minimum with a 2-point gap is overconfidence that costs no
+    accuracy: a good fit that says so; with a 6-point gap it is overfitting; never with a
+    negative gap."""
     h = dict(GOOD, val_loss=[1.0, 0.7, 0.5, 0.45, 0.42, 0.41, 0.40, 0.45, 0.48, 0.50])
     d = diagnose(h)
-    assert d.val_loss_rise == pytest.approx(0.25)
-    assert d.verdict == "good fit"  # gap grew 0.01 only: no overfitting by rule 2
+    assert d.val_loss_rise == pytest.approx(0.25) and d.gap == pytest.approx(0.02)
+    assert d.verdict == "good fit"
+    assert d.sentence == (
+        "Good fit: validation loss reached its minimum 0.400 in epoch 7 and ended at 0.500 (+25%) "
+        "in epoch 10, with a train-val accuracy gap +2.0 pts for the final weights; the loss rise "
+        "with a gap under 5 pts is overconfidence that costs no accuracy (label smoothing or early "
+        "stopping on the loss address it).")
+    final = {"train_loss": 0.3, "train_acc": 0.96, "val_loss": 0.5, "val_acc": 0.90}
+    assert diagnose(h, final).rule == "val_loss_rise"
+    negative = diagnose(h, {**final, "train_acc": 0.88})
+    assert negative.verdict == "good fit" and negative.gap == pytest.approx(-0.02)
+    # early stopping restored the minimum's weights: no rise for the final weights
+    restored = diagnose(h, {**final, "val_loss": 0.40})
+    assert restored.val_loss_rise == 0.0 and restored.verdict == "good fit"
 
 
 def test_large_gap_without_loss_rise_is_overfitting():
@@ -130,9 +163,9 @@ def test_large_gap_without_loss_rise_is_overfitting():
     d = diagnose(h)
     assert d.verdict == "overfitting" and d.rule == "large_gap"
     assert d.sentence == (
-        "Overfitting: training accuracy reached 1.000 but validation accuracy only 0.660 in "
-        "epoch 5 (gap 0.34, at least 0.20); validation loss stayed within 10% of its minimum "
-        "0.900 (epoch 3); regularize more."
+        "Overfitting: the final weights reach 100.0% training accuracy but 66.0% validation "
+        "accuracy (train-val accuracy gap +34.0 pts, at least 20 pts); validation loss stayed "
+        "within 10% of its minimum 0.900 (epoch 3); regularize more."
     )
 
 
@@ -141,15 +174,15 @@ def test_regression_history_uses_loss_gap():
     d = diagnose(over)
     assert d.verdict == "overfitting" and d.gap_kind == "loss"
     assert d.sentence == (
-        "Overfitting: validation loss bottomed at 0.600 in epoch 3 and rose 50% by epoch 5 while "
-        "the val-train loss gap grew from 0.30 to 0.85; stop near epoch 3 or regularize more."
+        "Overfitting: validation loss bottomed at 0.600 in epoch 3 and rose 50% by epoch 5 (0.900), with "
+        "a val-train loss gap +0.850 for the final weights; stop near epoch 3 or regularize more."
     )
     slow = hist(train_loss=[1.0, 0.9, 0.8, 0.75, 0.7], val_loss=[1.05, 0.95, 0.85, 0.8, 0.75])
     d = diagnose(slow)
     assert d.verdict == "underfitting" and d.rule == "slow_train_loss"
     assert d.sentence == (
         "Underfitting: training loss fell only 30% (from 1.000 to 0.700) by epoch 5 with a "
-        "val-train loss gap of 0.050; reduce regularization, train longer or use a larger model."
+        "val-train loss gap +0.050; reduce regularization, train longer or use a larger model."
     )
 
 
@@ -160,9 +193,9 @@ def test_regression_large_loss_gap_without_rise_is_overfitting():
     d = diagnose(flat, num_classes=1)
     assert d.verdict == "overfitting" and d.rule == "large_gap" and d.gap_kind == "loss"
     assert d.sentence == (
-        "Overfitting: validation loss 0.620 is 0.520 above the training loss 0.100 in epoch 5 (a "
-        "val-train loss gap at least the training loss itself); validation loss stayed within 10% of "
-        "its minimum 0.600 (epoch 3); regularize more."
+        "Overfitting: the final weights' validation loss 0.62 is 0.52 above their training loss 0.1 (a "
+        "val-train loss gap at least the training loss itself; validation loss stayed within 10% of "
+        "its minimum); regularize more."
     )
     # just under the ratio: val < 2 x train is a good fit
     close = hist(train_loss=[1.0, 0.6, 0.4, 0.35, 0.33], val_loss=[0.9, 0.7, 0.62, 0.6, 0.65])
@@ -233,7 +266,7 @@ def test_overfitting_advises_the_validation_accuracy_peak_when_later():
     d = diagnose(h)
     assert d.best_epoch == 4 and d.peak_val_acc_epoch == 7
     assert d.sentence == (
-        "Overfitting: validation loss bottomed at 0.500 in epoch 4 and rose 60% by epoch 10 "
-        "while the train-val accuracy gap grew from 0.14 to 0.31; validation accuracy peaked at "
-        "0.720 in epoch 7; stop near epoch 7 or regularize more."
+        "Overfitting: validation loss bottomed at 0.500 in epoch 4 and rose 60% by epoch 10 (0.800), "
+        "with a train-val accuracy gap +31.0 pts for the final weights; validation accuracy "
+        "peaked at 0.720 in epoch 7; stop near epoch 7 or regularize more."
     )

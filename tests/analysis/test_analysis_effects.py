@@ -32,15 +32,16 @@ RUNS = [
 ]
 
 
-def test_arms_mean_ci_and_welch_effect():
+def test_arms_mean_ci_and_paired_effect():
     base, drop = summarize_arms(RUNS)
     assert base.arm == "baseline" and base.is_baseline and base.effect is None
     assert base.seeds == [0, 1, 2] and base.n == 3
     assert base.test_acc == pytest.approx(mean_ci([0.66, 0.67, 0.65]))
     assert base.gap == pytest.approx(mean_ci([0.35, 0.33, 0.36]))
     assert drop.setting == "dropout=0.2"
-    assert drop.effect == pytest.approx(diff_ci([0.70, 0.71, 0.69], [0.66, 0.67, 0.65]))
-    assert drop.effect[0] == pytest.approx(0.04)
+    # same seeds 0, 1, 2: paired differences 0.04, 0.04, 0.04 (no spread: a collapsed interval)
+    assert drop.effect == pytest.approx((0.04, 0.04, 0.04)) and drop.effect_method == "paired"
+    assert drop.p_value == 0.0 and drop.p_holm == 0.0
     assert drop.effect_excludes_zero is True
     assert drop.verdicts == {"underfitting": 0, "good fit": 2, "overfitting": 1}
     assert drop.verdict_text() == "2 good fit, 1 overfitting"
@@ -50,7 +51,41 @@ def test_reference_is_the_unregularized_arm_when_no_baseline_name():
     runs = [run("plain", s, 0.6 + 0.01 * s) for s in range(2)] + [
         run("wd", s, 0.65 + 0.01 * s, weight_decay=0.1) for s in range(2)]
     plain, wd = summarize_arms(runs)
-    assert plain.is_baseline and wd.effect == pytest.approx((0.05, *diff_ci([0.65, 0.66], [0.6, 0.61])[1:]))
+    assert plain.is_baseline and wd.effect == pytest.approx((0.05, 0.05, 0.05))
+
+
+def test_incomplete_pairs_fall_back_to_welch():
+    import scipy.stats
+
+    runs = [run("baseline", s, v) for s, v in [(0, 0.60), (1, 0.63), (2, 0.61)]] + [
+        run("wd", s, v, weight_decay=0.1) for s, v in [(0, 0.66), (1, 0.64)]]  # seed 2 missing
+    _, wd = summarize_arms(runs)
+    assert wd.effect_method == "welch"
+    assert wd.effect == pytest.approx(diff_ci([0.66, 0.64], [0.60, 0.63, 0.61]))
+    assert wd.p_value == pytest.approx(
+        scipy.stats.ttest_ind([0.66, 0.64], [0.60, 0.63, 0.61], equal_var=False).pvalue)
+
+
+def test_paired_effects_are_holm_adjusted_across_arms():
+    import scipy.stats
+
+    base = [0.60, 0.63, 0.61, 0.64]
+    arms = {"a": [0.62, 0.66, 0.62, 0.67], "b": [0.61, 0.63, 0.63, 0.64],
+            "c": [0.70, 0.72, 0.69, 0.74]}
+    runs = [run("baseline", s, v) for s, v in enumerate(base)]
+    for i, (name, values) in enumerate(arms.items()):
+        runs += [run(name, s, v, dropout=0.1 * (i + 1)) for s, v in enumerate(values)]
+    _, *summaries = summarize_arms(runs)
+    raw = [scipy.stats.ttest_rel(arms[s.arm], base).pvalue for s in summaries]
+    for s, p in zip(summaries, raw):
+        ci = scipy.stats.ttest_rel(arms[s.arm], base).confidence_interval()
+        assert s.effect[1:] == pytest.approx((ci.low, ci.high)) and s.p_value == pytest.approx(p)
+    order = sorted(range(3), key=lambda i: raw[i])
+    expected, running = [0.0] * 3, 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (3 - rank) * raw[i]))
+        expected[i] = running
+    assert [s.p_holm for s in summaries] == pytest.approx(expected)
 
 
 def test_no_reference_means_no_effects():
@@ -81,8 +116,11 @@ def test_diagnosis_is_computed_when_missing():
     r.diagnosis = None
     r.history = {"train_loss": [1.0, 0.5], "val_loss": [1.0, 0.5], "train_acc": [0.5, 0.6],
                  "val_acc": [0.5, 0.59]}
+    r.final.update(train_acc=0.6, val_acc=0.59, train_loss=0.5, val_loss=0.5)
     (s,) = summarize_arms([r])
-    assert s.runs[0].diagnosis["verdict"] == "underfitting"  # train acc 0.6 < 0.70, gap 0.01
+    # the final weights: train acc 0.6 < 0.70, gap 0.01
+    assert s.runs[0].diagnosis["verdict"] == "underfitting"
+    assert s.runs[0].diagnosis["gap"] == pytest.approx(0.01) == s.gap[0]
 
 
 def test_spec_dicts_are_accepted():

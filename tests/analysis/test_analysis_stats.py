@@ -105,3 +105,38 @@ def test_coverage_is_nominal_seeded():
         hit_diff += lo <= 1.0 <= hi
     assert abs(hit_mean / reps - 0.95) < tol
     assert abs(hit_diff / reps - 0.95) < tol
+
+
+def test_paired_interval_equals_scipy_ttest_rel():
+    import scipy.stats
+
+    from reglab.analysis.stats import paired_diff_ci
+
+    a = [0.712, 0.698, 0.731, 0.705, 0.720]
+    b = [0.690, 0.701, 0.702, 0.688, 0.699]
+    ref = scipy.stats.ttest_rel(a, b)
+    ci = ref.confidence_interval(0.95)
+    d, low, high, p = paired_diff_ci(a, b)
+    assert (low, high) == pytest.approx((ci.low, ci.high), abs=1e-12)
+    assert d == pytest.approx(sum(a) / 5 - sum(b) / 5) and p == pytest.approx(ref.pvalue, abs=1e-12)
+    ci90 = ref.confidence_interval(0.90)
+    assert paired_diff_ci(a, b, 0.90)[1:3] == pytest.approx((ci90.low, ci90.high), abs=1e-12)
+    with pytest.raises(ValueError) as exc:
+        paired_diff_ci(a, b[:4])
+    assert str(exc.value) == ("Invalid value for argument `b`. Expected 5 values (one per value of a, "
+                              "same seeds). Received: 4 values")
+
+
+def test_holm_textbook_case():
+    """Holm (1979): p-values 0.01, 0.04, 0.03, 0.005 over four hypotheses. Sorted 0.005, 0.01,
+    0.03, 0.04 are multiplied by 4, 3, 2, 1 (0.02, 0.03, 0.06, 0.04) and made monotone (0.02,
+    0.03, 0.06, 0.06): at 0.05 only the two smallest are rejected."""
+    from reglab.analysis.stats import holm
+
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02], abs=1e-15)
+    assert holm([0.5, math.nan, 0.9]) == pytest.approx([1.0, math.nan, 1.0], nan_ok=True)
+    assert holm([]) == []
+    with pytest.raises(ValueError) as exc:
+        holm([0.2, 1.5])
+    assert str(exc.value) == ("Invalid value for argument `p_values`. Expected numbers in [0, 1] (or nan). "
+                              "Received: p_values=[0.2, 1.5]")

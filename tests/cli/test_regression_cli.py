@@ -43,16 +43,17 @@ def test_regression_study_stores_rmse_and_reports_it(study):
         assert f["test_rmse"] == pytest.approx(math.sqrt(f["test_loss"]), rel=1e-12)
         assert f["val_rmse"] == pytest.approx(math.sqrt(f["val_loss"]), rel=1e-12)
         assert f["test_acc"] is None and math.isfinite(f["test_ll"])
-        assert run.diagnosis == diagnose(run.history, num_classes=1).to_dict()
+        assert run.diagnosis == diagnose(run.history, run.final, num_classes=1).to_dict()
     lines = stdout.splitlines()
     header = next(line for line in lines if line.startswith("Arm"))
-    assert header.split() == ["Arm", "Test", "RMSE", "Test", "log-lik.", "Effect", "(RMSE)", "Verdicts"]
+    assert header.split() == ["Arm", "Val", "RMSE", "Test", "RMSE", "Test", "log-lik.", "Effect", "(RMSE)", "(p)",
+                              "Verdicts"]
     base = [r for r in runs if r.spec.arm == "baseline"]
     row = next(line for line in lines if line.startswith("baseline"))
     assert fmt_loss_ci(mean_ci([r.final["test_rmse"] for r in base])) in row
     assert fmt_loss_ci(mean_ci([r.final["test_ll"] for r in base])) in row
     md = (out / "report.md").read_text()
-    assert "| Arm | Setting | Seeds | Test RMSE | Test log-lik. | Effect (RMSE) | Verdicts |" in md
+    assert "| Arm | Setting | Seeds | Val RMSE | Test RMSE | Test log-lik. | Effect (RMSE) | p | Verdicts |" in md
 
 
 def test_uncertainty_on_the_regression_store(study, tmp_path):

@@ -34,10 +34,11 @@ def test_report_writes_files_and_prints_the_table(store, tmp_path, monkeypatch):
     out = result.stdout
     assert "reglab report: demo" in out
     row = next(line for line in out.splitlines() if line.startswith("│ dropout"))
-    assert [c.strip() for c in row.strip("│ ").split("│")][:5] == [
-        "dropout", "dropout=0.2", "3", "70.5 ± 1.2", "1.9 ± 0.2"]
-    assert "+4.5 [+2.4, +6.6]" in out
-    assert flat(out).count("The best arm is dropout (dropout=0.2): test accuracy 70.5%") == 1
+    assert [c.strip() for c in row.strip("│ ").split("│")] == [
+        "dropout", "dropout=0.2", "3", "88.1 ± 0.2", "70.5 ± 1.2", "1.9 ± 0.2",
+        "+4.5 [+2.3, +6.7]", "0.012", "3 good fit"]
+    assert flat(out).count("The best arm, chosen on validation accuracy (88.1% vs the "
+                           "baseline's 58.1%), is dropout (dropout=0.2): test accuracy 70.5%") == 1
     assert f"Report: {tmp_path / 'report.html'}  (3 figures)" in out
     assert f"        {tmp_path / 'report.md'}" in out
     html = (tmp_path / "report.html").read_text()
@@ -106,3 +107,28 @@ def test_unknown_baseline(store, tmp_path):
                       "control"]) == (
         "Error: Invalid value for argument `baseline`. Expected one of 'baseline', 'dropout'. "
         "Received: baseline='control'\n")
+
+
+def test_terminal_markdown_and_html_show_the_same_numbers(store, tmp_path, monkeypatch):
+    """One computation, three renderings: parse each table back into cells and compare."""
+    import html as html_lib
+    import re
+
+    from reglab.cli.app import console
+
+    monkeypatch.setattr(console, "_width", 200)
+    result = CliRunner().invoke(app, ["report", "--store", str(store), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    terminal = [[c.strip() for c in line.strip("│ ").split("│")]
+                for line in result.stdout.splitlines()
+                if line.startswith("│ baseline") or line.startswith("│ dropout")]
+    md = (tmp_path / "report.md").read_text()
+    markdown = [[c.strip().replace("\\|", "|") for c in line.strip("| ").split(" | ")]
+                for line in md.splitlines() if line.startswith(("| baseline", "| dropout"))]
+    page = (tmp_path / "report.html").read_text()
+    body = re.search(r'<table id="summary-table">.*?<tbody>(.*?)</tbody>', page).group(1)
+    html_rows = [[html_lib.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", tr)]
+                 for tr in re.findall(r"<tr>(.*?)</tr>", body)]
+    assert terminal == markdown == html_rows
+    assert terminal[1][3:8] == ["88.1 ± 0.2", "70.5 ± 1.2", "1.9 ± 0.2", "+4.5 [+2.3, +6.7]",
+                                "0.012"]

@@ -97,8 +97,8 @@ def test_list_techniques():
         (["sweep", "--grid", "dropuot=0.1,0.2"],
          "Invalid value for argument `--grid`. Expected a field among 'augment', 'batch_size', 'cutmix_alpha', 'data_seed', "
          "'dataset', 'distillation', 'drop_path', 'dropout', 'early_stopping', 'epochs', 'grad_clip', "
-         "'input_noise', 'l1', 'l2', 'label_noise', 'label_smoothing', 'loss', 'lr', 'max_norm', 'mixup_alpha', 'model', "
-         "'momentum', 'optimizer', 'train_size', 'val_fraction', 'weight_decay' or a dotted path such as "
+         "'input_noise', 'l1', 'l2', 'label_noise', 'label_smoothing', 'loss', 'lr', 'lr_gamma', 'lr_schedule', 'lr_step_size', 'max_norm', 'mixup_alpha', 'model', "
+         "'momentum', 'optimizer', 'train_size', 'val_fraction', 'warmup_epochs', 'weight_decay' or a dotted path such as "
          "'early_stopping.patience' or 'model.options.width'. Received: --grid='dropuot'"),
     ],
 )
@@ -220,3 +220,20 @@ def test_data_dir_reaches_the_data_layer(tmp_path, monkeypatch):
     with pytest.raises(DataUnavailableError) as exc:
         load("mnist", data_dir=empty)
     _fails(["study", "--dataset", "mnist", "--data-dir", str(empty), "--out", str(tmp_path / "o")], str(exc.value))
+
+
+def test_lr_schedule_flags_are_toml_keys_and_round_trip(tmp_path):
+    result = runner.invoke(app, ["study", "--print-config", "--lr-schedule", "cosine", "--warmup-epochs", "5",
+                                 "--lr", "0.005"])
+    assert result.exit_code == 0, result.output
+    assert '[optimizer]\nname = "adamw"\nlr = 0.005\nmomentum = 0.9\nschedule = "cosine"\nwarmup_epochs = 5\n' in result.stdout
+    path = tmp_path / "s.toml"
+    path.write_text(result.stdout)
+    cfg = load_config("study", path=path)
+    assert (cfg.optimizer.schedule, cfg.optimizer.warmup_epochs, cfg.optimizer.lr) == ("cosine", 5, 0.005)
+    step = runner.invoke(app, ["sweep", "--grid", "dropout=0,0.5", "--print-config", "--lr-schedule", "step",
+                               "--lr-step-size", "20", "--lr-gamma", "0.5"])
+    assert 'schedule = "step"\nstep_size = 20\ngamma = 0.5\n' in step.stdout
+    _fails(["study", "--lr-schedule", "linear"],
+           "Invalid value for argument `optimizer.schedule`. Expected one of 'constant', 'cosine', 'step', "
+           "'onecycle'. Received: optimizer.schedule='linear'")

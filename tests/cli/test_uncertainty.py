@@ -124,3 +124,13 @@ def test_distill_tiny_config(tmp_path, wide):
     printed = CliRunner().invoke(app, ["distill", "--teacher-dropout", "0.5", "--teacher-width", "64", "--print-config"])
     config = json.loads(printed.stdout)
     assert config["teacher"] == {"name": "mlp", "options": {"width": 64, "dropout": 0.5}}
+
+
+def test_distill_takes_the_optimizer_options_of_the_study():
+    printed = CliRunner().invoke(app, ["distill", "--lr", "0.005", "--optimizer", "sgd", "--lr-schedule", "cosine",
+                                       "--warmup-epochs", "3", "--batch-size", "50", "--print-config"])
+    assert printed.exit_code == 0, printed.output
+    config = json.loads(printed.stdout)
+    assert config["optimizer"] == {"name": "sgd", "lr": 0.005, "momentum": 0.9, "schedule": "cosine",
+                                   "warmup_epochs": 3}
+    assert config["batch_size"] == 50

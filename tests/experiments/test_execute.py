@@ -34,8 +34,7 @@ def test_same_seed_same_numbers_and_final_metrics():
     other = execute.run_one(spec.model_copy(update={"seed": 1}))
     assert other.history["train_loss"] != a.history["train_loss"]
     f = a.final
-    assert f["gap"] == f["train_acc"] - f["val_acc"]
-    assert f["test_gap"] == f["train_acc"] - f["test_acc"]
+    assert "gap" not in f and "test_gap" not in f  # derived by reglab.analysis.quantities
     assert (f["n_train"], f["num_classes"], f["n_params"]) == (100, 10, 15210)
     assert f["best_epoch"] == a.history["best_epoch"] and f["stopped_epoch"] == 2
     assert a.history["epoch"] == [1, 2]
@@ -142,6 +141,8 @@ def test_user_callbacks_see_every_epoch_after_the_techniques_own_and_can_stop_th
     stopped = execute.run_one(spec, callbacks=[stop])
     assert stopped.history["epoch"] == [1, 2]
     assert stopped.history["stop_reason"] == "enough; restored the weights of epoch 2."  # early stopping restores
+
+
 def test_augment_policy_becomes_the_first_batch_transform(monkeypatch):
     from reglab.augment import MixupCutmix, Pipeline, RandomShift
     from reglab.training import Trainer
@@ -178,3 +179,18 @@ def test_image_augmentation_fills_borders_with_the_training_minimum():
     assert black < -0.1  # standardised: a black pixel is not 0
     assert transform.transforms[0].fill == black and transform.transforms[1].fill == black
     assert execute.augmentation(RunSpec(data=DATA), execute.load_splits(DATA)) is None
+
+
+def test_lr_schedule_of_the_spec_drives_the_run_and_keeps_old_keys():
+    from reglab.experiments.spec import OptimizerSpec
+
+    plain = _spec()
+    assert "schedule" not in plain.to_dict()["optimizer"]  # default schedule: keys as before
+    spec = plain.model_copy(update={"epochs": 4, "optimizer": OptimizerSpec(
+        lr=0.01, schedule="cosine", warmup_epochs=1)})
+    assert spec.to_dict()["optimizer"] == {"name": "adamw", "lr": 0.01, "momentum": 0.9,
+                                           "schedule": "cosine", "warmup_epochs": 1}
+    assert RunSpec.from_dict(spec.to_dict()) == spec and spec.key() != plain.key()
+    lrs = execute.run_one(spec).history["lr"]
+    cos = [0.005 * (1 + math.cos(math.pi * t / 3)) for t in range(3)]
+    assert lrs == pytest.approx([0.005] + cos)  # warm-up from lr / 2, then cosine over 3 epochs

@@ -19,14 +19,14 @@ from reglab.training.history import History
 
 def _history(acc: float) -> dict:
     return History(epoch=[1, 2], train_loss=[1.0, 0.8], train_acc=[0.5, acc], val_loss=[1.1, 0.9],
-                   val_acc=[0.45, acc - 0.05], gap=[0.1, 0.1], lr=[0.01, 0.01], grad_norm_mean=[1.0, 1.0],
+                   val_acc=[0.45, acc - 0.05], lr=[0.01, 0.01], grad_norm_mean=[1.0, 1.0],
                    grad_norm_max=[1.0, 1.0], seconds=[0.1, 0.1], best_epoch=2, stopped_epoch=2,
                    stop_reason="Completed all 2 epochs.").to_dict()
 
 
 def _store(directory: Path) -> Path:
     path = directory / "runs.sqlite"
-    final = {"test_acc": 0.6, "train_acc": 0.7, "val_acc": 0.6, "gap": 0.1, "test_loss": 1.0, "train_loss": 0.8,
+    final = {"test_acc": 0.6, "train_acc": 0.7, "val_acc": 0.6, "test_loss": 1.0, "train_loss": 0.8,
              "val_loss": 0.9, "num_classes": 10, "n_train": 100, "n_params": 10}
     with RunStore(path) as store:
         for seed in (0, 1):

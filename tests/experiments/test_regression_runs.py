@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+
+from reglab.analysis import quantities as Q
 import torch
 from scipy.stats import norm
 
@@ -36,7 +38,7 @@ def test_mse_run_reports_rmse_and_log_likelihood_on_the_original_scale():
     ref_ll = norm.logpdf(y.numpy(), mean.numpy(), f["sigma"]).mean()
     assert f["test_ll"] == pytest.approx(ref_ll, rel=1e-9)
     assert f["test_acc"] is None and f["num_classes"] == 1
-    assert f["gap"] == pytest.approx(f["val_loss"] - f["train_loss"])
+    assert Q.gap(f) == pytest.approx(f["val_loss"] - f["train_loss"])  # the one gap definition: loss gap
     # The history holds losses on standardised targets: the last validation MSE times std^2 is
     # the final validation MSE in the target's units (no early stopping: the same weights).
     m, s = target_scale(splits)

@@ -21,7 +21,6 @@ def _history(n: int, offset: float = 0.0) -> dict:
         "train_acc": [0.5 + 0.01 * e for e in range(n)],
         "val_loss": [1.2 - 0.01 * e for e in range(n)],
         "val_acc": [0.4 + 0.01 * e for e in range(n)],
-        "gap": [0.2 + 0.001 * e for e in range(n)],
         "lr": [0.01] * n,
         "grad_norm_mean": [1.5] * n,
         "grad_norm_max": [3.0] * n,
@@ -35,7 +34,7 @@ def _history(n: int, offset: float = 0.0) -> dict:
 def _result(arm: str = "baseline", seed: int = 0, n: int = 3) -> RunResult:
     spec = RunSpec(arm=arm, seed=seed, epochs=n, regularization=RegularizationSpec(dropout=0.1 if arm != "baseline" else 0.0))
     final = {"test_acc": 0.6 + seed / 100, "test_loss": 1.1, "train_acc": 0.9, "train_loss": 0.3,
-             "val_acc": 0.62, "val_loss": 1.0, "best_epoch": n, "gap": 0.28, "weight_hist": {"counts": [1, 2]}}
+             "val_acc": 0.62, "val_loss": 1.0, "best_epoch": n, "weight_hist": {"counts": [1, 2]}}
     return RunResult(spec=spec, history=_history(n), final=final, seconds=1.25)
 
 

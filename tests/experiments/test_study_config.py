@@ -73,8 +73,8 @@ def test_early_stopping_switch():
 ALLOWED_SET = (
     "a field among 'augment', 'batch_size', 'cutmix_alpha', 'data_seed', 'dataset', 'distillation', 'drop_path', "
     "'dropout', 'early_stopping', 'epochs', 'grad_clip', 'input_noise', 'l1', 'l2', 'label_noise', "
-    "'label_smoothing', 'loss', 'lr', 'max_norm', 'mixup_alpha', 'model', 'momentum', 'optimizer', 'train_size', "
-    "'val_fraction', 'weight_decay', 'arms', 'first_seed', 'masks', 'name', 'out', 'ray_address', 'runner', 'seeds', 'workers' or "
+    "'label_smoothing', 'loss', 'lr', 'lr_gamma', 'lr_schedule', 'lr_step_size', 'max_norm', 'mixup_alpha', 'model', 'momentum', 'optimizer', 'train_size', "
+    "'val_fraction', 'warmup_epochs', 'weight_decay', 'arms', 'first_seed', 'masks', 'name', 'out', 'ray_address', 'runner', 'seeds', 'workers' or "
     "a dotted path such as 'early_stopping.patience' or 'model.options.width'"
 )
 

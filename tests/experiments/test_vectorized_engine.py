@@ -115,7 +115,7 @@ def _assert_same_run(stack, k, model, hist_stack, hist_single, atol=2e-5):
     assert set(hist_stack) == set(hist_single)
     for key in ("epoch", "best_epoch", "stopped_epoch", "stop_reason", "lr"):
         assert hist_stack[key] == hist_single[key], key
-    for key in ("train_loss", "train_acc", "val_loss", "val_acc", "gap", "grad_norm_mean", "grad_norm_max"):
+    for key in ("train_loss", "train_acc", "val_loss", "val_acc", "grad_norm_mean", "grad_norm_max"):
         assert hist_stack[key] == pytest.approx(hist_single[key], rel=1e-5, abs=1e-5), key
 
 

@@ -30,7 +30,7 @@ def test_csv_logger_writes_one_row_per_epoch_with_the_history(tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "log.csv")))
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
     assert [float(r["val_loss"]) for r in rows] == pytest.approx(history.val_loss, rel=1e-12)
-    assert list(rows[0]) == ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "gap", "lr",
+    assert list(rows[0]) == ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr",
                              "grad_norm_mean", "grad_norm_max", "seconds"]
 
 

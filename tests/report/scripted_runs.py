@@ -43,7 +43,7 @@ def scripted_history(kind: str, epochs: int = 30, shift: float = 0.0) -> dict[st
         ta = [0.35 for _ in ep]
         va = [0.34 + shift for _ in ep]
     return {"epoch": ep, "train_loss": tl, "train_acc": ta, "val_loss": vl, "val_acc": va,
-            "gap": [v - t for t, v in zip(tl, vl)], "lr": [0.01] * epochs,
+            "lr": [0.01] * epochs,
             "grad_norm_mean": [1.0] * epochs, "grad_norm_max": [2.0] * epochs,
             "seconds": [0.1] * epochs, "best_epoch": None, "stopped_epoch": epochs,
             "stop_reason": "completed"}
@@ -55,7 +55,7 @@ def make_run(arm: str, seed: int, test_acc: float, kind: str = "overfit", *,
     h = scripted_history(kind, shift=0.001 * seed)
     final = {"test_acc": test_acc, "test_loss": 1.0, "train_acc": h["train_acc"][-1],
              "train_loss": h["train_loss"][-1], "val_acc": h["val_acc"][-1],
-             "val_loss": h["val_loss"][-1], "best_epoch": 10, "gap": h["gap"][-1],
+             "val_loss": h["val_loss"][-1], "best_epoch": 10,
              "num_classes": 10, "n_params": 15210, "n_train": 3200}
     if weight_hist is not None:
         final["weight_hist"] = weight_hist

@@ -15,8 +15,8 @@ def test_regression_report_ranks_arms_by_rmse(tmp_path, scripted):
     def run(arm, seed, rmse, ll, **reg):
         spec = RunSpec.from_dict({"arm": arm, "seed": seed, "data": {"name": "diabetes"}, "regularization": reg})
         h = {"epoch": [1, 2, 3], "train_loss": [1.0, 0.5, 0.4], "val_loss": [1.1, 0.7, 0.6]}
-        final = {"test_acc": None, "test_loss": rmse ** 2, "test_rmse": rmse, "test_ll": ll, "val_loss": 9.0,
-                 "val_rmse": 3.0, "train_loss": 4.0, "train_acc": None, "val_acc": None, "gap": 5.0,
+        final = {"test_acc": None, "test_loss": rmse ** 2, "test_rmse": rmse, "test_ll": ll, "val_loss": (rmse + 0.1) ** 2,
+                 "val_rmse": rmse + 0.1, "train_loss": 4.0, "train_acc": None, "val_acc": None,
                  "num_classes": 1}
         return scripted.FakeRun(spec.key(), spec, "completed", h, final, None)
 
@@ -28,16 +28,18 @@ def test_regression_report_ranks_arms_by_rmse(tmp_path, scripted):
     assert base.metric == drop.metric == "rmse" and not drop.higher_is_better
     assert base.test[0] == pytest.approx(3.0) and drop.log_likelihood[0] == pytest.approx(-2.4)
     assert drop.effect[0] == pytest.approx(-0.5) and drop.significantly_better is True
-    welch = stats.ttest_ind([2.5, 2.6, 2.4], [3.0, 3.2, 2.8], equal_var=False).confidence_interval(0.95)
+    paired = stats.ttest_rel([2.5, 2.6, 2.4], [3.0, 3.2, 2.8]).confidence_interval(0.95)  # same seeds: paired
     md = report.markdown_path.read_text()
-    assert "| Arm | Setting | Seeds | Test RMSE | Test log-lik. | Effect (RMSE) | Verdicts |" in md
+    assert "| Arm | Setting | Seeds | Val RMSE | Test RMSE | Test log-lik. | Effect (RMSE) | p | Verdicts |" in md
+    val_half = stats.t.ppf(0.975, 2) * stats.sem([2.6, 2.7, 2.5])
     ll_half = stats.t.ppf(0.975, 2) * stats.sem([-2.4, -2.45, -2.35])
-    assert (f"| dropout | dropout=0.1 | 3 | 2.5 ± {stats.t.ppf(0.975, 2) * stats.sem([2.5, 2.6, 2.4]):.2g} | "
-            f"-2.4 ± {ll_half:.2g} | -0.5 [{welch.low:+.2g}, {welch.high:+.2g}] |") in md
+    assert (f"| dropout | dropout=0.1 | 3 | 2.6 ± {val_half:.2g} | "
+            f"2.5 ± {stats.t.ppf(0.975, 2) * stats.sem([2.5, 2.6, 2.4]):.2g} | "
+            f"-2.4 ± {ll_half:.2g} | -0.5 [{paired.low:+.2g}, {paired.high:+.2g}] |") in md
     assert "lower RMSE is better, so a negative effect is an improvement" in md
     assert report.findings.startswith(
-        "The best arm is dropout (dropout=0.1): test RMSE 2.5 (95% CI 2.25 to 2.75, 3 seeds), -0.5 vs the "
-        "baseline's 3. The 95% interval of the difference")
+        "The best arm, chosen on validation RMSE (2.6 vs the baseline's 3.1), is dropout (dropout=0.1): "
+        "test RMSE 2.5 (95% CI 2.25 to 2.75, 3 seeds)")
     assert "RMSE is in the target's units; lower is better." in report.findings
     html = report.html_path.read_text()
-    assert f'<td class="num better">-0.5 [{welch.low:+.2g}, {welch.high:+.2g}]</td>' in html
+    assert f'<td class="num better">-0.5 [{paired.low:+.2g}, {paired.high:+.2g}]</td>' in html

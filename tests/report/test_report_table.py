@@ -11,6 +11,7 @@ from reglab.report.table import (
     CAPTION,
     COLUMNS,
     SummaryTable,
+    caption,
     fmt_mean_ci,
     markdown_table,
     rich_table,
@@ -21,17 +22,18 @@ from reglab.report.table import (
 def test_rows_for_the_scripted_study(study_runs):
     rows = table_rows(summarize_arms(study_runs))
     assert rows == [
-        ["baseline", "none", "3", "66.0 ± 2.5", "41.9 ± 0.2", "reference", "3 overfitting"],
-        ["dropout=0.1", "dropout=0.1", "3", "68.0 ± 2.5", "41.9 ± 0.2", "+2.0 [-0.3, +4.3]",
+        ["baseline", "none", "3", "58.1 ± 0.2", "66.0 ± 2.5", "41.9 ± 0.2", "reference", "-",
          "3 overfitting"],
-        ["dropout=0.3", "dropout=0.3", "3", "70.5 ± 1.2", "1.9 ± 0.2", "+4.5 [+2.4, +6.6]",
-         "3 good fit"],
-        ["weight_decay=0.01", "weight_decay=0.01", "3", "66.8 ± 1.0", "41.9 ± 0.2",
-         "+0.8 [-1.3, +2.9]", "3 overfitting"],
-        ["weight_decay=0.1", "weight_decay=0.1", "3", "69.4 ± 1.0", "1.9 ± 0.2",
-         "+3.4 [+1.3, +5.5]", "3 good fit"],
-        ["l1=0.0001", "l1=0.0001", "3", "66.1 ± 0.9", "41.9 ± 0.2", "+0.1 [-2.1, +2.3]",
-         "3 overfitting"],
+        ["dropout=0.1", "dropout=0.1", "3", "58.1 ± 0.2", "68.0 ± 2.5", "41.9 ± 0.2",
+         "+2.0 [+2.0, +2.0]", "<0.001", "3 overfitting"],
+        ["dropout=0.3", "dropout=0.3", "3", "88.1 ± 0.2", "70.5 ± 1.2", "1.9 ± 0.2",
+         "+4.5 [+2.3, +6.7]", "0.048", "3 good fit"],
+        ["weight_decay=0.01", "weight_decay=0.01", "3", "58.1 ± 0.2", "66.8 ± 1.0", "41.9 ± 0.2",
+         "+0.8 [-1.4, +3.0]", "0.506", "3 overfitting"],
+        ["weight_decay=0.1", "weight_decay=0.1", "3", "88.1 ± 0.2", "69.4 ± 1.0", "1.9 ± 0.2",
+         "+3.4 [+1.2, +5.6]", "0.064", "3 good fit"],
+        ["l1=0.0001", "l1=0.0001", "3", "58.1 ± 0.2", "66.1 ± 0.9", "41.9 ± 0.2",
+         "+0.1 [-3.0, +3.1]", "0.934", "3 overfitting"],
     ]
 
 
@@ -40,21 +42,23 @@ def test_rich_table_holds_the_same_cells_and_colors_significant_effects(study_ru
     table = rich_table(summaries, title="demo")
     # every setting equals its arm name here, so the Setting column is left out
     assert [c.header for c in table.columns] == [c for c in COLUMNS if c != "Setting"]
-    assert table.title == "demo" and table.row_count == 6 and table.caption == CAPTION
-    effects = list(table.columns[4].cells)
-    assert effects == ["reference", "+2.0 [-0.3, +4.3]", "[green]+4.5 [+2.4, +6.6][/green]",
-                       "+0.8 [-1.3, +2.9]", "[green]+3.4 [+1.3, +5.5][/green]",
-                       "+0.1 [-2.1, +2.3]"]
+    assert table.title == "demo" and table.row_count == 6 and table.caption == caption(summaries)
+    assert caption(summaries) == CAPTION + (
+        " p: two-sided, Holm-adjusted across the 5 arms compared with the baseline; colored when "
+        "below 0.05.")
+    effects = list(table.columns[5].cells)
+    # colored when the Holm-adjusted p is below 0.05 (weight_decay=0.1: 0.064, not colored)
+    assert effects == ["reference", "[green]+2.0 [+2.0, +2.0][/green]",
+                       "[green]+4.5 [+2.3, +6.7][/green]", "+0.8 [-1.4, +3.0]",
+                       "+3.4 [+1.2, +5.6]", "+0.1 [-3.0, +3.1]"]
     console = Console(width=200, record=True, color_system=None)
     console.print(table)
     text = console.export_text()
     lines = [line for line in text.splitlines() if "dropout=0.3" in line]
     assert len(lines) == 1
     cells = [c.strip() for c in lines[0].strip("│ ").split("│")]
-    assert cells == ["dropout=0.3", "3", "70.5 ± 1.2", "1.9 ± 0.2", "+4.5 [+2.4, +6.6]",
-                     "3 good fit"]
-    lines = [line for line in text.splitlines() if "l1=0.0001" in line]
-    assert [c.strip() for c in lines[0].strip("│ ").split("│")][4] == "+0.1 [-2.1, +2.3]"
+    assert cells == ["dropout=0.3", "3", "88.1 ± 0.2", "70.5 ± 1.2", "1.9 ± 0.2",
+                     "+4.5 [+2.3, +6.7]", "0.048", "3 good fit"]
 
 
 def test_rich_table_shows_settings_that_differ_from_arm_names(scripted):
@@ -83,8 +87,8 @@ def test_terminal_table_on_80_columns_keeps_arm_names_whole_and_lists_settings(s
     lines = _render(SummaryTable(summarize_arms(runs), "demo"), 80)
     assert max(len(line) for line in lines) <= 80
     assert lines[0].strip() == "demo (3 seeds per arm)"
-    assert lines[1].split() == ["Arm", "Test", "acc", "%", "Gap,", "pts", "Effect,", "pts", "Verdicts"]
-    assert lines[3].split()[:2] == ["baseline", "60.0"]
+    assert lines[1].split()[:9] == ["Arm", "Val", "acc", "%", "Test", "acc", "%", "Gap,", "pts"]
+    assert lines[3].split()[:3] == ["baseline", "58.1", "±"]
     stack = next(i for i, line in enumerate(lines) if line.startswith("stack "))
     assert lines[stack + 1].split()[0].startswith("[")  # the effect's interval under its value
     settings = lines.index("Settings:")
@@ -94,8 +98,9 @@ def test_terminal_table_on_80_columns_keeps_arm_names_whole_and_lists_settings(s
 
 def test_markdown_table_escapes_pipes_and_aligns_numbers(study_runs):
     md = markdown_table(summarize_arms(study_runs)[:1])
-    assert md.splitlines()[1] == "|---|---|---:|---:|---:|---:|---|"
-    assert md.splitlines()[2] == "| baseline | none | 3 | 66.0 ± 2.5 | 41.9 ± 0.2 | reference | 3 overfitting |"
+    assert md.splitlines()[1] == "|---|---|---:|---:|---:|---:|---:|---:|---|"
+    assert md.splitlines()[2] == (
+        "| baseline | none | 3 | 58.1 ± 0.2 | 66.0 ± 2.5 | 41.9 ± 0.2 | reference | - | 3 overfitting |")
 
 
 def test_fmt_mean_ci_edge_cases():

@@ -46,10 +46,10 @@ def test_study_runs_stores_diagnoses_and_reports(tmp_path):
     with RunStore(summary.store_path) as store:
         runs = store.runs(config.name)
     for run in runs:
-        assert run.diagnosis == diagnose(run.history, num_classes=10).to_dict()
+        assert run.diagnosis == diagnose(run.history, run.final, num_classes=10).to_dict()
         assert run.history["epoch"] == [1, 2]
         assert set(run.final) >= {"test_acc", "test_loss", "train_acc", "train_loss", "val_acc", "val_loss",
-                                  "best_epoch", "gap", "n_params", "num_classes", "n_train", "weight_hist"}
+                                  "best_epoch", "n_params", "num_classes", "n_train", "weight_hist"}
         assert run.final["n_train"] == 200 and run.final["n_params"] == 15210
     # running the same command again trains nothing
     second = study_mod.run_study(config, report=False)
@@ -241,3 +241,61 @@ def test_unguarded_script_with_worker_processes(tmp_path):
         again = run_one(run.spec)
         assert again.history["val_loss"] == run.history["val_loss"]
         assert again.final["test_acc"] == run.final["test_acc"]
+
+
+def test_a_changed_plan_under_the_default_name_starts_a_study_beside_the_old_one(tmp_path, monkeypatch):
+    """The README's commands one after another in one folder: a different plan under the
+    default name and directory goes to default-2 (said in one line), the first plan resumes."""
+    from rich.console import Console
+
+    monkeypatch.chdir(tmp_path)
+    tiny = {"epochs": 1, "seeds": 1, "train_size": 100, "batch_size": 50, "runner": "processes",
+            "workers": 1}
+    first = load_config("study", overrides={**tiny, "arms": ["baseline"]})
+    changed = load_config("study", overrides={**tiny, "arms": ["dropout"]})
+    console = Console(record=True, width=300, color_system=None)
+    study_mod.run_study(first, report=False, console=console)
+    summary = study_mod.run_study(changed, report=False, console=console)
+    assert summary.name == "default-2" and summary.out_dir == Path("reglab-out/default-2")
+    assert summary.completed == 1
+    lines = [line for line in console.export_text().splitlines() if line.startswith("The plan differs")]
+    assert lines == ["The plan differs from the stored study 'default' in reglab-out/default: starting "
+                     "study 'default-2' in reglab-out/default-2 beside it (--name chooses one)."]
+    again = study_mod.run_study(first, report=False, console=console)  # resumes the old one
+    assert (again.name, again.skipped, again.completed) == ("default", 1, 0)
+    again = study_mod.run_study(changed, report=False, console=console)  # finds default-2 again
+    assert (again.name, again.skipped, again.completed) == ("default-2", 1, 0)
+    named = load_config("study", overrides={**tiny, "arms": ["dropout"], "name": "default"})
+    with pytest.raises(study_mod.StoreError):  # a name the user chose is never changed
+        study_mod.run_study(named, report=False, console=console)
+
+
+def test_batched_chunks_report_progress_every_epoch_before_their_runs_arrive():
+    """The bar of a batched group moves per epoch: iter_local calls on_progress after each epoch
+    of the chunk (runs' worth of epochs), and all of it comes before the chunk's outcomes."""
+    from reglab.experiments.spec import DataSpec, RunSpec
+
+    chunk = [RunSpec(arm="baseline", seed=s, epochs=3, batch_size=50, data=DataSpec(name="mnist1d", train_size=100))
+             for s in range(2)]
+    events = []
+    for outcome in iter_local([], workers=1, chunks=[chunk],
+                              on_progress=lambda job, runs: events.append((job, runs))):
+        events.append(("outcome", outcome.spec.seed))
+    assert events == [(0, pytest.approx(2 / 3)), (0, pytest.approx(4 / 3)), (0, pytest.approx(2.0)),
+                      ("outcome", 0), ("outcome", 1)]
+
+
+def test_live_progress_counts_partial_chunks_and_never_moves_back():
+    live = study_mod.LiveProgress()
+    live.chunks = [["a", "b", "c"], ["d"]]
+    moves = []
+    live.on_change = lambda: moves.append(live.position(0))
+    live.chunk_progress(0, 1.5)
+    live.chunk_progress(1, 0.5)
+    live.chunk_progress(0, 3.0)
+    assert moves == [1.5, 2.0, 3.5]
+    positions = []
+    for done, key in enumerate(["a", "b", "c"], start=1):  # the chunk's runs arrive one by one
+        live.finished(key)
+        positions.append(live.position(done))
+    assert positions == [3.5, 3.5, 3.5]

@@ -147,7 +147,7 @@ def test_monitor_without_value_lists_the_metrics_that_have_values():
         trainer.fit()
     assert str(exc.value) == (
         "Invalid value for argument `monitor`. Expected one of the logged metrics 'train_loss', "
-        "'val_loss', 'gap', 'lr', 'grad_norm_mean', 'grad_norm_max', 'seconds'. Received: monitor='val_acc'"
+        "'val_loss', 'lr', 'grad_norm_mean', 'grad_norm_max', 'seconds'. Received: monitor='val_acc'"
     )
 
 

@@ -104,3 +104,59 @@ def test_penalty_schedule_scales_the_penalty():
             callbacks=[LambdaCallback(on_epoch_end=lambda t, e, l: weights.append(model.weight.detach().clone()))]).fit()
     assert torch.equal(weights[0], w0)
     assert torch.allclose(weights[1], w0 * (1 - 0.1 * 2.0 * 0.05 * 2), atol=1e-7)
+
+
+def _lrs(schedule, epochs, lr=0.1, **kw):
+    """The lr of each epoch when the Trainer steps the scheduler after every epoch."""
+    from reglab.training.schedules import lr_scheduler
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+    sched = lr_scheduler(opt, schedule, epochs, **kw)
+    out = []
+    for _ in range(epochs):
+        out.append(opt.param_groups[0]["lr"])
+        if sched is not None:
+            opt.step()
+            sched.step()
+    return out
+
+
+def test_cosine_with_warmup_follows_the_formula():
+    import math
+
+    lrs = _lrs("cosine", 10, warmup_epochs=2)
+    warm = [0.1 / 3, 0.1 * 2 / 3]  # linear from lr / (warmup + 1) to lr
+    cos = [0.05 * (1 + math.cos(math.pi * t / 8)) for t in range(8)]  # then cosine to 0 over 8
+    assert lrs == pytest.approx(warm + cos)
+    assert _lrs("cosine", 4) == pytest.approx([0.05 * (1 + math.cos(math.pi * t / 4)) for t in range(4)])
+
+
+def test_step_constant_and_onecycle_match_torch():
+    assert _lrs("step", 7, step_size=3, gamma=0.5) == pytest.approx([0.1] * 3 + [0.05] * 3 + [0.025])
+    assert _lrs("constant", 3) == [0.1, 0.1, 0.1]
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    ref = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=6)
+    expected = []
+    for _ in range(6):
+        expected.append(opt.param_groups[0]["lr"])
+        opt.step()
+        ref.step()
+    assert _lrs("onecycle", 6) == pytest.approx(expected)
+    assert expected[0] == pytest.approx(0.1 / 25)  # torch's div_factor 25, rising toward lr
+
+
+def test_lr_scheduler_rejects_bad_arguments():
+    from reglab.training.schedules import lr_scheduler
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    with pytest.raises(ValueError) as exc:
+        lr_scheduler(opt, "cosine", 5, warmup_epochs=5)
+    assert str(exc.value) == ("Invalid value for argument `warmup_epochs`. Expected an integer below "
+                              "epochs=5. Received: warmup_epochs=5")
+    with pytest.raises(ValueError) as exc:
+        lr_scheduler(opt, "step", 5, warmup_epochs=1)
+    assert str(exc.value) == ("Invalid value for argument `warmup_epochs`. Expected 0 (warm-up applies "
+                              "to the cosine schedule). Received: warmup_epochs=1")
+    with pytest.raises(ValueError) as exc:
+        lr_scheduler(opt, "linear", 5)
+    assert str(exc.value).startswith("Invalid value for argument `schedule`.")

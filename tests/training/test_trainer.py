@@ -31,26 +31,26 @@ def test_history_keys_follow_the_contract(loaders):
     history = Trainer(model, sgd(model), None, train, val, epochs=3).fit()
     d = history.to_dict()
     assert list(d) == [
-        "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "gap", "lr", "grad_norm_mean",
+        "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "grad_norm_mean",
         "grad_norm_max", "seconds", "best_epoch", "stopped_epoch", "stop_reason",
         "diverged_epoch",
     ]
     assert d["epoch"] == [1, 2, 3]
     assert d["stopped_epoch"] == 3 and d["stop_reason"] == "Completed all 3 epochs."
     assert d["best_epoch"] == d["val_loss"].index(min(d["val_loss"])) + 1
-    assert d["gap"] == [v - t for v, t in zip(d["val_loss"], d["train_loss"])]
+    assert "gap" not in d  # gaps come from the final weights (reglab.analysis.quantities)
     assert History.from_dict(d) == history
 
 
 def test_history_from_dict_rejects_wrong_keys():
     d = History().to_dict()
-    d.pop("gap")
+    d.pop("lr")
     d["extra"] = []
     with pytest.raises(ValueError) as exc:
         History.from_dict(d)
     assert str(exc.value) == (
         "Invalid value for argument `data`. Expected a dict with the keys of History.to_dict(). "
-        "Received: data with missing 'gap' and unknown 'extra' keys"
+        "Received: data with missing 'lr' and unknown 'extra' keys"
     )
 
 
@@ -61,7 +61,7 @@ def test_history_from_dict_rejects_unequal_lengths():
         History.from_dict(d)
     assert str(exc.value) == (
         "Invalid value for argument `data`. Expected per-epoch lists of equal length. Received: lengths epoch=1, "
-        "train_loss=0, train_acc=0, val_loss=0, val_acc=0, gap=0, lr=0, grad_norm_mean=0, grad_norm_max=0, seconds=0"
+        "train_loss=0, train_acc=0, val_loss=0, val_acc=0, lr=0, grad_norm_mean=0, grad_norm_max=0, seconds=0"
     )
 
 
@@ -82,7 +82,7 @@ def test_train_metrics_are_batch_size_weighted_means():
         norms.append(torch.nn.utils.get_total_norm([p.grad for p in model.parameters()]).item())
     assert history.grad_norm_mean[0] == pytest.approx(sum(norms) / 3, rel=1e-6)
     assert history.grad_norm_max[0] == pytest.approx(max(norms), rel=1e-6)
-    assert history.val_loss == [None] and history.gap == [None] and history.best_epoch is None
+    assert history.val_loss == [None] and history.val_acc == [None] and history.best_epoch is None
 
 
 def test_validation_runs_in_eval_mode_without_grad(loaders):

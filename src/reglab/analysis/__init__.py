@@ -1,5 +1,6 @@
-"""Analysis of runs: overfitting diagnosis from curves, statistics across seeds, arm effects, and
-the regularization strategy recommender.
+"""Analysis of runs: the one definition of every derived number (:mod:`.quantities`: gaps, best
+epoch, selection on validation), overfitting diagnosis, statistics across seeds (paired effects,
+Holm), arm effects, and the regularization strategy recommender.
 
 Light to import: numpy/scipy/torch load only inside the functions that need them.
 """
@@ -9,7 +10,8 @@ from __future__ import annotations
 from reglab.analysis.diagnosis import VERDICTS, Diagnosis, diagnose
 from reglab.analysis.effects import ArmSummary, Sweep, find_sweeps, summarize_arms
 from reglab.analysis.recommend import FAMILIES, Recommendation, Step, recommend
-from reglab.analysis.stats import diff_ci, mean_ci
+from reglab.analysis import quantities
+from reglab.analysis.stats import diff_ci, holm, mean_ci, paired_diff_ci
 from reglab.experiments.weights import weight_histogram
 
 __all__ = [
@@ -18,6 +20,9 @@ __all__ = [
     "diagnose",
     "mean_ci",
     "diff_ci",
+    "paired_diff_ci",
+    "holm",
+    "quantities",
     "ArmSummary",
     "Sweep",
     "summarize_arms",

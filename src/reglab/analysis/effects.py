@@ -1,9 +1,11 @@
 """Per-arm summaries across seeds and the effect of each arm against the baseline.
 
-For each arm (runs sharing ``spec.arm``) :func:`summarize_arms` reports the mean test accuracy
-and mean train-val gap with their 95% Student t intervals (:func:`reglab.analysis.stats.mean_ci`)
-and the effect on test accuracy against the baseline arm with Welch's t interval for the
-difference of means (:func:`reglab.analysis.stats.diff_ci`). :func:`find_sweeps` finds the
+For each arm (runs sharing ``spec.arm``) :func:`summarize_arms` reports the mean validation and
+test accuracy and mean train-val gap with their 95% Student t intervals
+(:func:`reglab.analysis.stats.mean_ci`) and the effect on test accuracy against the baseline arm:
+the paired t interval of the per-seed differences (arms sharing a seed share initial weights and
+data order), Welch's interval where pairs are incomplete, and Holm-adjusted p-values across the
+arms compared (:func:`paired_effect`). :func:`find_sweeps` finds the
 regularization fields that vary over arms with everything else held fixed (a sweep or an
 ablation), for the sweep and dropout-ablation figures.
 
@@ -20,13 +22,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from reglab.analysis import quantities as Q
 from reglab.analysis.diagnosis import VERDICTS, diagnose
-from reglab.analysis.stats import diff_ci, mean_ci
+from reglab.analysis.stats import diff_ci, holm, mean_ci, paired_diff_ci, welch_p
 from reglab.errors import ReglabError, invalid_argument
 from reglab.techniques import log_scale_fields, spec_fields, sweep_fields, technique_for_field
 
 __all__ = ["RunView", "ArmSummary", "Sweep", "summarize_arms", "find_sweeps", "as_run_views",
-           "regularization_setting"]
+           "regularization_setting", "paired_effect", "sweep_slices"]
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -59,12 +62,8 @@ class RunView:
 
     @property
     def gap(self) -> float:
-        """Final train-val accuracy gap (``train_acc - val_acc``; ``final["gap"]`` otherwise)."""
-        tr, va = self.final.get("train_acc"), self.final.get("val_acc")
-        if tr is not None and va is not None:
-            return float(tr) - float(va)
-        g = self.final.get("gap")
-        return math.nan if g is None else float(g)
+        """The run's train-val gap of the final weights (:func:`reglab.analysis.quantities.gap`)."""
+        return Q.gap(self.final)
 
 
 def as_run_views(runs: Iterable[Any]) -> list[RunView]:
@@ -80,12 +79,11 @@ def as_run_views(runs: Iterable[Any]) -> list[RunView]:
                               "`final`, `history`. Received: a run without `spec`")
         spec_d = spec.to_dict() if hasattr(spec, "to_dict") else dict(spec)
         history = dict(_get(run, "history") or {})
-        diag = _get(run, "diagnosis")
-        if diag is None:
-            if history.get("val_loss"):
-                diag = diagnose(history, num_classes=final.get("num_classes")).to_dict()
-            else:
-                diag = {}
+        # Diagnosed here from the history and the final metrics (one definition for every
+        # reader); a stored diagnosis stands only for runs without a validation curve.
+        diag = _get(run, "diagnosis") or {}
+        if any(v is not None for v in history.get("val_loss") or []):
+            diag = diagnose(history, final, num_classes=final.get("num_classes")).to_dict()
         key = _get(run, "key") or (spec.key() if hasattr(spec, "key") else "")
         views.append(RunView(key=str(key), spec=spec_d, history=history, final=final,
                              diagnosis=dict(diag)))
@@ -130,10 +128,14 @@ class ArmSummary:
     ``"rmse"`` (regression: ``test``/``val`` are root mean squared errors on the target's original
     scale, lower is better; ``log_likelihood`` the mean per-example test log-likelihood) or
     ``"loss"`` (regression runs stored without an RMSE: the final losses, lower is better).
-    ``effect`` is ``(mean test metric of the arm - mean of the baseline, low, high)`` (0.031 =
-    +3.1 accuracy points; for RMSE a negative effect is an improvement), Welch's interval; None
-    for the baseline itself or without a baseline.
-    ``gap`` is train - val accuracy (classification) or val - train loss (regression).
+    ``effect`` is ``(test metric of the arm - the baseline's, low, high)`` (0.031 = +3.1
+    accuracy points; for RMSE a negative effect is an improvement): the paired t interval of the
+    per-seed differences when both arms ran the same seeds (``effect_method == "paired"``), else
+    Welch's interval of the difference of means (``"welch"``); None for the baseline itself or
+    without a baseline. ``p_value`` is the test's two-sided p-value and ``p_holm`` the same after
+    Holm's adjustment across all the arms compared with the baseline (equal to ``p_value`` with
+    one comparison). ``gap`` is :func:`reglab.analysis.quantities.gap` of each run (eval mode,
+    final weights).
     """
 
     arm: str
@@ -148,6 +150,9 @@ class ArmSummary:
     verdicts: dict[str, int]
     is_baseline: bool = False
     metric: str = "accuracy"
+    effect_method: str | None = None
+    p_value: float = math.nan
+    p_holm: float = math.nan
     runs: list[RunView] = field(default_factory=list, repr=False)
     log_likelihood: tuple[float, float, float] = _NAN3
 
@@ -173,8 +178,9 @@ class ArmSummary:
 
     @property
     def significantly_better(self) -> bool | None:
-        """True (better) / False (worse) when the effect's interval excludes zero; else None."""
-        if not self.effect_excludes_zero:
+        """True (better) / False (worse) when the Holm-adjusted p-value is below 0.05 (the
+        interval excludes zero when the arm is the only one compared); else None."""
+        if self.effect is None or math.isnan(self.p_holm) or self.p_holm >= 0.05:
             return None
         return (self.effect[0] > 0) == self.higher_is_better
 
@@ -248,9 +254,11 @@ def summarize_arms(
             if verdict in verdicts:
                 verdicts[verdict] += 1
         lls = [float(v.final["test_ll"]) for v in g if v.final.get("test_ll") is not None]
-        effect = None
+        effect, method, p = None, None, math.nan
         if ref_acc is not None and arm != ref:
-            effect = diff_ci(acc, ref_acc, confidence)
+            effect, method, p = paired_effect(dict(zip((v.seed for v in g), acc)),
+                                              dict(zip((v.seed for v in groups[ref]), ref_acc)),
+                                              confidence)
         out.append(ArmSummary(
             arm=arm,
             setting=regularization_setting(g[0].regularization),
@@ -264,10 +272,34 @@ def summarize_arms(
             verdicts=verdicts,
             is_baseline=(arm == ref),
             metric=metric,
+            effect_method=method,
+            p_value=p,
             runs=g,
             log_likelihood=mean_ci(lls, confidence) if lls else _NAN3,
         ))
+    for s, adjusted in zip(out, holm([s.p_value for s in out])):
+        s.p_holm = adjusted
     return out
+
+
+def paired_effect(arm: Mapping[int, float], ref: Mapping[int, float], confidence: float = 0.95
+                  ) -> tuple[tuple[float, float, float], str, float]:
+    """The effect of an arm against the reference, from their values by seed.
+
+    Paired (:func:`reglab.analysis.stats.paired_diff_ci`) when both ran the same seeds (one pair:
+    the difference, interval undefined); otherwise (pairs incomplete) Welch's interval of the
+    difference of means.
+
+    Returns:
+        ``((difference, low, high), "paired" | "welch", p_value)``.
+    """
+    if arm and set(arm) == set(ref):
+        seeds = sorted(arm)
+        d, low, high, p = paired_diff_ci([arm[k] for k in seeds], [ref[k] for k in seeds],
+                                         confidence)
+        return (d, low, high), "paired", p
+    a, b = list(arm.values()), list(ref.values())
+    return diff_ci(a, b, confidence), "welch", welch_p(a, b)
 
 
 @dataclass(frozen=True)
@@ -284,6 +316,41 @@ class Sweep:
     @property
     def log_scale(self) -> bool:
         return self.field in log_scale_fields()
+
+
+def _flat(s: ArmSummary) -> dict[str, Any]:
+    """The arm's regularization with custom techniques' fields beside the built-in ones."""
+    reg = dict(s.regularization)
+    return {**(reg.pop("custom", None) or {}), **reg}
+
+
+def sweep_slices(summaries: Sequence[ArmSummary], field: str) -> list[tuple[str, Sweep]]:
+    """Every slice of a sweep over ``field``: for each setting of the other fields, the arms that
+    differ only in ``field`` (at least two values), as ``(label, Sweep)``; ``label`` names the
+    other fields that vary between slices (``"weight_decay=0.01"``), ``""`` for a single slice.
+    Plotted as one line each, so no slice is dropped."""
+    groups: dict[str, list[ArmSummary]] = {}
+    rests: dict[str, dict[str, Any]] = {}
+    for s in summaries:
+        rest = {k: v for k, v in _flat(s).items() if k != field}
+        key = repr(sorted(rest.items()))
+        groups.setdefault(key, []).append(s)
+        rests[key] = rest
+    keys = [k for k, members in groups.items() if len({_flat(m).get(field) for m in members}) >= 2]
+    varying = sorted({name for k in keys for name, v in rests[k].items()
+                      if any(rests[o].get(name) != v for o in keys)})
+
+    def order(s: ArmSummary) -> float:
+        v = _flat(s).get(field)
+        return -math.inf if v is None else float(v)
+
+    out = []
+    for k in keys:
+        label = ", ".join(f"{n}={rests[k].get(n):g}" if isinstance(rests[k].get(n), float)
+                          else f"{n}={rests[k].get(n)}" for n in varying)
+        out.append((label, Sweep(field=field, points=[(_flat(s).get(field), s)
+                                                      for s in sorted(groups[k], key=order)])))
+    return out
 
 
 def find_sweeps(summaries: Sequence[ArmSummary]) -> list[Sweep]:

@@ -35,6 +35,10 @@ _SEEDS = typer.Option(None, "--seeds", help="Number of seeds per arm.")
 _BATCH = typer.Option(None, "--batch-size", help="Batch size.")
 _LR = typer.Option(None, "--lr", help="Learning rate (optimizer.lr).")
 _OPT = typer.Option(None, "--optimizer", help="adamw, adam or sgd.")
+_SCHEDULE = typer.Option(None, "--lr-schedule", help="constant, cosine, step or onecycle (optimizer.schedule).")
+_WARMUP = typer.Option(None, "--warmup-epochs", help="Linear warm-up epochs of the cosine schedule.")
+_STEP_SIZE = typer.Option(None, "--lr-step-size", help="Epochs between decays of the step schedule (default 30).")
+_GAMMA = typer.Option(None, "--lr-gamma", help="Decay factor of the step schedule (default 0.1).")
 _TRAIN = typer.Option(None, "--train-size", help="Training samples to keep (data.train_size).")
 _NOISE = typer.Option(None, "--label-noise", help="Fraction of training labels flipped.")
 _RUNNER = typer.Option(None, "--runner", help="auto, vectorized, processes or ray (a Ray cluster).")
@@ -66,6 +70,8 @@ def _overrides(**flags: Any) -> dict[str, Any]:
     names = {
         "out": "out", "name": "name", "dataset": "dataset", "model": "model", "epochs": "epochs",
         "seeds": "seeds", "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer",
+        "lr_schedule": "lr_schedule", "warmup_epochs": "warmup_epochs", "lr_step_size": "lr_step_size",
+        "lr_gamma": "lr_gamma",
         "train_size": "train_size", "label_noise": "label_noise", "runner": "runner", "workers": "workers",
         "masks": "masks", "ray_address": "ray_address", "model_output": "model.output", "loss": "loss",
         "target": "data.options.target", "image_size": "data.options.image_size", "task": "data.options.task",
@@ -152,6 +158,10 @@ def study(
     batch_size: int = _BATCH,
     lr: float = _LR,
     optimizer: str = _OPT,
+    lr_schedule: str = _SCHEDULE,
+    warmup_epochs: int = _WARMUP,
+    lr_step_size: int = _STEP_SIZE,
+    lr_gamma: float = _GAMMA,
     train_size: int = _TRAIN,
     label_noise: float = _NOISE,
     loss: str = _LOSS,
@@ -184,6 +194,8 @@ def study(
     flags = _overrides(out=out, name=name, dataset=dataset, model=model, model_output=model_output,
                        epochs=epochs, seeds=seeds,
                        batch_size=batch_size, lr=lr, optimizer=optimizer, train_size=train_size,
+                       lr_schedule=lr_schedule, warmup_epochs=warmup_epochs, lr_step_size=lr_step_size,
+                       lr_gamma=lr_gamma,
                        label_noise=label_noise, runner=runner, workers=workers, masks=masks,
                        ray_address=ray_address, target=target, image_size=image_size, task=task, loss=loss)
     if arms is not None:
@@ -210,6 +222,10 @@ def sweep(
     batch_size: int = _BATCH,
     lr: float = _LR,
     optimizer: str = _OPT,
+    lr_schedule: str = _SCHEDULE,
+    warmup_epochs: int = _WARMUP,
+    lr_step_size: int = _STEP_SIZE,
+    lr_gamma: float = _GAMMA,
     train_size: int = _TRAIN,
     label_noise: float = _NOISE,
     loss: str = _LOSS,
@@ -236,6 +252,8 @@ def sweep(
     flags = _overrides(out=out, name=name, dataset=dataset, model=model, model_output=model_output,
                        epochs=epochs, seeds=seeds,
                        batch_size=batch_size, lr=lr, optimizer=optimizer, train_size=train_size,
+                       lr_schedule=lr_schedule, warmup_epochs=warmup_epochs, lr_step_size=lr_step_size,
+                       lr_gamma=lr_gamma,
                        label_noise=label_noise, runner=runner, workers=workers, masks=masks,
                        ray_address=ray_address, target=target, image_size=image_size, task=task, loss=loss)
     cfg = load_config("sweep", path=config, overrides=flags, sets=sets or (), grid=grid or ())

@@ -172,6 +172,13 @@ def distill(
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Skip runs already in the store (default)."),
     print_config: bool = typer.Option(False, "--print-config", help="Print the effective config and exit."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Start a plan above 200,000 run-epochs without asking."),
+    lr: float = typer.Option(None, "--lr", help="Learning rate (optimizer.lr)."),
+    optimizer: str = typer.Option(None, "--optimizer", help="adamw, adam or sgd."),
+    lr_schedule: str = typer.Option(None, "--lr-schedule", help="constant, cosine, step or onecycle (optimizer.schedule)."),
+    warmup_epochs: int = typer.Option(None, "--warmup-epochs", help="Linear warm-up epochs of the cosine schedule."),
+    lr_step_size: int = typer.Option(None, "--lr-step-size", help="Epochs between decays of the step schedule (default 30)."),
+    lr_gamma: float = typer.Option(None, "--lr-gamma", help="Decay factor of the step schedule (default 0.1)."),
+    batch_size: int = typer.Option(None, "--batch-size", help="Batch size (default 100)."),
 ) -> None:
     """Teacher-student study (Hinton et al. 2015): teacher, student from scratch, distilled student,
     ensemble- and self-distilled students over seeds, with 95% intervals and paired effects."""
@@ -186,6 +193,13 @@ def distill(
     }
     if dataset is not None:
         _check_dataset(dataset)
+    if batch_size is not None:
+        overrides["batch_size"] = batch_size
+    opt = {k: v for k, v in (("lr", lr), ("name", optimizer), ("schedule", lr_schedule),
+                             ("warmup_epochs", warmup_epochs), ("step_size", lr_step_size),
+                             ("gamma", lr_gamma)) if v is not None}
+    if opt:
+        overrides["optimizer"] = opt
     data = {k: v for k, v in (("name", dataset), ("train_size", train_size)) if v is not None}
     if data:
         overrides["data"] = data

@@ -260,6 +260,10 @@ def _short_names() -> dict[str, tuple[str, ...]]:
     names.update(
         lr=("optimizer", "lr"),
         momentum=("optimizer", "momentum"),
+        lr_schedule=("optimizer", "schedule"),
+        warmup_epochs=("optimizer", "warmup_epochs"),
+        lr_step_size=("optimizer", "step_size"),
+        lr_gamma=("optimizer", "gamma"),
         optimizer=("optimizer", "name"),
         dataset=("data", "name"),
         train_size=("data", "train_size"),

@@ -61,9 +61,8 @@ class RunResult:
         spec: the run spec.
         history: ``History.to_dict()`` (epochs numbered from 1).
         final: metrics of the final weights: ``test_acc, test_loss, train_acc, train_loss,
-            val_acc, val_loss, best_epoch, stopped_epoch, gap`` (``train_acc - val_acc``; loss gap
-            ``val_loss - train_loss`` for regression), ``test_gap`` (``train_acc - test_acc``),
-            ``n_params, num_classes, n_train, weight_hist`` (``analysis.weight_histogram``),
+            val_acc, val_loss, best_epoch, stopped_epoch`` (gaps are derived from these by
+            ``reglab.analysis.quantities``, the one definition), ``n_params, num_classes, n_train, weight_hist`` (``analysis.weight_histogram``),
             ``data_notes`` (``DatasetInfo.notes``: how the data was read and split); for a user's
             model, ``retrofit``: the sentences saying how the arm was applied to it; regression
             runs add ``train_rmse, val_rmse, test_rmse, train_ll, val_ll, test_ll, sigma``
@@ -346,6 +345,11 @@ def train(spec: RunSpec, *, device: str, progress: bool, callbacks: Any = None) 
     ctx.callbacks += user_callbacks(extra_callbacks, spec)
     model = ctx.model.to(device)
     optimizer = _optimizer(spec, model, ctx.weight_decay)
+    from reglab.training.schedules import lr_scheduler
+
+    opt = spec.optimizer
+    scheduler = lr_scheduler(optimizer, opt.schedule, spec.epochs, warmup_epochs=opt.warmup_epochs,
+                             step_size=opt.step_size, gamma=opt.gamma)
     if notes is not None:
         if ctx.weight_decay > 0:
             notes = [*notes, _decay_note(model, ctx.weight_decay)]
@@ -369,6 +373,7 @@ def train(spec: RunSpec, *, device: str, progress: bool, callbacks: Any = None) 
         max_norm=ctx.max_norm,
         progress=progress or None,
         eval_loss_fn=ctx.eval_loss_fn,
+        lr_scheduler=scheduler,
     )
     history = trainer.fit().to_dict()
     return model, history, splits
@@ -401,7 +406,7 @@ def final_metrics(model: nn.Module, splits: Any, history: dict[str, Any], *, dev
     """The ``final`` metrics of a :class:`RunResult` for a trained model (see :class:`RunResult`).
 
     Loss and accuracy on train, validation and test (:func:`evaluate_split`: eval mode, plain
-    cross-entropy, MSE for regression), the gaps, ``best_epoch``/``stopped_epoch`` from
+    cross-entropy, MSE for regression), ``best_epoch``/``stopped_epoch`` from
     ``history``, and ``n_params, num_classes, n_train, data_notes, weight_hist``.
 
     Args:
@@ -424,12 +429,6 @@ def final_metrics(model: nn.Module, splits: Any, history: dict[str, Any], *, dev
     else:  # MSE, RMSE and log-likelihood on the original scale (reglab.experiments.regression)
         final.update({f"{split}_acc": None for split in ("train", "val", "test")})
         final.update(regression_metrics(model, splits, device=device))
-    if info.task == "classification":
-        final["gap"] = final["train_acc"] - final["val_acc"] if final["val_acc"] is not None else None
-        final["test_gap"] = final["train_acc"] - final["test_acc"]
-    else:
-        final["gap"] = final["val_loss"] - final["train_loss"]
-        final["test_gap"] = final["test_loss"] - final["train_loss"]
     final["best_epoch"] = history.get("best_epoch")
     final["stopped_epoch"] = history.get("stopped_epoch")
     final["n_params"] = sum(p.numel() for p in model.parameters())

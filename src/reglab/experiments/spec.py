@@ -105,10 +105,33 @@ class ModelSpec(_Spec):
         return data
 
 
+#: The learning-rate schedule fields and their defaults (left out of a spec's dict when default).
+LR_SCHEDULE_DEFAULTS = {"schedule": "constant", "warmup_epochs": 0, "step_size": 30, "gamma": 0.1}
+
+
 class OptimizerSpec(_Spec):
+    """The optimizer and its learning-rate schedule (``reglab.training.schedules.lr_scheduler``:
+    ``constant``, ``cosine`` with ``warmup_epochs`` of linear warm-up, ``step`` (times ``gamma``
+    every ``step_size`` epochs) or ``onecycle``), stepped once per epoch."""
+
     name: Literal["adamw", "adam", "sgd"] = "adamw"
     lr: float = Field(default=1e-2, gt=0.0)
     momentum: float = Field(default=0.9, ge=0.0, lt=1.0)  # sgd only
+    schedule: Literal["constant", "cosine", "step", "onecycle"] = "constant"
+    warmup_epochs: int = Field(default=0, ge=0)  # cosine only
+    step_size: int = Field(default=30, ge=1)  # step only
+    gamma: float = Field(default=0.1, gt=0.0, le=1.0)  # step only
+
+    @model_serializer(mode="wrap")
+    def _omit_default_schedule(self, handler: Any) -> Any:
+        # default schedule fields are left out, so the run keys of specs without a schedule stay
+        # what they were before the fields existed (stored studies resume).
+        data = handler(self)
+        if isinstance(data, dict):
+            for key, default in LR_SCHEDULE_DEFAULTS.items():
+                if data.get(key) == default:
+                    data.pop(key, None)
+        return data
 
 
 class EarlyStoppingSpec(_Spec):

@@ -11,7 +11,7 @@ Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`, ``PRAGMA application_i
     studies(name PK, kind, config JSON, created, updated)
     runs(study, key, arm, seed, position, status, spec JSON, final JSON, diagnosis JSON, error,
          best_epoch, stopped_epoch, stop_reason, history JSON, seconds, finished, PK(study, key))
-    epochs(study, key, epoch, train_loss, train_acc, val_loss, val_acc, gap, lr,
+    epochs(study, key, epoch, train_loss, train_acc, val_loss, val_acc, lr,
            grad_norm_mean, grad_norm_max, seconds, extra JSON, PK(study, key, epoch))
 
 ``status`` is ``"planned"`` (in the current plan, not trained yet), ``"completed"``,
@@ -49,7 +49,6 @@ EPOCH_COLUMNS = (
     "train_acc",
     "val_loss",
     "val_acc",
-    "gap",
     "lr",
     "grad_norm_mean",
     "grad_norm_max",
@@ -343,6 +342,14 @@ class RunStore:
 
     def study_names(self) -> list[str]:
         return [r[0] for r in self._conn.execute("SELECT name FROM studies ORDER BY created")]
+
+    def unplanned_completed(self, name: str, keys: Iterable[str]) -> list[str]:
+        """Keys of the completed runs of study ``name`` that are not among ``keys`` (a changed
+        plan: :meth:`plan_study` refuses to keep them without ``replace``)."""
+        planned = set(keys)
+        rows = self._conn.execute("SELECT key FROM runs WHERE study = ? AND status = 'completed'",
+                                  (name,)).fetchall()
+        return [r["key"] for r in rows if r["key"] not in planned]
 
     def plan_study(
         self, name: str, kind: str, config: Mapping[str, Any], specs: Iterable[RunSpec], *, replace: bool = False

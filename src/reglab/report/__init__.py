@@ -129,9 +129,12 @@ def _notes(summaries: Sequence[ArmSummary], figure_ids: Sequence[str]) -> list[s
     elif "fig-dropout-ablation" not in figure_ids:
         notes.append("No dropout-rate ablation figure: the dropout rate does not vary with "
                      "everything else equal.")
-    if "fig-weight-hist" not in figure_ids:
-        notes.append("No weight histograms: they need final['weight_hist'] for the baseline and "
-                     "an L1 or L2/weight-decay arm.")
+    if "fig-weight-hist" not in figure_ids and any(
+            any((s.regularization.get(f) or 0) > 0 for f in ("l1", "l2", "weight_decay"))
+            for s in summaries):
+        notes.append("No weight histograms: the runs did not record their final weights' "
+                     "distribution (stores written before reglab recorded it), or the study has "
+                     "no baseline to compare with.")
     return notes
 
 

@@ -1,10 +1,13 @@
 """The summary table: one row per arm, as plain strings, a rich Table, Markdown and HTML.
 
-Columns: arm, setting, seeds, test accuracy (mean +- 95% CI half-width, in %), train-val gap
-(mean +- half-width, in accuracy points), effect on test accuracy vs the baseline (points, with
-Welch's 95% interval), and the per-run verdicts. Regression studies (no accuracy) show the test
-RMSE (original scale), the test log-likelihood and the effect on the RMSE instead
-(:data:`RMSE_COLUMNS`; :data:`LOSS_COLUMNS` for runs stored without an RMSE). With one
+Columns: arm, setting, seeds, validation and test accuracy side by side (mean +- 95% CI
+half-width, in %; choose on validation), train-val gap of the final weights (mean +- half-width,
+in accuracy points), effect on test accuracy vs the baseline (points, paired by seed with its
+95% interval, Welch where seeds differ), its Holm-adjusted p-value, and the per-run verdicts.
+Regression studies (no accuracy) show the validation and test RMSE (original scale), the test
+log-likelihood and the effect on the RMSE instead (:data:`RMSE_COLUMNS`; :data:`LOSS_COLUMNS` for
+runs stored without an RMSE). The terminal, Markdown and HTML renderings all print the cells of
+:func:`table_rows` (one computation). With one
 seed an interval is undefined and the cell says so instead of printing a number.
 """
 
@@ -17,16 +20,19 @@ from typing import Any
 
 from reglab.analysis.effects import ArmSummary
 
-__all__ = ["COLUMNS", "LOSS_COLUMNS", "RMSE_COLUMNS", "CAPTION", "LOSS_CAPTION", "RMSE_CAPTION", "columns", "caption", "table_rows",
-           "rich_table", "SummaryTable", "markdown_table", "html_table", "fmt_mean_ci", "fmt_loss_ci", "fmt_effect"]
+__all__ = ["COLUMNS", "LOSS_COLUMNS", "RMSE_COLUMNS", "CAPTION", "LOSS_CAPTION", "RMSE_CAPTION", "columns",
+           "caption", "table_rows", "rich_table", "SummaryTable", "markdown_table", "html_table", "fmt_mean_ci",
+           "fmt_loss_ci", "fmt_effect", "fmt_p"]
 
 COLUMNS = (
     "Arm",
     "Setting",
     "Seeds",
+    "Val acc %",
     "Test acc %",
     "Gap, pts",
     "Effect, pts",
+    "p",
     "Verdicts",
 )
 #: The headers when the metric is the loss (regression: no accuracy).
@@ -34,9 +40,11 @@ LOSS_COLUMNS = (
     "Arm",
     "Setting",
     "Seeds",
+    "Val loss",
     "Test loss",
     "Gap (val - train loss)",
     "Effect (loss)",
+    "p",
     "Verdicts",
 )
 #: The headers of a regression study (accuracy columns replaced by RMSE and log-likelihood).
@@ -44,22 +52,30 @@ RMSE_COLUMNS = (
     "Arm",
     "Setting",
     "Seeds",
+    "Val RMSE",
     "Test RMSE",
     "Test log-lik.",
     "Effect (RMSE)",
+    "p",
     "Verdicts",
 )
+#: Column positions shared by the headers (a regression study's GAP column holds the log-likelihood).
+VAL, TEST, GAP, EFFECT, P, VERDICTS = 3, 4, 5, 6, 7, 8
+_NUMERIC = range(2, 8)
 #: What the ± and the brackets mean; printed under every rendering of the table.
-CAPTION = ("Test acc and train-val gap: mean ± half-width of the 95% Student t interval over "
-           "seeds. Effect: mean test accuracy minus the baseline's [Welch 95% interval]; pts = "
-           "percentage points.")
-LOSS_CAPTION = ("Test loss and val-train loss gap: mean ± half-width of the 95% Student t "
-                "interval over seeds. Effect: mean test loss minus the baseline's [Welch 95% "
-                "interval]; lower is better.")
-RMSE_CAPTION = ("Test RMSE (original units of the target) and test log-likelihood (nats per example, "
-                "Gaussian): mean ± half-width of the 95% Student t interval over seeds. Effect: mean "
-                "test RMSE minus the baseline's [Welch 95% interval]; lower RMSE is better, so a "
-                "negative effect is an improvement.")
+CAPTION = ("Val acc, test acc and train-val gap (final weights, eval mode): mean ± half-width of "
+           "the 95% Student t interval over seeds. Choose on Val acc; Test acc is read once. "
+           "Effect: test accuracy minus the baseline's, paired by seed [95% paired t interval; "
+           "Welch where seeds differ]; pts = percentage points.")
+LOSS_CAPTION = ("Val loss, test loss and val-train loss gap (final weights, eval mode): mean ± "
+                "half-width of the 95% Student t interval over seeds. Choose on Val loss; Test "
+                "loss is read once. Effect: test loss minus the baseline's, paired by seed [95% "
+                "paired t interval; Welch where seeds differ]; lower is better.")
+RMSE_CAPTION = ("Val and test RMSE (original units of the target) and test log-likelihood (nats per "
+                "example, Gaussian): mean ± half-width of the 95% Student t interval over seeds. "
+                "Choose on Val RMSE; Test RMSE is read once. Effect: test RMSE minus the baseline's, "
+                "paired by seed [95% paired t interval; Welch where seeds differ]; lower RMSE is "
+                "better, so a negative effect is an improvement.")
 
 
 def _metric(summaries: Sequence[ArmSummary]) -> str:
@@ -72,7 +88,23 @@ def columns(summaries: Sequence[ArmSummary]) -> tuple[str, ...]:
 
 
 def caption(summaries: Sequence[ArmSummary]) -> str:
-    return {"accuracy": CAPTION, "rmse": RMSE_CAPTION}.get(_metric(summaries), LOSS_CAPTION)
+    """What the cells mean, and how the p column was adjusted (Holm when several arms are
+    compared with the baseline)."""
+    text = {"accuracy": CAPTION, "rmse": RMSE_CAPTION}.get(_metric(summaries), LOSS_CAPTION)
+    m = sum(1 for s in summaries if not math.isnan(s.p_value))
+    if m > 1:
+        text += (f" p: two-sided, Holm-adjusted across the {m} arms compared with the baseline; "
+                 "colored when below 0.05.")
+    elif m == 1:
+        text += " p: two-sided (one comparison, no adjustment needed); colored when below 0.05."
+    return text
+
+
+def fmt_p(s: ArmSummary) -> str:
+    """The (Holm-adjusted) p-value: ``"0.012"``, ``"<0.001"``; ``"-"`` without a test."""
+    if s.is_baseline or math.isnan(s.p_holm):
+        return "-"
+    return "<0.001" if s.p_holm < 0.001 else f"{s.p_holm:.3f}"
 
 
 def fmt_mean_ci(stat: tuple[float, float, float], scale: float = 100.0, digits: int = 1) -> str:
@@ -117,12 +149,12 @@ def table_rows(summaries: Sequence[ArmSummary]) -> list[list[str]]:
     rows = []
     for s in summaries:
         if s.metric == "accuracy":
-            test, gap = fmt_mean_ci(s.test), fmt_mean_ci(s.gap)
+            val, test, gap = fmt_mean_ci(s.val), fmt_mean_ci(s.test), fmt_mean_ci(s.gap)
         elif s.metric == "rmse":
-            test, gap = fmt_loss_ci(s.test), fmt_loss_ci(s.log_likelihood)
+            val, test, gap = fmt_loss_ci(s.val), fmt_loss_ci(s.test), fmt_loss_ci(s.log_likelihood)
         else:
-            test, gap = fmt_loss_ci(s.test), fmt_loss_ci(s.gap)
-        rows.append([s.arm, s.setting, str(s.n), test, gap, fmt_effect(s), s.verdict_text()])
+            val, test, gap = fmt_loss_ci(s.val), fmt_loss_ci(s.test), fmt_loss_ci(s.gap)
+        rows.append([s.arm, s.setting, str(s.n), val, test, gap, fmt_effect(s), fmt_p(s), s.verdict_text()])
     return rows
 
 
@@ -139,15 +171,15 @@ def rich_table(summaries: Sequence[ArmSummary], title: str = "Summary") -> Any:
     for i, col in enumerate(columns(summaries)):
         if i == 1 and not show_setting:
             continue
-        table.add_column(col, justify="right" if 2 <= i <= 5 else "left",
-                         style="bold" if i == 0 else None, no_wrap=2 <= i <= 4,
+        table.add_column(col, justify="right" if i in _NUMERIC else "left",
+                         style="bold" if i == 0 else None, no_wrap=2 <= i <= GAP,
                          overflow="fold" if i <= 1 else "ellipsis",
-                         min_width={0: 8, 5: 9, 6: 8}.get(i))
+                         min_width={0: 8, EFFECT: 9, VERDICTS: 8}.get(i))
     for s, row in zip(summaries, rows):
         cells = [escape(c) for c in row]
         if s.significantly_better is not None:
             color = "green" if s.significantly_better else "red"
-            cells[5] = f"[{color}]{cells[5]}[/{color}]"
+            cells[EFFECT] = f"[{color}]{cells[EFFECT]}[/{color}]"
         if not show_setting:
             del cells[1]
         table.add_row(*cells)
@@ -177,7 +209,8 @@ def _adds_to_arm(arm: str, setting: str) -> bool:
 class SummaryTable:
     """The summary for a terminal: :func:`rich_table` when it fits the console's width, else a
     compact table that never wraps an arm name, with the seed count in the title (when every arm
-    has the same), the effect's interval under its value, and each arm's setting listed below.
+    has the same), the effect's interval and p-value under its value, and each arm's setting
+    listed below.
 
     Args:
         summaries: the arms, in display order.
@@ -211,17 +244,21 @@ class SummaryTable:
         table = Table(title=title, caption=caption(self.summaries), box=box.SIMPLE_HEAD, show_edge=False,
                       pad_edge=False)
         cols = columns(self.summaries)
-        keep = [0] + ([2] if len(seeds) > 1 else []) + [3, 4, 5, 6]
-        for i in keep:
-            table.add_column(cols[i], justify="right" if 2 <= i <= 5 else "left", style="bold" if i == 0 else None,
-                             no_wrap=i <= 4, overflow="fold")
+        keep = [0] + ([2] if len(seeds) > 1 else []) + [VAL, TEST, GAP, EFFECT, VERDICTS]
+        for i in keep:  # the p-value goes under the effect and its interval
+            table.add_column(cols[i] + (" (p)" if i == EFFECT else ""),
+                             justify="right" if i in _NUMERIC else "left",
+                             style="bold" if i == 0 else None, no_wrap=i <= EFFECT,
+                             overflow="fold", min_width=11 if i == VERDICTS else None)
         for s, row in zip(self.summaries, rows):
-            effect = row[5].replace(" [", "\n[", 1) if "[" in row[5] else row[5]
+            effect = row[EFFECT].replace(" [", "\n[", 1) if "[" in row[EFFECT] else row[EFFECT]
+            if row[P] != "-":
+                effect += f"\n(p {row[P]})"
             cells = {i: escape(c) for i, c in enumerate(row)}
-            cells[5] = "\n".join(escape(part) for part in effect.split("\n"))
+            cells[EFFECT] = "\n".join(escape(part) for part in effect.split("\n"))
             if s.significantly_better is not None:
                 color = "green" if s.significantly_better else "red"
-                cells[5] = f"[{color}]{cells[5]}[/{color}]"
+                cells[EFFECT] = f"[{color}]{cells[EFFECT]}[/{color}]"
             table.add_row(*(cells[i] for i in keep))
         yield table
         settings = [(row[0], row[1]) for row in rows if _adds_to_arm(row[0], row[1])]
@@ -242,20 +279,20 @@ def _md_cell(text: str) -> str:
 def markdown_table(summaries: Sequence[ArmSummary]) -> str:
     cols = columns(summaries)
     lines = ["| " + " | ".join(cols) + " |",
-             "|" + "|".join("---:" if 2 <= i <= 5 else "---" for i in range(len(cols))) + "|"]
+             "|" + "|".join("---:" if i in _NUMERIC else "---" for i in range(len(cols))) + "|"]
     for row in table_rows(summaries):
         lines.append("| " + " | ".join(_md_cell(c) for c in row) + " |")
     return "\n".join(lines) + "\n"
 
 
 def html_table(summaries: Sequence[ArmSummary]) -> str:
-    head = "".join(f'<th{" class=num" if 2 <= i <= 5 else ""}>{html.escape(c)}</th>'
+    head = "".join(f'<th{" class=num" if i in _NUMERIC else ""}>{html.escape(c)}</th>'
                    for i, c in enumerate(columns(summaries)))
     body = []
     for s, row in zip(summaries, table_rows(summaries)):
-        classes = {i: ["num"] for i in range(2, 6)}
+        classes = {i: ["num"] for i in _NUMERIC}
         if s.significantly_better is not None:
-            classes[5].append("better" if s.significantly_better else "worse")
+            classes[EFFECT].append("better" if s.significantly_better else "worse")
         cells = "".join(
             (f'<td class="{" ".join(classes[i])}">' if i in classes else "<td>")
             + f"{html.escape(c)}</td>" for i, c in enumerate(row))

@@ -261,10 +261,14 @@ def summarize_distillation(runs: Iterable[Any], confidence: float = 0.95) -> lis
         role = _ROLE[arm].format(k=dist.teachers if dist is not None else 1)
         effect, pairs = None, 0
         if ref is not None and ref in by_arm:
-            common = [s for s in seeds if s in by_arm[ref]]
-            diffs = [by_arm[arm][s].final["test_acc"] - by_arm[ref][s].final["test_acc"] for s in common]
-            pairs = len(diffs)
-            effect = mean_ci(diffs, confidence) if diffs else None
+            # the report's one computation (reglab.analysis.effects.paired_effect): paired by
+            # student seed when both arms ran the same seeds, Welch's interval otherwise
+            from reglab.analysis.effects import paired_effect
+
+            effect, method, _ = paired_effect(
+                {s: by_arm[arm][s].final["test_acc"] for s in seeds},
+                {s: r.final["test_acc"] for s, r in by_arm[ref].items()}, confidence)
+            pairs = len(seeds) if method == "paired" else 0
         losses = [r.final["test_loss"] for r in arm_runs if r.final.get("test_loss") is not None
                   and math.isfinite(r.final["test_loss"])]
         rows.append(DistillationRow(

@@ -37,7 +37,8 @@ from reglab.experiments.store import RunStore
 
 __all__ = [
     "StudySummary", "run_study", "choose_runner", "split_runner", "vectorized_chunks", "STORE_NAME", "format_outcome",
-    "preflight", "diagnose_result", "check_out_dir", "consume_outcomes",
+    "preflight", "diagnose_result", "check_out_dir", "consume_outcomes", "beside_changed_plan",
+    "LiveProgress",
 ]
 
 STORE_NAME = "runs.sqlite"
@@ -226,9 +227,12 @@ def format_outcome(outcome: Outcome, done: int, total: int, diagnosis: dict[str,
 
         return f"[yellow]![/yellow] {head}  [yellow]{escape(diverged_line(outcome.result.history))}[/yellow]"
     final = outcome.result.final
-    parts = [f"test {_pct(final.get('test_acc'))}", f"train {_pct(final.get('train_acc'))}"]
-    if final.get("gap") is not None and final.get("test_acc") is not None:
-        parts.append(f"gap {100 * final['gap']:+.1f} pts")
+    from reglab.analysis import quantities as Q
+
+    parts = [f"train {_pct(final.get('train_acc'))}", f"val {_pct(final.get('val_acc'))}",
+             f"test {_pct(final.get('test_acc'))}"]
+    if final.get("test_acc") is not None and Q.acc_gap(final) is not None:
+        parts.append(f"gap {Q.format_gap(Q.gap(final), 'accuracy')}")
     if final.get("stopped_epoch"):
         parts.append(f"{final['stopped_epoch']} ep")
     if diagnosis and diagnosis.get("rule") == "diverged":
@@ -268,14 +272,42 @@ def plan_size_line(pending: Sequence[RunSpec], footprints: Sequence[Any], worker
     return line + "."
 
 
+def beside_changed_plan(config: StudyConfig | SweepConfig, specs: Sequence[RunSpec],
+                        console: Console) -> StudyConfig | SweepConfig:
+    """Under the default name and output directory, a plan that differs from the stored study of
+    that name (completed runs not in the new plan) becomes a new study beside it (``default-2``,
+    ``default-3``, ...; the first whose store holds no conflicting runs), said in one line.
+    A name or ``--out`` given by the user is kept: the store then refuses the changed plan.
+    """
+    if "name" in config.model_fields_set or config.out is not None:
+        return config
+    keys = [s.key() for s in specs]
+    base, candidate = config.name, config
+    for i in range(1, 1000):
+        if i > 1:
+            candidate = config.model_copy(update={"name": f"{base}-{i}"})
+        path = candidate.out_dir() / STORE_NAME
+        if not path.is_file():
+            break
+        with RunStore(path) as store:
+            if not store.unplanned_completed(candidate.name, keys):
+                break
+    if candidate is not config:
+        console.print(f"The plan differs from the stored study {escape(base)!r} in "
+                      f"{escape(str(config.out_dir()))}: starting study {escape(candidate.name)!r} "
+                      f"in {escape(str(candidate.out_dir()))} beside it (--name chooses one).",
+                      highlight=False, soft_wrap=True)
+    return candidate
+
+
 def diagnose_result(result: Any) -> dict[str, Any] | None:
-    """``analysis.diagnose`` of a finished run's history, as the dict stored with the run; None for
-    a diverged run (its ``stop_reason`` says what happened)."""
+    """``analysis.diagnose`` of a finished run's history and final metrics, as the dict stored with
+    the run; None for a diverged run (its ``stop_reason`` says what happened)."""
     from reglab.analysis import diagnose
 
     if result.history.get("diverged_epoch") is not None:
         return None
-    return diagnose(result.history, num_classes=result.final.get("num_classes")).to_dict()
+    return diagnose(result.history, result.final, num_classes=result.final.get("num_classes")).to_dict()
 
 
 @contextlib.contextmanager
@@ -336,6 +368,8 @@ def run_study(
     start = time.perf_counter()
     console = console or Console()
     specs = plan(config)
+    if resume:
+        config = beside_changed_plan(config, specs, console)
     out_dir = config.out_dir()
     check_out_dir(out_dir)
     store_path = out_dir / STORE_NAME
@@ -369,20 +403,24 @@ def run_study(
                     if warning:
                         console.print(f"[yellow]{escape(warning)}[/yellow]", soft_wrap=True)
                 chunks = [c for g in groups for c in vectorized_chunks(g, n_workers, VECTORIZED_CHUNK)]
+                live = LiveProgress()
                 if name == "ray":
                     from reglab.experiments.runners.ray_runner import iter_ray
 
                     outcomes = iter_ray(singles, chunks=chunks, device=device, masks=config.masks)
                 else:
-                    outcomes = iter_local(singles, workers=n_workers, device=device, chunks=chunks, masks=config.masks,
-                                          callbacks=callbacks)
+                    outcomes = iter_local(singles, workers=n_workers, device=device, chunks=chunks,
+                                          masks=config.masks, callbacks=callbacks,
+                                          on_progress=live.chunk_progress)
+                live.chunks = [[s.key() for s in c] for c in chunks]
                 console.print(
                     f"[bold]{kind} {escape(config.name)}[/bold]: {len(specs)} runs planned, "
                     f"{summary.skipped} already done, {len(pending)} to train ({escape(name)}: {escape(reason)})",
                     soft_wrap=True,
                 )
                 console.print(escape(plan_size_line(pending, footprints, n_workers)), soft_wrap=True)
-                consume_outcomes(outcomes, store, config.name, summary, console, len(specs), progress)
+                consume_outcomes(outcomes, store, config.name, summary, console, len(specs), progress,
+                                 live=live)
         if report and store.counts(config.name)["completed"]:
             from reglab.report import build_report
 
@@ -391,8 +429,37 @@ def run_study(
     return summary
 
 
+class LiveProgress:
+    """The study's bar position between finished runs: batched chunks report after every epoch
+    how many runs' worth of epochs they trained (``chunk_progress``, given to ``iter_local``), so
+    the bar moves per epoch instead of jumping when a whole group ends.
+
+    ``position(done)`` is the finished runs plus the fractional runs of chunks still training.
+    """
+
+    def __init__(self) -> None:
+        self.chunks: list[list[str]] = []  # spec keys per chunk, in iter_local's chunk order
+        self.partial: dict[int, float] = {}
+        self.on_change: Callable[[], None] | None = None
+
+    def chunk_progress(self, chunk: int, runs: float) -> None:
+        self.partial[chunk] = runs
+        if self.on_change is not None:
+            self.on_change()
+
+    def finished(self, key: str) -> None:
+        """A run of a chunk arrived: it now counts as done, not as partial progress."""
+        for i, keys in enumerate(self.chunks):
+            if key in keys and i in self.partial:
+                self.partial[i] = max(0.0, self.partial[i] - 1.0)
+
+    def position(self, done: int) -> float:
+        return done + sum(self.partial.values())
+
+
 def consume_outcomes(outcomes: Iterator[Outcome], store: RunStore, study: str, summary: Any,
-                     console: Console, total: int, progress: bool | None) -> None:
+                     console: Console, total: int, progress: bool | None,
+                     live: LiveProgress | None = None) -> None:
     """Store each finished run as it arrives (result with its diagnosis, or failure), count it in
     ``summary`` (``completed``, ``failed``; ``skipped`` is the count already done) and print its
     :func:`format_outcome` line; closes ``outcomes`` at the end, also on Ctrl-C.
@@ -425,6 +492,8 @@ def consume_outcomes(outcomes: Iterator[Outcome], store: RunStore, study: str, s
     try:
         with bar:
             task = bar.add_task(study, total=total, completed=done)
+            if live is not None:
+                live.on_change = lambda: bar.update(task, completed=live.position(done))
             for outcome in outcomes:
                 diagnosis = None
                 if outcome.ok:
@@ -440,7 +509,9 @@ def consume_outcomes(outcomes: Iterator[Outcome], store: RunStore, study: str, s
                     store.add_failure(study, outcome.spec, outcome.error or "", outcome.seconds)
                     summary.failed.append((outcome.spec.arm, outcome.spec.seed, outcome.error or ""))
                 done += 1
-                bar.update(task, completed=done)
+                if live is not None:
+                    live.finished(outcome.spec.key())
+                bar.update(task, completed=done if live is None else live.position(done))
                 console.print(format_outcome(outcome, done, total, diagnosis), highlight=False, soft_wrap=True)
     finally:
         close = getattr(outcomes, "close", None)

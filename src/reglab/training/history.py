@@ -1,7 +1,9 @@
 """The per-epoch record of a training run, as plain values.
 
 Epochs are numbered from 1. ``History.to_dict()`` is the dict stored by the run store and read by
-``reglab.analysis``; ``History.from_dict(h.to_dict()) == h`` always holds.
+``reglab.analysis``; ``History.from_dict(h.to_dict()) == h`` always holds. The training metrics
+are running averages with the regularizers active; gaps are never computed here but from the
+final weights' eval-mode metrics (``reglab.analysis.quantities``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ METRICS = (
     "train_acc",
     "val_loss",
     "val_acc",
-    "gap",
     "lr",
     "grad_norm_mean",
     "grad_norm_max",
@@ -40,7 +41,6 @@ class History:
             else ``None``); against the arg-max of soft targets when a batch transform mixes.
         val_loss / val_acc: the same on the validation loader, in eval mode, under ``no_grad``
             (``None`` without a validation loader).
-        gap: ``val_loss - train_loss`` (``None`` without a validation loader).
         lr: learning rate of the first parameter group during the epoch.
         grad_norm_mean / grad_norm_max: mean and max over the epoch's steps of the total L2 norm
             of the gradients before any clipping.
@@ -60,7 +60,6 @@ class History:
     train_acc: list[float | None] = field(default_factory=list)
     val_loss: list[float | None] = field(default_factory=list)
     val_acc: list[float | None] = field(default_factory=list)
-    gap: list[float | None] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
     grad_norm_mean: list[float] = field(default_factory=list)
     grad_norm_max: list[float] = field(default_factory=list)

@@ -11,6 +11,10 @@ value drives:
 - ``"penalty"``: a factor multiplying every penalty term added to the loss.
 
 Schedules are pure functions of the epoch, so a resumed run recomputes them exactly.
+
+:func:`lr_scheduler` builds the learning-rate schedules a study names (``constant``, ``cosine``
+with linear warm-up, ``step``, ``onecycle``) from torch's own ``lr_scheduler`` classes, stepped
+once per epoch by the Trainer.
 """
 
 from __future__ import annotations
@@ -18,11 +22,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from numbers import Integral, Real
+from typing import Any
 
 from reglab._validate import check_choice, check_int, check_range
 from reglab.errors import invalid_argument
 
-__all__ = ["Schedule", "ConstantSchedule", "LinearSchedule", "StepSchedule", "RegularizationSchedule"]
+__all__ = ["Schedule", "ConstantSchedule", "LinearSchedule", "StepSchedule", "RegularizationSchedule",
+           "lr_scheduler", "LR_SCHEDULES"]
+
+#: The learning-rate schedules :func:`lr_scheduler` builds.
+LR_SCHEDULES = ("constant", "cosine", "step", "onecycle")
 
 TARGETS = ("dropout", "batch_transform", "penalty")
 
@@ -148,3 +157,51 @@ class RegularizationSchedule:
 
     def __repr__(self) -> str:
         return f"RegularizationSchedule(target={self.target!r}, schedule={self.schedule!r})"
+
+
+def lr_scheduler(optimizer: Any, schedule: str, epochs: int, *, warmup_epochs: int = 0,
+                 step_size: int = 30, gamma: float = 0.1) -> Any:
+    """A per-epoch learning-rate scheduler over ``epochs`` epochs, from ``torch.optim.lr_scheduler``.
+
+    * ``"constant"``: None (the optimizer's lr throughout).
+    * ``"cosine"``: ``warmup_epochs`` of linear warm-up from ``lr / (warmup_epochs + 1)`` to ``lr``
+      (``LinearLR``), then cosine annealing to 0 over the remaining epochs
+      (``CosineAnnealingLR``; Loshchilov & Hutter 2017, "SGDR"; warm-up: Goyal et al. 2017).
+    * ``"step"``: ``lr * gamma ** (epoch // step_size)`` (``StepLR``).
+    * ``"onecycle"``: ``OneCycleLR`` with ``max_lr = lr`` over ``epochs`` steps (Smith & Topin 2019;
+      torch's defaults: 30% rising, cosine annealing, ``div_factor`` 25).
+
+    Args:
+        optimizer: the ``torch.optim.Optimizer``.
+        schedule: one of :data:`LR_SCHEDULES`.
+        epochs: training epochs (>= 1).
+        warmup_epochs: cosine only; must be below ``epochs``. Defaults to 0.
+        step_size: step only, epochs between decays (>= 1). Defaults to 30.
+        gamma: step only, the decay factor in (0, 1]. Defaults to 0.1.
+
+    Returns:
+        A torch ``LRScheduler`` (the Trainer calls ``step()`` after every epoch) or None.
+    """
+    check_choice("schedule", schedule, LR_SCHEDULES)
+    check_int("epochs", epochs, low=1)
+    check_int("warmup_epochs", warmup_epochs, low=0)
+    check_int("step_size", step_size, low=1)
+    check_range("gamma", gamma, 0.0, 1.0, low_inclusive=False)
+    if warmup_epochs and (schedule != "cosine" or warmup_epochs >= epochs):
+        expected = (f"an integer below epochs={epochs}" if schedule == "cosine"
+                    else "0 (warm-up applies to the cosine schedule)")
+        raise ValueError(invalid_argument("warmup_epochs", expected, warmup_epochs))
+    from torch.optim import lr_scheduler as S
+
+    if schedule == "constant":
+        return None
+    if schedule == "step":
+        return S.StepLR(optimizer, step_size=step_size, gamma=gamma)
+    if schedule == "onecycle":
+        lrs = [group["lr"] for group in optimizer.param_groups]
+        return S.OneCycleLR(optimizer, max_lr=lrs, total_steps=max(2, epochs))
+    if not warmup_epochs:
+        return S.CosineAnnealingLR(optimizer, T_max=epochs)
+    warm = S.LinearLR(optimizer, start_factor=1.0 / (warmup_epochs + 1), total_iters=warmup_epochs)
+    cosine = S.CosineAnnealingLR(optimizer, T_max=epochs - warmup_epochs)
+    return S.SequentialLR(optimizer, [warm, cosine], milestones=[warmup_epochs])

@@ -299,10 +299,10 @@ class Trainer:
             self.stop_reason = reason
 
     def metric_names(self) -> list[str]:
-        """Metrics of the epoch logs besides ``epoch`` (``val_*`` and ``gap`` need a validation loader)."""
+        """Metrics of the epoch logs besides ``epoch`` (``val_*`` need a validation loader)."""
         names = ["train_loss", "train_acc"]
         if self.val_loader is not None:
-            names += ["val_loss", "val_acc", "gap"]
+            names += ["val_loss", "val_acc"]
         return names + ["lr", "grad_norm_mean", "grad_norm_max", "seconds"]
 
     def _generators(self) -> dict[str, torch.Generator]:
@@ -482,7 +482,6 @@ class Trainer:
             "train_acc": train["acc"],
             "val_loss": None if val is None else val["loss"],
             "val_acc": None if val is None else val["acc"],
-            "gap": None if val is None else val["loss"] - train["loss"],
             "lr": lr,
             "grad_norm_mean": train["grad_norm_mean"],
             "grad_norm_max": train["grad_norm_max"],

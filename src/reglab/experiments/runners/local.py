@@ -21,7 +21,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,14 +75,19 @@ def _execute(spec_dict: dict[str, Any], device: str, callbacks: Any = None) -> t
 
 
 def _execute_chunk(
-    spec_dicts: list[dict[str, Any]], device: str, masks: str = "exact"
+    spec_dicts: list[dict[str, Any]], device: str, masks: str = "exact",
+    on_runs: Callable[[float], None] | None = None,
 ) -> list[tuple[str, Any, str | None, float]]:
-    """Worker body for a vectorized chunk: one payload per spec (all errors if the chunk fails)."""
+    """Worker body for a vectorized chunk: one payload per spec (all errors if the chunk fails).
+    ``on_runs(runs)`` hears after each epoch how many runs' worth of epochs the chunk trained."""
     from reglab.experiments.vectorized import run_vectorized
 
     start = time.perf_counter()
+    n = len(spec_dicts)
+    on_epoch = None if on_runs is None else (lambda epoch, epochs: on_runs(n * epoch / epochs))
     try:
-        results = run_vectorized([RunSpec.from_dict(d) for d in spec_dicts], device=device, progress=False, masks=masks)
+        results = run_vectorized([RunSpec.from_dict(d) for d in spec_dicts], device=device, progress=False,
+                                 masks=masks, on_epoch=on_epoch)
     except Exception as exc:  # noqa: BLE001
         seconds = time.perf_counter() - start
         return [("error", _describe(exc), traceback.format_exc(), seconds) for _ in spec_dicts]
@@ -129,17 +134,29 @@ def _to_outcome(spec: RunSpec, payload: tuple[str, Any, str | None, float]) -> O
     return Outcome(spec, error=value, detail=detail, seconds=seconds)
 
 
+class _QueuePoster:
+    """``on_runs`` of a chunk in a worker process: posts ``(job, runs)`` to the parent's queue."""
+
+    def __init__(self, queue: Any, job: int) -> None:
+        self.queue, self.job = queue, job
+
+    def __call__(self, runs: float) -> None:
+        self.queue.put((self.job, runs))
+
+
 def _inline(
-    jobs: Sequence[tuple[bool, list[RunSpec]]], device: str, threads: int, masks: str = "exact", callbacks: Any = None
+    jobs: Sequence[tuple[bool, list[RunSpec]]], device: str, threads: int, masks: str = "exact",
+    callbacks: Any = None, on_progress: Callable[[int, float], None] | None = None,
 ) -> Iterator[Outcome]:
     import torch
 
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        for batched, chunk in jobs:
+        for job, (batched, chunk) in enumerate(jobs):
             if batched:
-                payloads = _execute_chunk([s.to_dict() for s in chunk], device, masks)
+                on_runs = None if on_progress is None else (lambda runs, job=job: on_progress(job, runs))
+                payloads = _execute_chunk([s.to_dict() for s in chunk], device, masks, on_runs)
             else:
                 payloads = [_execute(chunk[0].to_dict(), device, callbacks)]
             for spec, payload in zip(chunk, payloads):
@@ -217,6 +234,7 @@ def iter_local(
     chunks: Sequence[Sequence[RunSpec]] | None = None,
     masks: str = "exact",
     callbacks: Any = None,
+    on_progress: Callable[[int, float], None] | None = None,
 ) -> Iterator[Outcome]:
     """Run ``specs`` and yield an :class:`Outcome` as each finishes (finish order).
 
@@ -234,6 +252,9 @@ def iter_local(
             Defaults to ``"exact"``.
         callbacks: user Trainer callbacks of the single runs (``run_one``'s ``callbacks``; a
             module-level factory ``spec -> callbacks`` when workers are processes). Defaults to None.
+        on_progress: called in this process as batched chunks train, with ``(chunk index, runs)``:
+            how many runs' worth of epochs chunk ``chunks[i]`` has trained so far (fractional),
+            so a progress bar moves per epoch instead of when the whole group ends. Defaults to None.
 
     Closing the iterator early (or Ctrl-C in the caller) stops the workers at once.
     """
@@ -244,7 +265,7 @@ def iter_local(
         return
     workers = min(workers or default_workers(), len(jobs))
     if workers <= 1:
-        yield from _inline(jobs, device, threads, masks, callbacks)
+        yield from _inline(jobs, device, threads, masks, callbacks, on_progress)
         return
     blob = pickle.dumps(preload) if preload else None
     if blob is not None and len(blob) > PRELOAD_LIMIT_BYTES:
@@ -260,14 +281,35 @@ def iter_local(
         initializer=_init_worker,
         initargs=(blob, threads, registered_blob, _registered_factories(), os.getpid()),
     )
+    manager = queue = None
+    if on_progress is not None and any(batched for batched, _ in jobs):
+        manager = multiprocessing.get_context(start_method).Manager()
+        queue = manager.Queue()
+
+    def drain() -> None:
+        while queue is not None:
+            try:
+                index, runs = queue.get_nowait()
+            except Exception:  # noqa: BLE001 - queue.Empty from the manager's proxy
+                return
+            on_progress(index, runs)  # type: ignore[misc]
+
+    def finished() -> Iterator[cf.Future]:
+        pending = set(futures)
+        while pending:
+            done, pending = cf.wait(pending, timeout=0.25, return_when=cf.FIRST_COMPLETED)
+            drain()
+            yield from done
+
     try:
         with _main_not_reimported():  # workers start during the submits
             futures = {
-                (pool.submit(_execute_chunk, [s.to_dict() for s in job], device, masks) if batched
+                (pool.submit(_execute_chunk, [s.to_dict() for s in job], device, masks,
+                             None if queue is None else _QueuePoster(queue, i)) if batched
                  else pool.submit(_execute, job[0].to_dict(), device, callbacks)): (batched, job)
-                for batched, job in jobs
+                for i, (batched, job) in enumerate(jobs)
             }
-        for future in cf.as_completed(futures):
+        for future in finished():
             batched, job = futures[future]
             try:
                 payload = future.result()
@@ -281,3 +323,5 @@ def iter_local(
                 yield _to_outcome(spec, item)
     finally:
         _stop(pool)
+        if manager is not None:
+            manager.shutdown()

@@ -243,7 +243,7 @@ def fit_stacked(
         check_int("epochs", e, low=1)
     check_int("batch_size", batch_size, low=1)
     stoppers = list(stoppers) if stoppers is not None else [None] * k_all
-    logged = ["train_loss", "train_acc"] + (["val_loss", "val_acc", "gap"] if x_val is not None else [])
+    logged = ["train_loss", "train_acc"] + (["val_loss", "val_acc"] if x_val is not None else [])
     logged += ["lr", "grad_norm_mean", "grad_norm_max", "seconds"]
     for st in stoppers:  # as Trainer's on_fit_start: an unknown monitor fails before training
         if st is not None:
@@ -426,7 +426,6 @@ def fit_stacked(
                 "train_acc": train_acc[k],
                 "val_loss": vl,
                 "val_acc": None if val_acc is None else val_acc[k],
-                "gap": None if vl is None else vl - train_loss[k],
                 "lr": hypers[k].lr,
                 "grad_norm_mean": norm_mean[k],
                 "grad_norm_max": norm_max[k],

@@ -31,7 +31,7 @@ signal shift, models other than
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -82,6 +82,8 @@ def supports(specs: Sequence[RunSpec]) -> tuple[bool, str]:
         norm = spec.model.options.get("norm")
         if norm is not None:
             return False, f"model option norm={norm!r} {_SUFFIX}"
+        if spec.optimizer.schedule != "constant":  # the batched optimizer keeps one lr per member
+            return False, f"learning-rate schedule {spec.optimizer.schedule!r} {_SUFFIX}"
     checks = (
         (lambda s: s.data, "data spec"),
         (lambda s: s.model, "model spec"),
@@ -156,7 +158,8 @@ def _stopper(spec: RunSpec) -> Any:
 
 
 def run_vectorized(
-    specs: Sequence[RunSpec], *, device: str = "cpu", progress: bool = False, masks: str = "exact"
+    specs: Sequence[RunSpec], *, device: str = "cpu", progress: bool = False, masks: str = "exact",
+    on_epoch: Callable[[int, int], None] | None = None,
 ) -> list[Any]:
     """Train ``specs`` as one batched model; one ``RunResult`` per spec, in order.
 
@@ -167,6 +170,8 @@ def run_vectorized(
             Defaults to False.
         masks: ``"exact"`` (member k draws the dropout masks ``run_one(spec_k)`` draws) or
             ``"fast"`` (same law, cheaper draw). Defaults to ``"exact"``.
+        on_epoch: called with ``(epoch, epochs)`` after each epoch of the batch (``epochs`` the
+            longest member's), e.g. to move a progress bar while the group trains. Defaults to None.
 
     Returns:
         ``list[RunResult]``; ``RunResult.seconds`` is the batch's wall time divided by K.
@@ -209,7 +214,14 @@ def run_vectorized(
         for s in specs
     ]
     dev = torch.device(device)
-    on_epoch_end = _printer(len(specs)) if progress else None
+    printer = _printer(len(specs)) if progress else None
+    longest = max(s.epochs for s in specs)
+
+    def on_epoch_end(epoch: int, rows: list[dict[str, Any]]) -> None:
+        if printer is not None:
+            printer(epoch, rows)
+        if on_epoch is not None:
+            on_epoch(epoch, longest)
     has_val = info.n_val > 0
     histories = fit_stacked(
         stack,

@@ -226,13 +226,13 @@ class StreamCallback(Callback):
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: Any) -> None:
         from reglab.analysis import diagnose
+        from reglab.analysis import quantities as Q
 
         h = self.history
         h["epoch"].append(epoch)
         for key in HISTORY_KEYS:
             h[key].append(_as_float(logs.get(key)))
-        tr, va = h["train_acc"][-1], h["val_acc"][-1]
-        h["gap"].append(None if tr is None or va is None else tr - va)
+        h["gap"].append(Q.acc_gap({"train_acc": h["train_acc"][-1], "val_acc": h["val_acc"][-1]}))
         diagnosis = diagnose(h, num_classes=self.num_classes).to_dict()
         event: dict[str, Any] = {
             "epoch": epoch,
