@@ -69,9 +69,13 @@ def test_catalogue_entries_are_complete():
             assert (t.name, t.acts_on, t.range) in {("baseline", (), None), ("stack", (), None)}
             continue
         assert t.paper and t.acts_on and set(t.acts_on) <= set(STAGES)
+        if t.name == "teacher":  # an arm without a value: the teacher's model, trained plainly
+            assert (t.default, t.range, t.scope, t.apply) == (None, None, "run", None)
+            continue
         assert t.range is not None and t.range.contains(t.default)
     assert [t.name for t in TECHNIQUES.values() if not t.vectorized] == [
-        "drop_path", "cutmix", "distillation", "ensemble_distillation", "self_distillation"]
+        "drop_path", "cutmix", "distillation", "ensemble_distillation", "self_distillation", "born_again"]
+    assert [t.name for t in TECHNIQUES.values() if t.scope == "run"] == ["teacher", "born_again"]
     assert sweep_fields() == ("dropout", "drop_path", "weight_decay", "l1", "l2", "label_smoothing",
                               "mixup_alpha", "cutmix_alpha", "input_noise", "max_norm", "grad_clip")
 
