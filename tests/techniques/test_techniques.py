@@ -268,3 +268,31 @@ def test_mixup_and_cutmix_share_one_transform():
         _apply_techniques(ctx, "batch")
         assert isinstance(ctx.batch_transform, MixupCutmix)
         assert (ctx.batch_transform.mixup_alpha, ctx.batch_transform.cutmix_alpha) == alphas
+
+
+def test_run_scope_arms_edit_the_whole_spec_and_nothing_else_takes_them():
+    from reglab.techniques import apply_arm, apply_arm_spec
+
+    with pytest.raises(ValueError) as exc:
+        Technique("model_swap", "swap the model", "paper", scope="model")
+    assert str(exc.value) == ("Invalid value for argument `scope`. Expected one of 'regularization', 'run'. "
+                              "Received: scope='model'")
+    with pytest.raises(ValueError) as exc:
+        Technique("model_swap", "swap the model", "paper", scope="run")
+    assert str(exc.value) == ("Invalid value for argument `edit`. Expected an edit(run_spec_dict, value) function "
+                              "for scope 'run'. Received: edit=None")
+    with pytest.raises(ConfigError) as exc:
+        apply_arm({}, "teacher", "mlp")
+    assert str(exc.value) == ("Invalid value for argument `arms`. Expected an arm that edits only the "
+                              "regularization (apply_arm_spec applies whole-run arms). Received: arms='teacher'")
+    base = {"arm": "teacher", "epochs": 7, "model": {"name": "mlp", "options": {"width": 8}},
+            "regularization": {"dropout": 0.2}}
+    settings = {"teacher": {"name": "cnn1d", "options": {}}, "teachers": 1, "temperature": 3.0, "alpha": 0.5,
+                "teacher_epochs": 9}
+    assert apply_arm_spec(base, "teacher", distillation=settings) == {
+        "arm": "teacher", "epochs": 9, "model": {"name": "cnn1d", "options": {}}, "regularization": {}}
+    assert apply_arm_spec(base, "born_again=2", distillation=settings) == {
+        "arm": "teacher", "epochs": 7, "model": {"name": "cnn1d", "options": {}},
+        "regularization": {"dropout": 0.2, "distillation": {**settings, "teacher": None, "temperature": 2}}}
+    assert apply_arm_spec(base, "dropout=0.5", distillation=settings) == {**base, "regularization": {"dropout": 0.5}}
+    assert base["regularization"] == {"dropout": 0.2}  # the input is not edited

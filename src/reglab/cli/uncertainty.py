@@ -199,4 +199,8 @@ def distill(
     if print_config:
         typer.echo(to_toml(cfg), nl=False)
         return
+    from reglab.experiments.bounds import check_confirmed, check_run_count
+
+    # the teachers may train longer than the students: count the plan at the longer of the two
+    check_confirmed(check_run_count(cfg), max(cfg.epochs, cfg.distillation.teacher_epochs or 0), yes)
     _run(cfg, resume, quiet, yes)
