@@ -160,3 +160,15 @@ def test_teacher_options_merge_into_the_configs_teacher():
     assert cfg.distillation.teacher == ModelSpec(name="mlp", options={"width": 512, "dropout": 0.5})
     assert (cfg.data.name, cfg.data.train_size) == ("mnist1d", 500)
     assert cfg.model == ModelSpec(name="mlp", options={"width": 32})
+
+
+def test_a_file_of_the_former_distillation_config_reads_as_the_study_it_means(tmp_path):
+    toml = tmp_path / "old.toml"
+    toml.write_text('kind = "distillation"\nname = "old"\nepochs = 2\nensemble = 0\ntemperature = 2.0\n'
+                    'alpha = 0.5\nteacher_epochs = 4\n[student]\nname = "mlp"\noptions = {width = 8}\n'
+                    '[teacher]\nname = "mlp"\noptions = {width = 12}\n')
+    cfg = distillation_config(toml, {"seeds": 1}, self_distillation=False)
+    assert (cfg.name, cfg.epochs, cfg.seeds, cfg.model) == ("old", 2, 1, ModelSpec(name="mlp", options={"width": 8}))
+    assert cfg.distillation == DistillationSpec(teacher=ModelSpec(name="mlp", options={"width": 12}),
+                                                temperature=2.0, alpha=0.5, teacher_epochs=4)
+    assert cfg.arms == ["baseline", "teacher", "distillation=2"]

@@ -106,8 +106,17 @@ def distillation_config(
     Raises:
         ConfigError: a bad value, naming the field.
     """
-    cfg = load_config("study", path=path, overrides=overrides, sets=sets,
-                      base={**DISTILLATION_DEFAULTS, "arms": distillation_arms()})
+    base: dict[str, Any] = {**DISTILLATION_DEFAULTS, "arms": distillation_arms()}
+    legacy = _legacy_file(path) if path is not None else None
+    if legacy is not None:  # a file of the former distillation config: read as the study it means
+        base, path = {**base, **legacy.pop("study")}, None
+        teacher = teacher or legacy.get("teacher")
+        temperature = legacy.get("temperature") if temperature is None else temperature
+        alpha = legacy.get("alpha") if alpha is None else alpha
+        teacher_epochs = legacy.get("teacher_epochs") if teacher_epochs is None else teacher_epochs
+        ensemble = legacy.get("ensemble") if ensemble is None else ensemble
+        self_distillation = legacy.get("self_distillation") if self_distillation is None else self_distillation
+    cfg = load_config("study", path=path, overrides=overrides, sets=sets, base=base)
     data = cfg.model_dump(mode="json")
     dist = dict(data.get("distillation") or DISTILLATION_DEFAULTS["distillation"])
     if teacher:
@@ -128,6 +137,26 @@ def distillation_config(
         return StudyConfig.model_validate(data)
     except ValidationError as exc:
         raise config_error(exc, StudyConfig) from None
+
+
+#: Top-level keys of the former distillation config (``reglab distill --config`` before it was a study).
+_LEGACY_KEYS = ("student", "teacher", "temperature", "alpha", "teacher_epochs", "ensemble", "self_distillation")
+
+
+def _legacy_file(path: str | Path) -> dict[str, Any] | None:
+    """A TOML file in the former distillation config's format (``kind = "distillation"`` or a
+    top-level ``student``/``teacher``/``temperature``/... key), split into ``{"study": study
+    fields, <distillation option>: value}``; None for a study file."""
+    from reglab.experiments.config import read_toml
+
+    data = dict(read_toml(path))
+    if data.get("kind") != "distillation" and not any(k in data for k in _LEGACY_KEYS):
+        return None
+    data.pop("kind", None)
+    options = {k: data.pop(k) for k in _LEGACY_KEYS if k in data}
+    if "student" in options:
+        data["model"] = options.pop("student")
+    return {"study": data, **options}
 
 
 def run_distillation(config: StudyConfig | None = None, **kwargs: Any) -> Any:
