@@ -202,5 +202,5 @@ def distill(
     from reglab.experiments.bounds import check_confirmed, check_run_count
 
     # the teachers may train longer than the students: count the plan at the longer of the two
-    check_confirmed(check_run_count(cfg), max(cfg.epochs, cfg.distillation.teacher_epochs or 0), yes)
+    check_confirmed(check_run_count(cfg), max(cfg.epochs, (cfg.distillation.teacher_epochs if cfg.distillation else None) or 0), yes)
     _run(cfg, resume, quiet, yes)

@@ -126,7 +126,7 @@ def apply_arm_spec(spec: dict[str, Any], arm: str, *, user_model: bool = False,
     reg = out.setdefault("regularization", {})
     if technique.field == "distillation" and distillation is not None:
         reg["distillation"] = json.loads(json.dumps(distillation))
-    if technique.scope == "run":
+    if technique.scope == "run" and technique.edit is not None:  # a run-scope technique has one
         technique.edit(out, value)
         _check_requires(technique, out["model"]["name"], user_model)
         return out
