@@ -181,7 +181,7 @@ def distill(
 ) -> None:
     """Teacher-student study (Hinton et al. 2015) as an ordinary study: the student from scratch
     (baseline), the teacher, the distilled, ensemble-distilled and born-again students over seeds,
-    with the study's report (95% intervals, paired effects vs the student)."""
+    with the study's report (95% intervals, effects vs the student)."""
     from reglab.cli.study import _overrides, _run
     from reglab.experiments.config import to_toml
     from reglab.studies.distillation import distillation_config
@@ -202,5 +202,6 @@ def distill(
     from reglab.experiments.bounds import check_confirmed, check_run_count
 
     # the teachers may train longer than the students: count the plan at the longer of the two
-    check_confirmed(check_run_count(cfg), max(cfg.epochs, (cfg.distillation.teacher_epochs if cfg.distillation else None) or 0), yes)
+    teacher_epochs = cfg.distillation.teacher_epochs if cfg.distillation is not None else None
+    check_confirmed(check_run_count(cfg), max(cfg.epochs, teacher_epochs or 0), yes)
     _run(cfg, resume, quiet, yes)

@@ -5,9 +5,9 @@ small "student" trained on a large "teacher"'s temperature-softened probabilitie
 labels) beats the same student trained on the labels alone (MNIST: 146 test errors alone, 74
 distilled, teacher 67). :func:`distillation_config` builds a :class:`StudyConfig` whose model is
 the student and whose ``[distillation]`` table holds the teacher, and :func:`run_distillation`
-runs it with ``run_study``: the store, the summary, the paired effects (vs ``baseline``, the
-student from scratch, same seed: same initial weights and batch order) and the report are the
-ordinary ones. Its arms, for each seed ``s``:
+runs it with ``run_study``: the store, the summary, the effects vs ``baseline`` (the student
+from scratch; a distilled student of seed ``s`` starts from its initial weights and batch order)
+and the report are the ordinary ones. Its arms, for each seed ``s``:
 
 ==========================  ======================================================================
 ``baseline``                the student model from scratch (hard labels)
@@ -163,7 +163,7 @@ def run_distillation(config: StudyConfig | None = None, **kwargs: Any) -> Any:
     """Run a distillation study (:func:`distillation_config`; None: the default one) with
     ``reglab.studies.run_study`` (same keyword arguments) and return its ``StudySummary``: the
     store ``<out>/runs.sqlite``, the report (terminal table, ``report.md``, ``report.html``) with
-    the paired effect of every arm vs ``baseline``, the student from scratch."""
+    the effect of every arm vs ``baseline``, the student from scratch."""
     from reglab.studies.study import run_study
 
     return run_study(config if config is not None else distillation_config(), **kwargs)
