@@ -1,9 +1,9 @@
 """Teacher-student distillation on MNIST-1D (Hinton et al. 2015, arXiv:1503.02531).
 
-Runs ``reglab.studies.distillation.run_distillation``: teacher MLP, the small student from
-scratch, the student distilled from the teacher (T, alpha), from an ensemble of teachers, and a
-teacher-size self-distilled student, over seeds; prints the table (mean, 95% Student t interval,
-paired effects). Store and report go to --out.
+Runs ``reglab.studies.distillation.run_distillation`` (an ordinary study): the small student from
+scratch (baseline), the teacher MLP, the student distilled from the teacher (T, alpha), from an
+ensemble of teachers, and a teacher-size born-again student, over seeds; prints the study's table
+(mean, 95% Student t interval, effects vs the student). Store and report go to --out.
 
 Usage: python benchmarks/distillation.py [--seeds 3] [--epochs 60] [--teacher-width 512]
        [--student-width 32] [--teacher-dropout 0.3] [--temperature 4] [--alpha 0.9] [--ensemble 3] [--out DIR]
@@ -36,21 +36,21 @@ def main() -> None:
 
     from rich.console import Console
 
-    from reglab.studies.distillation import distillation_markdown, load_distillation_config, run_distillation
+    from reglab.studies.distillation import distillation_config, run_distillation
 
-    cfg = load_distillation_config(overrides={
-        "name": "bench-distillation", "out": args.out, "seeds": args.seeds, "epochs": args.epochs,
-        "teacher": {"name": "mlp", "options": {"width": args.teacher_width, "dropout": args.teacher_dropout}},
-        "student": {"name": "mlp", "options": {"width": args.student_width}},
-        "temperature": args.temperature, "alpha": args.alpha, "ensemble": args.ensemble,
-        "self_distillation": not args.no_self, "workers": 1,
-    })
+    cfg = distillation_config(
+        overrides={"name": "bench-distillation", "out": args.out, "seeds": args.seeds, "epochs": args.epochs,
+                   "model.options.width": args.student_width, "workers": 1},
+        teacher={"name": "mlp", "options": {"width": args.teacher_width, "dropout": args.teacher_dropout}},
+        temperature=args.temperature, alpha=args.alpha, ensemble=args.ensemble, self_distillation=not args.no_self,
+    )
     start = time.perf_counter()
-    summary = run_distillation(cfg, resume=False, console=Console(width=160), report=False)
+    console = Console(width=160)
+    summary = run_distillation(cfg, resume=False, console=console)
     print()
     print(f"MNIST-1D, AdamW lr 1e-2, batch 100, {args.epochs} epochs, T={args.temperature:g}, "
           f"alpha={args.alpha:g}, teacher dropout {args.teacher_dropout:g}, {args.seeds} seeds")
-    print(distillation_markdown(summary.rows, "Distillation on MNIST-1D"))
+    console.print(summary.report.table)
     print(f"total {time.perf_counter() - start:.0f} s")
 
 

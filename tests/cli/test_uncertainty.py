@@ -12,9 +12,11 @@ from typer.testing import CliRunner
 from reglab.cli import app
 from reglab.experiments.execute import run_one
 from reglab.experiments.spec import RunSpec
+from reglab.analysis import summarize_arms
 from reglab.experiments.store import RunStore
 from reglab.report.reliability import uncertainty_rows
 from reglab.studies.uncertainty import evaluate_uncertainty
+from reglab.report.table import EFFECT
 
 
 @pytest.fixture
@@ -106,31 +108,50 @@ def test_errors(store, tmp_path):
 
 
 def test_distill_tiny_config(tmp_path, wide):
+    """`reglab distill` is an ordinary study: the study's lines, its report table with the
+    distillation arms and their effect vs the student baseline, its files; the optimizer flags of
+    `reglab study` are taken; --print-config writes a study TOML that `reglab study` runs."""
     toml = tmp_path / "d.toml"
-    toml.write_text('name = "tiny"\nepochs = 2\nseeds = 2\nensemble = 0\nbatch_size = 50\n'
+    toml.write_text('name = "tiny"\nepochs = 2\nseeds = 2\nbatch_size = 50\n'
                     '[data]\nname = "blobs"\noptions = {n_samples = 150}\n'
-                    '[teacher]\nname = "mlp"\noptions = {width = 12}\n')
+                    '[distillation.teacher]\nname = "mlp"\noptions = {width = 12}\n')
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["distill", "--config", str(toml), "--student-width", "3", "--no-self",
-                                      "--out", str(out)])
+    args = ["distill", "--config", str(toml), "--student-width", "3", "--ensemble", "0", "--no-self",
+            "--lr", "0.02", "--optimizer", "adam", "--runner", "processes", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "distillation study tiny: 6 runs planned, 0 already done, 6 to train" in result.stdout
-    assert _cells(result.stdout, "student")[:4] == ["student", "mlp width=3", "33", "2"]
-    assert _cells(result.stdout, "distilled")[-1].endswith("vs student")
-    assert f"Table:  {out / 'distillation.md'}" in result.stdout
+    assert ("study tiny: 6 runs planned, 0 already done, 6 to train (processes: worker processes were requested "
+            "(--runner processes))") in result.stdout
+    store = RunStore(out / "runs.sqlite")
+    runs = store.runs("tiny")
+    assert sorted({(r.spec.arm, r.spec.model.options["width"]) for r in runs}) == [
+        ("baseline", 3), ("distillation", 3), ("teacher", 12)]
+    assert {(r.spec.optimizer.name, r.spec.optimizer.lr) for r in runs} == {("adam", 0.02)}
+    assert _cells(result.stdout, "baseline")[:3] == ["baseline", "none", "2"]
+    assert _cells(result.stdout, "teacher")[:3] == ["teacher", "model mlp(width=12)", "2"]
+    distilled = _cells(result.stdout, "distillation")
+    assert distilled[:3] == ["distillation", "distillation(temperature=4)", "2"]
+    summaries = {a.arm: a for a in summarize_arms(runs)}
+    mean, low, high = summaries["distillation"].effect
+    assert distilled[EFFECT] == f"{100 * mean:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
     assert f"Report: {out / 'report.html'}" in result.stdout
-    printed = CliRunner().invoke(app, ["distill", "--config", str(toml), "--print-config"])
-    assert printed.exit_code == 0 and '"teacher": {' in printed.stdout and '"width": 12' in printed.stdout
+    assert "| distillation |" in (out / "report.md").read_text()
+    printed = CliRunner().invoke(app, ["distill", "--config", str(toml), "--print-config", "--student-width", "3",
+                                       "--ensemble", "0", "--no-self", "--out", str(out)])
+    assert printed.exit_code == 0 and 'arms = ["baseline", "teacher", "distillation"]' in printed.stdout
+    (tmp_path / "study.toml").write_text(printed.stdout)
+    again = CliRunner().invoke(app, ["study", "--config", str(tmp_path / "study.toml"), "--lr", "0.02",
+                                     "--optimizer", "adam", "--runner", "processes"])
+    assert again.exit_code == 0, again.output
+    assert "All 6 runs of tiny were already complete." in again.stdout
     printed = CliRunner().invoke(app, ["distill", "--teacher-dropout", "0.5", "--teacher-width", "64", "--print-config"])
-    config = json.loads(printed.stdout)
-    assert config["teacher"] == {"name": "mlp", "options": {"width": 64, "dropout": 0.5}}
+    assert "[distillation.teacher.options]\nwidth = 64\ndropout = 0.5\n" in printed.stdout
 
 
 def test_distill_takes_the_optimizer_options_of_the_study():
     printed = CliRunner().invoke(app, ["distill", "--lr", "0.005", "--optimizer", "sgd", "--lr-schedule", "cosine",
                                        "--warmup-epochs", "3", "--batch-size", "50", "--print-config"])
     assert printed.exit_code == 0, printed.output
-    config = json.loads(printed.stdout)
-    assert config["optimizer"] == {"name": "sgd", "lr": 0.005, "momentum": 0.9, "schedule": "cosine",
-                                   "warmup_epochs": 3}
-    assert config["batch_size"] == 50
+    assert "[optimizer]\nname = \"sgd\"\nlr = 0.005\n" in printed.stdout
+    assert "schedule = \"cosine\"\nwarmup_epochs = 3\n" in printed.stdout
+    assert "\nbatch_size = 50\n" in printed.stdout

@@ -69,9 +69,13 @@ def test_catalogue_entries_are_complete():
             assert (t.name, t.acts_on, t.range) in {("baseline", (), None), ("stack", (), None)}
             continue
         assert t.paper and t.acts_on and set(t.acts_on) <= set(STAGES)
+        if t.name == "teacher":  # an arm without a value: the teacher's model, trained plainly
+            assert (t.default, t.range, t.scope, t.apply) == (None, None, "run", None)
+            continue
         assert (t.range is not None and t.range.contains(t.default)) or (t.choices and t.default in t.choices)
     assert [t.name for t in TECHNIQUES.values() if not t.vectorized] == [
-        "drop_path", "cutmix", "distillation", "ensemble_distillation", "self_distillation"]
+        "drop_path", "cutmix", "distillation", "ensemble_distillation", "self_distillation", "born_again"]
+    assert [t.name for t in TECHNIQUES.values() if t.scope == "run"] == ["teacher", "born_again"]
     assert sweep_fields() == ("dropout", "drop_path", "weight_decay", "l1", "l2", "label_smoothing",
                               "mixup_alpha", "cutmix_alpha", "input_noise", "max_norm", "grad_clip")
 
@@ -264,3 +268,31 @@ def test_mixup_and_cutmix_share_one_transform():
         _apply_techniques(ctx, "batch")
         assert isinstance(ctx.batch_transform, MixupCutmix)
         assert (ctx.batch_transform.mixup_alpha, ctx.batch_transform.cutmix_alpha) == alphas
+
+
+def test_run_scope_arms_edit_the_whole_spec_and_nothing_else_takes_them():
+    from reglab.techniques import apply_arm, apply_arm_spec
+
+    with pytest.raises(ValueError) as exc:
+        Technique("model_swap", "swap the model", "paper", scope="model")
+    assert str(exc.value) == ("Invalid value for argument `scope`. Expected one of 'regularization', 'run'. "
+                              "Received: scope='model'")
+    with pytest.raises(ValueError) as exc:
+        Technique("model_swap", "swap the model", "paper", scope="run")
+    assert str(exc.value) == ("Invalid value for argument `edit`. Expected an edit(run_spec_dict, value) function "
+                              "for scope 'run'. Received: edit=None")
+    with pytest.raises(ConfigError) as exc:
+        apply_arm({}, "teacher", "mlp")
+    assert str(exc.value) == ("Invalid value for argument `arms`. Expected an arm that edits only the "
+                              "regularization (apply_arm_spec applies whole-run arms). Received: arms='teacher'")
+    base = {"arm": "teacher", "epochs": 7, "model": {"name": "mlp", "options": {"width": 8}},
+            "regularization": {"dropout": 0.2}}
+    settings = {"teacher": {"name": "cnn1d", "options": {}}, "teachers": 1, "temperature": 3.0, "alpha": 0.5,
+                "teacher_epochs": 9}
+    assert apply_arm_spec(base, "teacher", distillation=settings) == {
+        "arm": "teacher", "epochs": 9, "model": {"name": "cnn1d", "options": {}}, "regularization": {}}
+    assert apply_arm_spec(base, "born_again=2", distillation=settings) == {
+        "arm": "teacher", "epochs": 7, "model": {"name": "cnn1d", "options": {}},
+        "regularization": {"dropout": 0.2, "distillation": {**settings, "teacher": None, "temperature": 2}}}
+    assert apply_arm_spec(base, "dropout=0.5", distillation=settings) == {**base, "regularization": {"dropout": 0.5}}
+    assert base["regularization"] == {"dropout": 0.2}  # the input is not edited

@@ -117,6 +117,14 @@ def regularization_setting(reg: Mapping[str, Any]) -> str:
     return ", ".join(parts) if parts else "none"
 
 
+def _model_setting(model: Mapping[str, Any] | None) -> str:
+    """``"model mlp(width=512, dropout=0.3)"``: the model of an arm whose model is not the baseline's."""
+    model = model or {}
+    options = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                        for k, v in (model.get("options") or {}).items())
+    return f"model {model.get('name')}({options})"
+
+
 _NAN3 = (math.nan, math.nan, math.nan)
 
 
@@ -259,9 +267,13 @@ def summarize_arms(
             effect, method, p = paired_effect(dict(zip((v.seed for v in g), acc)),
                                               dict(zip((v.seed for v in groups[ref]), ref_acc)),
                                               confidence)
+        setting = regularization_setting(g[0].regularization)
+        model = g[0].spec.get("model")
+        if ref and model != groups[ref][0].spec.get("model"):  # an arm that trains another model (teacher)
+            setting = _model_setting(model) + ("" if setting == "none" else f", {setting}")
         out.append(ArmSummary(
             arm=arm,
-            setting=regularization_setting(g[0].regularization),
+            setting=setting,
             regularization=g[0].regularization,
             n=len(g),
             seeds=[v.seed for v in g],

@@ -153,80 +153,61 @@ def _regression(spec: Any, *, samples: int, mc_seed: int, stored_final: dict[str
 
 @app.command("distill")
 def distill(
-    config: Path = typer.Option(None, "--config", "-c", help="TOML file of a distillation study (fields of DistillationStudyConfig)."),
+    config: Path = typer.Option(None, "--config", "-c", help="TOML file of a study (see --print-config); its [distillation] table holds the teacher."),
     out: Path = typer.Option(None, "--out", "-o", help="Output directory. Defaults to reglab-out/<name>."),
-    name: str = typer.Option(None, "--name", help="Study name."),
+    name: str = typer.Option(None, "--name", help="Study name (default distillation)."),
     dataset: str = typer.Option(None, "--dataset", help="Dataset (default mnist1d)."),
     train_size: int = typer.Option(None, "--train-size", help="Training samples to keep."),
     epochs: int = typer.Option(None, "--epochs", help="Epochs of every student (default 60)."),
     teacher_epochs: int = typer.Option(None, "--teacher-epochs", help="Epochs of the teachers (default: --epochs)."),
     seeds: int = typer.Option(None, "--seeds", help="Seeds (default 3)."),
+    batch_size: int = typer.Option(None, "--batch-size", help="Batch size (default 100)."),
+    lr: float = typer.Option(None, "--lr", help="Learning rate (optimizer.lr) of every run, teachers included."),
+    optimizer: str = typer.Option(None, "--optimizer", help="adamw, adam or sgd."),
     teacher_width: int = typer.Option(None, "--teacher-width", help="Hidden width of the teacher model (default 512)."),
     student_width: int = typer.Option(None, "--student-width", help="Hidden width of the student model (default 32)."),
     teacher_dropout: float = typer.Option(None, "--teacher-dropout", help="Dropout inside the teacher model (default 0.3)."),
     temperature: float = typer.Option(None, "--temperature", "-T", help="Softening temperature (default 4)."),
     alpha: float = typer.Option(None, "--alpha", help="Weight of the soft (distillation) term, in [0, 1] (default 0.9)."),
     ensemble: int = typer.Option(None, "--ensemble", help="Teachers of the ensemble arm; 0: no ensemble arm (default 3)."),
-    self_distillation: bool = typer.Option(None, "--self/--no-self", help="Train the self-distillation arm (default on)."),
+    self_distillation: bool = typer.Option(None, "--self/--no-self", help="Train the born-again (teacher-size self-distillation) arm (default on)."),
+    runner: str = typer.Option(None, "--runner", help="auto, vectorized, processes or ray."),
     workers: int = typer.Option(None, "--workers", help="Worker processes (default 1: teachers are reused within a process)."),
+    sets: list[str] = typer.Option(None, "--set", help="Override any study field: --set dropout=0.1."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Skip runs already in the store (default)."),
-    print_config: bool = typer.Option(False, "--print-config", help="Print the effective config and exit."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No live line per run."),
+    print_config: bool = typer.Option(False, "--print-config", help="Print the effective study config as TOML and exit."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Start a plan above 200,000 run-epochs without asking."),
-    lr: float = typer.Option(None, "--lr", help="Learning rate (optimizer.lr)."),
-    optimizer: str = typer.Option(None, "--optimizer", help="adamw, adam or sgd."),
     lr_schedule: str = typer.Option(None, "--lr-schedule", help="constant, cosine, step or onecycle (optimizer.schedule)."),
     warmup_epochs: int = typer.Option(None, "--warmup-epochs", help="Linear warm-up epochs of the cosine schedule."),
     lr_step_size: int = typer.Option(None, "--lr-step-size", help="Epochs between decays of the step schedule (default 30)."),
     lr_gamma: float = typer.Option(None, "--lr-gamma", help="Decay factor of the step schedule (default 0.1)."),
-    batch_size: int = typer.Option(None, "--batch-size", help="Batch size (default 100)."),
 ) -> None:
-    """Teacher-student study (Hinton et al. 2015): teacher, student from scratch, distilled student,
-    ensemble- and self-distilled students over seeds, with 95% intervals and paired effects."""
-    import json
+    """Teacher-student study (Hinton et al. 2015) as an ordinary study: the student from scratch
+    (baseline), the teacher, the distilled, ensemble-distilled and born-again students over seeds,
+    with the study's report (95% intervals, effects vs the student)."""
+    from reglab.cli.study import _overrides, _run
+    from reglab.experiments.config import to_toml
+    from reglab.studies.distillation import distillation_config
 
-    from reglab.studies.distillation import distillation_table, load_distillation_config, run_distillation
-
-    overrides: dict[str, Any] = {
-        "out": None if out is None else str(out), "name": name, "epochs": epochs,
-        "teacher_epochs": teacher_epochs, "seeds": seeds, "temperature": temperature, "alpha": alpha,
-        "ensemble": ensemble, "self_distillation": self_distillation, "workers": workers,
-    }
     if dataset is not None:
         _check_dataset(dataset)
-    if batch_size is not None:
-        overrides["batch_size"] = batch_size
-    opt = {k: v for k, v in (("lr", lr), ("name", optimizer), ("schedule", lr_schedule),
-                             ("warmup_epochs", warmup_epochs), ("step_size", lr_step_size),
-                             ("gamma", lr_gamma)) if v is not None}
-    if opt:
-        overrides["optimizer"] = opt
-    data = {k: v for k, v in (("name", dataset), ("train_size", train_size)) if v is not None}
-    if data:
-        overrides["data"] = data
-    teacher_options = {k: v for k, v in (("width", teacher_width), ("dropout", teacher_dropout)) if v is not None}
-    if teacher_options:
-        overrides["teacher"] = {"options": teacher_options}
+    overrides = _overrides(out=out, name=name, dataset=dataset, train_size=train_size, epochs=epochs, seeds=seeds,
+                           batch_size=batch_size, lr=lr, optimizer=optimizer, runner=runner, workers=workers,
+                           lr_schedule=lr_schedule, warmup_epochs=warmup_epochs, lr_step_size=lr_step_size,
+                           lr_gamma=lr_gamma)
     if student_width is not None:
-        overrides["student"] = {"options": {"width": student_width}}
-    cfg = load_distillation_config(config, overrides)
+        overrides["model.options.width"] = student_width
+    teacher_options = {k: v for k, v in (("width", teacher_width), ("dropout", teacher_dropout)) if v is not None}
+    cfg = distillation_config(config, overrides, sets or (), teacher={"options": teacher_options} if teacher_options else None,
+                              temperature=temperature, alpha=alpha, teacher_epochs=teacher_epochs, ensemble=ensemble,
+                              self_distillation=self_distillation)
     if print_config:
-        console.print_json(json.dumps(cfg.model_dump(mode="json")))
+        typer.echo(to_toml(cfg), nl=False)
         return
-    from reglab.experiments.bounds import check_confirmed
-    from reglab.studies.distillation import plan_distillation
+    from reglab.experiments.bounds import check_confirmed, check_run_count
 
-    per_seed = len(plan_distillation(cfg.model_copy(update={"seeds": 1})))  # counted, not built for every seed
-    check_confirmed(per_seed * cfg.seeds, max(cfg.epochs, cfg.teacher_epochs or 0), yes)
-    summary = run_distillation(cfg, resume=resume, console=console)
-    if summary.rows:
-        console.print(distillation_table(summary.rows, title=f"Distillation study: {cfg.name}"))
-    if summary.markdown_path is not None:
-        console.print(f"Table:  {escape(str(summary.markdown_path))}", soft_wrap=True)
-    if summary.report is not None:
-        console.print(f"Report: {escape(str(summary.report.html_path))}", soft_wrap=True)
-    console.print(f"Store:  {escape(str(summary.store_path))}  ({summary.seconds:.1f} s)", soft_wrap=True)
-    if summary.failed:
-        arm_, seed_, error = summary.failed[0]
-        report_error(f"{len(summary.failed)} of {summary.planned} runs failed (first: {arm_} seed {seed_}: "
-                     f"{error}). Their errors are in the store; run the same command again to retry them.")
-        raise typer.Exit(1)
+    # the teachers may train longer than the students: count the plan at the longer of the two
+    teacher_epochs = cfg.distillation.teacher_epochs if cfg.distillation is not None else None
+    check_confirmed(check_run_count(cfg), max(cfg.epochs, teacher_epochs or 0), yes)
+    _run(cfg, resume, quiet, yes)

@@ -41,7 +41,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer, model_validator
 
 from reglab._validate import format_choices
 from reglab.errors import ConfigError, invalid_argument
@@ -184,6 +184,17 @@ class StudyConfig(_BaseConfig):
 
     kind: Literal["study"] = "study"
     arms: list[str] = Field(default_factory=lambda: list(DEFAULT_ARMS), min_length=1)
+    # what the distillation arms (distillation, ensemble_distillation, self_distillation, teacher,
+    # born_again) start from: teacher model, temperature, alpha, teachers, teacher_epochs; an arm's
+    # value is written over it. None: DistillationSpec's defaults. Left out of the dump when None.
+    distillation: DistillationSpec | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_no_distillation(self, handler: Any) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and data.get("distillation", 0) is None:
+            data.pop("distillation")
+        return data
 
     @field_validator("arms")
     @classmethod
@@ -557,8 +568,9 @@ def load_config(
     overrides: Mapping[str, Any] | None = None,
     sets: Iterable[str] = (),
     grid: Iterable[str] = (),
+    base: Mapping[str, Any] | None = None,
 ) -> StudyConfig | SweepConfig:
-    """Build the effective config: defaults < TOML file ``path`` < ``overrides`` < ``sets``.
+    """Build the effective config: defaults < ``base`` < TOML file ``path`` < ``overrides`` < ``sets``.
 
     Args:
         kind: ``"study"`` or ``"sweep"``.
@@ -567,12 +579,15 @@ def load_config(
             CLI flags; ``None`` values are ignored (flag not given).
         sets: ``"field=value"`` strings (``--set``).
         grid: ``"field=v1,v2"`` strings (``--grid``, sweeps only); replace the file's grid.
+        base: config values under the file's (a command's own defaults, e.g. ``reglab distill``'s);
+            a table of the file replaces the same table of ``base`` whole.
     """
     data: dict[str, Any] = read_toml(path) if path is not None else {}
     cls = SweepConfig if kind == "sweep" else StudyConfig
     if data:
         # The file on its own: a wrong type there is refused even when a flag replaces the field.
         _validate_file(cls, data, kind)
+    data = {**json.loads(json.dumps(dict(base or {}))), **data}
     file_kind = data.get("kind")
     if file_kind is not None and file_kind != kind:
         raise ConfigError(invalid_argument("kind", f"{kind!r} for `reglab {kind}`", file_kind))

@@ -19,9 +19,9 @@ from reglab.experiments.config import (
     set_path,
     validate_spec,
 )
-from reglab.experiments.spec import RunSpec
+from reglab.experiments.spec import DistillationSpec, RunSpec
 from reglab.models.user import is_user_model
-from reglab.techniques import apply_arm, study_arms
+from reglab.techniques import apply_arm_spec, study_arms
 
 __all__ = ["plan", "plan_study", "plan_sweep", "grid_arm_name"]
 
@@ -31,16 +31,23 @@ def _copy(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def plan_study(config: StudyConfig) -> list[RunSpec]:
-    """``len(arms) * seeds`` specs: each arm applied to the config's base, for each seed."""
+    """``len(arms) * seeds`` specs: each arm applied to the config's base, for each seed (an arm
+    of scope ``"run"``, such as ``teacher``, may also set the spec's model and epochs)."""
     base = base_spec_dict(config)
     dataset = config.data.name
     arms = study_arms(config.arms, config.model.name, dataset)
+    # What the distillation family's arms start from: the study's [distillation] table, else the
+    # base regularization's own distillation table, else DistillationSpec's defaults (the same run
+    # specs, and keys, as the arm's value written alone).
+    settings = config.distillation
+    if settings is None and base["regularization"].get("distillation") is None:
+        settings = DistillationSpec()
+    distillation = None if settings is None else settings.model_dump(mode="json")
     templates: list[dict[str, Any]] = []
     for arm in arms:
         spec = _copy(base)
         spec["arm"] = arm
-        spec["regularization"] = apply_arm(spec["regularization"], arm, config.model.name,
-                                           user_model=is_user_model(config.model.name), dataset=dataset)
+        spec = apply_arm_spec(spec, arm, user_model=is_user_model(config.model.name), distillation=distillation)
         templates.append(spec)
     return _cross_seeds(templates, config.seed_list)
 

@@ -3,7 +3,8 @@ study, and the uncertainty evaluation of a stored run.
 
 * :func:`run_study` (``reglab study`` / ``reglab sweep``): plan -> runners -> run store ->
   diagnosis (``reglab.analysis``) -> report (``reglab.report``).
-* :func:`run_distillation` (``reglab distill``): teachers, then students distilled from them.
+* :func:`run_distillation` (``reglab distill``): ``run_study`` of the study
+  :func:`distillation_config` builds (student baseline, teacher, distilled, ensemble, born-again arms).
 * :func:`evaluate_uncertainty` (``reglab uncertainty``): deterministic vs MC-dropout calibration;
   :func:`evaluate_regression_uncertainty` the same for a regression run (RMSE, log-likelihood, tau).
 * :func:`run_tune` (``reglab tune``): Optuna search of regularization strengths, chosen on validation.
@@ -19,7 +20,7 @@ from typing import Any
 _LAZY = {
     "StudySummary": "study",
     "run_study": "study",
-    "DistillationStudyConfig": "distillation",
+    "distillation_config": "distillation",
     "run_distillation": "distillation",
     "UncertaintyResult": "uncertainty",
     "evaluate_uncertainty": "uncertainty",

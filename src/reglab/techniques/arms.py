@@ -2,11 +2,14 @@
 
 A study compares a baseline with every technique alone at its starting value and a recommended
 stack. An arm edits the ``regularization`` section of a run spec (a plain dict) through its
-technique's ``write``, so the resulting run spec stays a plain, serializable value.
+technique's ``write``, so the resulting run spec stays a plain, serializable value. An arm whose
+technique has ``scope="run"`` (``teacher``, ``born_again``) edits the whole run spec dict, model
+included (:func:`apply_arm_spec`).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from reglab._policy_names import DATASET_AUGMENTATION
@@ -17,7 +20,7 @@ from reglab.techniques.technique import Technique
 
 __all__ = [
     "RESIDUAL_MODELS", "DEFAULT_ARMS", "ALL_ARMS", "parse_number", "parse_arm", "expand_arms", "apply_arm",
-    "has_augmentation", "study_arms",
+    "apply_arm_spec", "has_augmentation", "study_arms",
 ]
 
 #: Models with residual blocks, the only ones that accept ``drop_path`` (docs/contracts.md).
@@ -107,15 +110,10 @@ def apply_arm(regularization: dict[str, Any], arm: str, model: str, *, user_mode
     has residual blocks is checked when it is built (``reglab.retrofit``: "no residual blocks found").
     """
     technique, value = parse_arm(arm)
-    if technique.requires == "residual" and model not in RESIDUAL_MODELS and not user_model:
-        raise ConfigError(
-            invalid_argument(
-                "arms",
-                f"a model with residual blocks ({format_choices(RESIDUAL_MODELS)}) for {technique.name!r}",
-                model,
-                shown=f"model={model!r}",
-            )
-        )
+    if technique.scope == "run":
+        raise ConfigError(invalid_argument(
+            "arms", "an arm that edits only the regularization (apply_arm_spec applies whole-run arms)", arm))
+    _check_requires(technique, model, user_model)
     reg = dict(regularization)
     write_arm(reg, technique, value)
     if technique.name == "stack" and model in RESIDUAL_MODELS:
@@ -125,6 +123,40 @@ def apply_arm(regularization: dict[str, Any], arm: str, model: str, *, user_mode
     return reg
 
 
+def apply_arm_spec(spec: dict[str, Any], arm: str, *, user_model: bool = False,
+                   distillation: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A copy of the run spec dict ``spec`` with ``arm`` applied.
+
+    An arm of scope ``"regularization"`` edits ``spec["regularization"]`` as :func:`apply_arm`
+    does; one of scope ``"run"`` (``teacher``, ``born_again``) edits the whole spec (its
+    ``model``, ``epochs`` and ``regularization``). ``distillation``: the settings the arms sharing
+    the ``distillation`` field start from (teacher model, temperature, alpha, teachers,
+    teacher_epochs: a study's ``[distillation]`` table); the arm's value is written over them.
+    """
+    technique, value = parse_arm(arm)
+    out = json.loads(json.dumps(spec))
+    reg = out.setdefault("regularization", {})
+    if technique.field == "distillation" and distillation is not None:
+        reg["distillation"] = json.loads(json.dumps(distillation))
+    if technique.scope == "run" and technique.edit is not None:  # a run-scope technique has one
+        technique.edit(out, value)
+        _check_requires(technique, out["model"]["name"], user_model)
+        return out
+    out["regularization"] = apply_arm(reg, arm, out["model"]["name"], user_model=user_model,
+                                      dataset=out.get("data", {}).get("name"))
+    return out
+
+
+def _check_requires(technique: Technique, model: str, user_model: bool) -> None:
+    if technique.requires == "residual" and model not in RESIDUAL_MODELS and not user_model:
+        raise ConfigError(
+            invalid_argument(
+                "arms",
+                f"a model with residual blocks ({format_choices(RESIDUAL_MODELS)}) for {technique.name!r}",
+                model,
+                shown=f"model={model!r}",
+            )
+        )
 def _stack_augmented(reg: dict[str, Any], base: dict[str, Any]) -> None:
     """The stack on data with an augmentation policy: augmentation + mixup 0.2 + weight decay 0.05
     + early stopping, the base's dropout kept (``techniques.catalog`` has the measurements)."""

@@ -28,6 +28,14 @@ Starting values and their sources:
   MNIST-1D -> circular shifts of up to 4 samples; images -> random crop + flip where a flip keeps
   the labels, else crop + rotation up to 10 degrees). Alone it lifts the MNIST-1D MLP from about
   63% to 77% test accuracy (5 seeds, 200 epochs; +-4 chosen on validation among 0-12).
+- ``teacher`` (no value; edits the whole run spec): the distillation teacher's model (the study's
+  ``[distillation]`` table, else ``DistillationSpec``'s 2 x 512 MLP with dropout 0.3) trained
+  with no regularization for ``teacher_epochs`` (else the study's epochs): the run a distilled
+  arm trains as its teacher, seed aside (the arm runs the study's seed ``s``, paired with the
+  other arms; a distilled run's teacher ``i`` has seed ``1000 s + i``).
+- ``born_again`` temperature 4 (edits the whole run spec): the teacher's model distilled from a
+  teacher of its own architecture (Furlanello et al. 2018's born-again networks at the teacher's
+  size); with the same seed as the ``teacher`` arm it starts from the teacher arm's weights.
 - ``stack``: dropout 0.2 + weight decay 0.05 + early stopping (as above), plus DropPath 0.1 on
   residual models (MNIST-1D MLP 71.5% with dropout 0.2 + weight decay 0.05, one seed). On the
   datasets with an augmentation policy (signals, images) the stack is the ``auto`` augmentation +
@@ -41,8 +49,8 @@ Search ranges of ``reglab tune`` (``tune=``): the rates where the papers and com
 each strength's starting value for the rest (weight decay 1e-5 to 1, L1 1e-7 to 1e-3, L2 1e-6 to
 1e-2, mixup alpha 0.05 to 2, CutMix alpha 0.1 to 2, input noise 0.01 to 1, max-norm 0.5 to 10,
 gradient clipping 0.1 to 10); early-stopping patience 5 to 50 epochs; distillation temperature 1
-to 10 (Hinton et al. 2015 use 1 to 20). The composite arms and the two distillation variants that
-share the ``distillation`` field have no search range.
+to 10 (Hinton et al. 2015 use 1 to 20). The composite arms and the distillation variants that
+share the ``distillation`` field without applying it have no search range.
 """
 
 from __future__ import annotations
@@ -50,6 +58,7 @@ from __future__ import annotations
 from typing import Any
 
 from reglab._policy_names import POLICIES
+from reglab.errors import ConfigError, invalid_argument
 from reglab.techniques.technique import Range, SearchRange, Technique, TrainContext
 
 __all__ = ["BUILTIN"]
@@ -155,6 +164,30 @@ def _distillation_label(dist: Any, spec: Any) -> str:
     return f"distillation (teacher {teacher.name!r})"
 
 
+def _teacher_edit(spec: dict[str, Any], value: Any) -> None:
+    """The teacher arm: the run spec's model becomes the distillation teacher's, trained plainly."""
+    dist = spec["regularization"].get("distillation") or {}
+    teacher = dist.get("teacher")
+    if teacher is None:
+        raise ConfigError(invalid_argument(
+            "distillation.teacher", "a teacher model for the 'teacher' arm (None is self-distillation, "
+            "whose teacher is the study's own model: the baseline)", None))
+    spec["model"] = teacher
+    if dist.get("teacher_epochs") is not None:
+        spec["epochs"] = dist["teacher_epochs"]
+    spec["regularization"] = {}
+
+
+def _born_again_edit(spec: dict[str, Any], value: Any) -> None:
+    """Self-distillation at the teacher's size: the model becomes the teacher's, distilled from a
+    teacher of its own architecture."""
+    reg = spec["regularization"]
+    dist = reg.get("distillation") or {}
+    if dist.get("teacher") is not None:
+        spec["model"] = dist["teacher"]
+    reg["distillation"] = {**dist, "teacher": None, "temperature": value}
+
+
 def _baseline(reg: dict[str, Any], value: Any) -> None:
     return None
 
@@ -182,6 +215,7 @@ def _augment(ctx: TrainContext, policy: str) -> None:
     ctx.add_batch_transform(augmentation_transform(policy, ctx.info, ctx.splits.x_train))
 
 
+_FURLANELLO = "Furlanello et al. 2018, Born-Again Neural Networks, ICML, arXiv:1805.04770"
 _HINTON = "Hinton, Vinyals & Dean 2015, Distilling the Knowledge in a Neural Network, arXiv:1503.02531"
 
 #: The built-in techniques, in catalogue order (the order of listings, sweeps and train-time hooks).
@@ -279,9 +313,18 @@ BUILTIN: tuple[Technique, ...] = (
     ),
     Technique(
         "self_distillation", "distillation from a teacher of the student's own architecture",
-        "Furlanello et al. 2018, Born-Again Neural Networks, ICML, arXiv:1805.04770",
+        _FURLANELLO,
         acts_on=("loss",), field="distillation", default=4.0, off=None, range=_POS, vectorized=False,
         edit=_distillation_edit("temperature", teacher=None),
+    ),
+    Technique(
+        "teacher", "the distillation teacher's model trained plainly (the teacher arm of a distillation study)",
+        _HINTON, acts_on=("model",), field="distillation", off=None, edit=_teacher_edit, scope="run",
+    ),
+    Technique(
+        "born_again", "self-distillation at the teacher's size: the teacher's model distilled from a teacher "
+        "of its own architecture", _FURLANELLO, acts_on=("model", "loss"), field="distillation", default=4.0, off=None, range=_POS,
+        vectorized=False, edit=_born_again_edit, scope="run",
     ),
     Technique(
         "stack", "recommended stack: dropout 0.2 + weight decay 0.05 + early stopping (+ DropPath 0.1)",

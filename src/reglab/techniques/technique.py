@@ -30,10 +30,13 @@ from typing import Any
 
 from reglab.errors import invalid_argument
 
-__all__ = ["STAGES", "Range", "SearchRange", "Technique", "TrainContext"]
+__all__ = ["STAGES", "SCOPES", "Range", "SearchRange", "Technique", "TrainContext"]
 
 #: What a technique acts on, in the order ``execute.train`` applies them.
 STAGES = ("model", "batch", "optimizer", "loss", "loop")
+
+#: What a technique's ``edit`` receives: the run spec's regularization dict, or the whole run spec dict.
+SCOPES = ("regularization", "run")
 
 
 def _fmt(value: float) -> str:
@@ -186,7 +189,11 @@ class Technique:
         shown_key: for a nested field (a table), the key always shown in settings text.
         edit: ``edit(regularization_dict, value)`` writes the arm into a run spec's regularization
             (None: ``regularization[field] = value``, or ``regularization["custom"][field]`` for a
-            field outside the catalogue's).
+            field outside the catalogue's). With ``scope="run"`` it is ``edit(run_spec_dict, value)``.
+        scope: what ``edit`` receives: ``"regularization"`` (the run spec's regularization dict,
+            the default: the arm changes only the regularization) or ``"run"`` (the whole run spec
+            dict, a plain value, for arms that also set the ``model`` or ``epochs``: the
+            ``teacher`` and ``born_again`` arms of a distillation study).
         apply: ``apply(ctx, field_value)`` applies the field of a run spec at train time
             (:class:`TrainContext`); called when the field differs from ``off``.
         label: ``label(field_value, spec)`` names a set value in messages (None: ``field=value``).
@@ -213,8 +220,14 @@ class Technique:
     apply: Callable[[TrainContext, Any], None] | None = None
     label: Callable[[Any, Any], str] | None = None
     tune: SearchRange | None = None
+    scope: str = "regularization"
 
     def __post_init__(self) -> None:
+        if self.scope not in SCOPES:
+            raise ValueError(invalid_argument("scope", f"one of {', '.join(map(repr, SCOPES))}", self.scope))
+        if self.scope == "run" and self.edit is None:
+            raise ValueError(invalid_argument("edit", "an edit(run_spec_dict, value) function for scope 'run'",
+                                              None))
         unknown = [s for s in self.acts_on if s not in STAGES]
         if unknown:
             raise ValueError(invalid_argument("acts_on", f"stages among {', '.join(map(repr, STAGES))}", self.acts_on))
