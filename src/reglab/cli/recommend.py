@@ -61,6 +61,8 @@ def _from_store(path: Path, arm: str | None, study: str | None) -> tuple[dict[st
         "current": first.regularization,
         "modality": modality_of_dataset(data),
         "flips": data not in NO_FLIP_DATASETS,
+        "task": "regression" if first.final.get("test_rmse") is not None or first.final.get("num_classes") == 1
+                else "classification",
     }
     return facts, RunSpec.from_dict(first.spec), summarize_arms(runs)
 
@@ -95,7 +97,7 @@ def recommend_cmd(
     val_acc: float = typer.Option(None, "--val-acc", help="Observed final validation accuracy in [0, 1]."),
     fine_tuning: bool = typer.Option(False, "--fine-tuning/--from-scratch", help="The model starts from pretrained weights."),
     modality: str = typer.Option(None, "--modality", help="image, text, tabular or signal. Defaults to the dataset's, else image for cnn, text for transformer/rnn, tabular for mlp."),
-    task: str = typer.Option("classification", "--task", help="classification or language_model."),
+    task: str = typer.Option(None, "--task", help="classification, regression or language_model. Defaults to the stored runs' task, else classification."),
     residual: bool = typer.Option(None, "--residual/--no-residual", help="The model has residual blocks. Defaults to yes for resnet* names and transformers."),
     flips: bool = typer.Option(None, "--flips/--no-flips", help="A horizontal flip keeps the label (not for digits or text). Defaults to yes (no for the built-in digit sets)."),
     from_store: Path = typer.Option(None, "--from-store", help="Take the facts from a stored run and order the steps by what the store measured (flags given explicitly win)."),
@@ -125,12 +127,16 @@ def recommend_cmd(
         given["modality"] = modality or modality_of_dataset(data)
         given["flips"] = flips if flips is not None else data not in NO_FLIP_DATASETS
     facts.update({k: v for k, v in given.items() if v is not None})
+    task = task or facts.get("task", "classification")
+    if task == "regression" and facts.get("num_classes") is None:
+        facts["num_classes"] = 1  # one output
     flags = {"family": "--family", "n_train": "--n-train", "num_classes": "--classes",
              "n_params": "--params"}
     for name, flag in flags.items():
         if facts.get(name) is None:
             expected = (f"one of {', '.join(repr(f) for f in FAMILIES)}" if name == "family"
-                        else "an integer >= 1" if name != "num_classes" else "an integer >= 2")
+                        else "an integer >= 2" if name == "num_classes" and task != "regression"
+                        else "an integer >= 1")
             source = "the stored runs do not record it" if from_store is not None else "required"
             if name == "family" and facts.get("model"):
                 source = f"the stored model {facts['model']!r} is not a reglab model"

@@ -8,6 +8,7 @@ completed runs are skipped, so the finished study holds exactly the planned runs
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -226,7 +227,10 @@ def format_outcome(outcome: Outcome, done: int, total: int, diagnosis: dict[str,
 
         return f"[yellow]![/yellow] {head}  [yellow]{escape(diverged_line(outcome.result.history))}[/yellow]"
     final = outcome.result.final
-    parts = [f"test {_pct(final.get('test_acc'))}", f"train {_pct(final.get('train_acc'))}"]
+    if final.get("test_acc") is None and final.get("test_rmse") is not None:  # regression: original units
+        parts = [f"test RMSE {final['test_rmse']:.4g}", f"train RMSE {final.get('train_rmse', math.nan):.4g}"]
+    else:
+        parts = [f"test {_pct(final.get('test_acc'))}", f"train {_pct(final.get('train_acc'))}"]
     if final.get("gap") is not None and final.get("test_acc") is not None:
         parts.append(f"gap {100 * final['gap']:+.1f} pts")
     if final.get("stopped_epoch"):

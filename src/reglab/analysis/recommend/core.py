@@ -26,6 +26,7 @@ from reglab.analysis.recommend.problem import (
     technique_step,
 )
 from reglab.analysis.recommend.rules_image import image_plan
+from reglab.analysis.recommend.rules_regression import regression_plan
 from reglab.analysis.recommend.rules_rnn import rnn_plan
 from reglab.analysis.recommend.rules_tabular import signal_plan, tabular_plan
 from reglab.analysis.recommend.rules_text import text_plan
@@ -104,7 +105,9 @@ def recommend(
         fine_tuning: the model starts from pretrained weights. Defaults to False.
         modality: ``"image"``, ``"text"``, ``"tabular"`` or ``"signal"``. Defaults to None: image
             for ``cnn``, text for ``transformer`` and ``rnn``, tabular for ``mlp``.
-        task: ``"classification"`` or ``"language_model"``. Defaults to ``"classification"``.
+        task: ``"classification"``, ``"language_model"`` or ``"regression"`` (``num_classes`` 1, no
+            accuracies; weight decay, early stopping on the validation loss, dropout, a smaller
+            model: ``rules_regression``). Defaults to ``"classification"``.
         residual: the model has residual blocks. Defaults to None: True for ``resnet*`` names and
             transformers.
         flips: a horizontal flip keeps the label. Defaults to True.
@@ -118,10 +121,14 @@ def recommend(
     arch = family.lower() if isinstance(family, str) else family
     family = family_of_model(family) if isinstance(family, str) else check_choice("family", family, FAMILIES)
     n_train = check_int("n_train", n_train, low=1)
-    num_classes = check_int("num_classes", num_classes, low=2)
+    task = check_choice("task", task, TASKS)
+    num_classes = check_int("num_classes", num_classes, low=1 if task == "regression" else 2)
     n_params = check_int("n_params", n_params, low=1)
     modality = check_choice("modality", modality, MODALITIES) if modality is not None else FAMILY_MODALITY[family]
-    task = check_choice("task", task, TASKS)
+    if task == "regression" and (train_acc is not None or val_acc is not None):
+        name = "train_acc" if train_acc is not None else "val_acc"
+        raise ValueError(invalid_argument(name, "None for task='regression' (a regression has no accuracy)",
+                                          train_acc if train_acc is not None else val_acc))
     if (train_acc is None) != (val_acc is None):
         missing = "val_acc" if val_acc is None else "train_acc"
         raise ValueError(invalid_argument(
@@ -153,6 +160,8 @@ def recommend(
 
 
 def _plan(p: Problem, current: Mapping[str, Any] | None) -> Plan:
+    if p.task == "regression":
+        return regression_plan(p)
     if p.verdict == "underfitting":
         return underfit_plan(p, current)
     if p.family == "rnn":
@@ -193,7 +202,8 @@ def _summary(p: Problem, plan: Plan, steps: list[Step], current: Any, measured: 
                 f"{scenario}: {plan.headline}")
     elif p.verdict == "unknown":
         lead = "likely" if p.ratio >= LIKELY_OVERFIT_RATIO else "possible"
-        text = (f"No accuracies observed; with {p.size_text()}, overfitting is {lead}. "
+        head = "A regression target" if p.task == "regression" else "No accuracies observed"
+        text = (f"{head}; with {p.size_text()}, overfitting is {lead}. "
                 f"{scenario}: {plan.headline}")
     else:
         kind = "Overfitting" if p.verdict == "overfitting" else "Mild overfitting"
