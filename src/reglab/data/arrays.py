@@ -167,14 +167,6 @@ def _encode_classes(
         return {s: y.astype(np.int64) for s, y in ys.items()}, tuple(class_names), None
     textual = any(y.dtype.kind in "USO" for y in ys.values())
     values = {s: (y.astype(str) if textual else y) for s, y in ys.items()}
-    seen = set(np.unique(values["train"]).tolist()) if "train" in values else None
-    for split, v in values.items():  # a class no training example has cannot be learned
-        unseen = sorted(set(np.unique(v).tolist()) - seen) if seen is not None and split != "train" else []
-        if unseen:
-            shown = ", ".join(_class_label(c) for c in unseen[:5]) + (", ..." if len(unseen) > 5 else "")
-            raise ValueError(invalid_argument(
-                f"y_{split}", "labels that occur in y_train (the classes the model learns)", None,
-                shown=f"y_{split} holds {_count(len(unseen), 'label')} y_train lacks: {shown}"))
     classes = np.unique(np.concatenate(list(values.values())))
     encoded = {s: np.searchsorted(classes, v).astype(np.int64) for s, v in values.items()}
     names = tuple(_class_label(c) for c in classes)
@@ -258,6 +250,13 @@ def prepare(
         if len(present) < 2:
             raise ValueError(invalid_argument("y_train", "labels of at least 2 classes", None,
                                               shown=f"y_train has only the class {names[int(present[0])]!r}"))
+        for split, y in ys.items():  # a class no training example has cannot be learned
+            unseen = np.setdiff1d(np.unique(y), present) if split != "train" and class_names is None else []
+            if len(unseen):
+                shown = ", ".join(names[int(c)] for c in unseen[:5]) + (", ..." if len(unseen) > 5 else "")
+                raise ValueError(invalid_argument(
+                    f"y_{split}", "labels that occur in y_train (the classes the model learns)", None,
+                    shown=f"y_{split} holds {_count(len(unseen), 'label')} y_train lacks: {shown}"))
     else:
         ys = {s: y.astype(np.float32) for s, y in ys.items()}
         names = ()
