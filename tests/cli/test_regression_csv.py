@@ -93,9 +93,12 @@ def test_task_regression_forced_on_an_integer_target(tmp_path):
     assert run.final["num_classes"] == 1 and run.final["test_acc"] is None and run.final["test_rmse"] > 0
 
 
-def test_tune_takes_the_data_flags(tmp_path):
+def test_tune_takes_the_data_flags(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write_csv(tmp_path / "f.csv", np.linspace(0.0, 1.0, 20))
     result = runner.invoke(app, ["tune", "--data", "f.csv", "--target", "y", "--task", "regression",
                                  "--image-size", "16", "--model-output", "logits", "--print-config"])
     assert result.exit_code == 0, result.output
+    assert f'[data]\nname = "{tmp_path / "f.csv"}"\n' in result.stdout  # absolute, as a study config's
     assert '[data.options]\ntarget = "y"\nimage_size = 16\ntask = "regression"\n' in result.stdout
     assert '\noutput = "logits"\n' in result.stdout
