@@ -196,6 +196,9 @@ def _user_data(kind: str) -> Callable[[Path], list[str]]:
         if kind == "csv":
             (tmp / "d.csv").write_text("a,b\n1,2\n3,4\n")
             path, extra = tmp / "d.csv", ["--target", "y"]
+        elif kind == "regression mixup":
+            (tmp / "d.csv").write_text("a,y\n" + "".join(f"{v:.3f},{2 * v + 0.5:.3f}\n" for v in x[:, 0]))
+            path, extra = tmp / "d.csv", ["--target", "y", "--arms", "baseline,mixup"]
         elif kind in ("one class", "unreadable"):
             from PIL import Image
 
@@ -216,8 +219,8 @@ def _user_data(kind: str) -> Callable[[Path], list[str]]:
             np.savez(tmp / "d.npz", **arrays)
             path = tmp / "d.npz"
             extra = ["--task", "classification"] if kind == "non-integer" else []
-        return ["study", "--data", str(path), *extra, "--arms", "baseline", "--epochs", "1", "--seeds", "1",
-                "--out", str(tmp / "out")]
+        arms = [] if "--arms" in extra else ["--arms", "baseline"]
+        return ["study", "--data", str(path), *extra, *arms, "--epochs", "1", "--seeds", "1", "--out", str(tmp / "out")]
     return args
 
 
@@ -237,6 +240,9 @@ CLI_ROWS: list[tuple[str, Callable[[Path], list[str]], Callable[[Path], str]]] =
     ("npz, test labels out of the training classes", _user_data("unseen"),
      lambda tmp: "Invalid value for argument `y_test`. Expected labels that occur in y_train (the classes the model "
                  "learns). Received: y_test holds 3 labels y_train lacks: 5, 6, 7"),
+    ("a mixup arm on a regression CSV", _user_data("regression mixup"),
+     lambda tmp: "Run 'mixup' sets regularization.mixup_alpha on a regression dataset. Expected mixup_alpha unset: "
+                 "it acts on class labels or logits. Received: regularization.mixup_alpha=0.2"),
     ("CSV without the target column", _user_data("csv"),
      lambda tmp: "Invalid value for argument `target`. Expected a column of d.csv: 'a', 'b'. Received: target='y'"),
     ("image folder with one class", _user_data("one class"),

@@ -102,3 +102,18 @@ def test_tune_takes_the_data_flags(tmp_path, monkeypatch):
     assert f'[data]\nname = "{tmp_path / "f.csv"}"\n' in result.stdout  # absolute, as a study config's
     assert '[data.options]\ntarget = "y"\nimage_size = 16\ntask = "regression"\n' in result.stdout
     assert '\noutput = "logits"\n' in result.stdout
+
+
+def test_a_fresh_uncertainty_run_on_a_csv(tmp_path):
+    from reglab.experiments.spec import RunSpec
+    from reglab.studies.uncertainty_regression import evaluate_regression_uncertainty
+
+    _write_csv(tmp_path / "f.csv", np.random.default_rng(2).normal(size=100))
+    result = runner.invoke(app, ["uncertainty", "--data", str(tmp_path / "f.csv"), "--target", "y", "--epochs", "2",
+                                 "--samples", "5", "--out", str(tmp_path / "u")])
+    assert result.exit_code == 0, result.output
+    spec = RunSpec.model_validate({"arm": "dropout=0.2", "seed": 0, "epochs": 2, "regularization": {"dropout": 0.2},
+                                   "data": {"name": str(tmp_path / "f.csv"), "options": {"target": "y"}}})
+    expected = evaluate_regression_uncertainty(spec, samples=5, seed=0)
+    row = next(line for line in result.stdout.splitlines() if line.startswith("│ RMSE"))
+    assert [c.strip() for c in row.split("│")[2:4]] == [f"{expected.deterministic.rmse:.3f}", f"{expected.mc.rmse:.3f}"]

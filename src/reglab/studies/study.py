@@ -160,12 +160,18 @@ def preflight(specs: Sequence[RunSpec]) -> list[Any]:
 
     from reglab.experiments.bounds import check_memory, epoch_seconds, model_footprint
     from reglab.experiments.execute import build_model, load_splits
+    from reglab.experiments.regression import check_regression_spec, regression_loss
     from reglab.models.user import is_user_model
 
     seen: set[str] = set()
     footprints = []
     for spec in specs:
         splits = load_splits(spec.data)
+        # the run's own spec checks, here before anything is stored: a regression loss on a
+        # classifier, or mixup/label smoothing/CutMix/distillation arms on a regression task
+        regression_loss(spec.loss, splits.info.task, spec.arm)
+        if splits.info.task != "classification":
+            check_regression_spec(spec)
         reg = spec.regularization
         models = [(spec.model, reg.dropout, reg.drop_path)]
         if reg.distillation is not None:
