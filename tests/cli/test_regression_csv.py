@@ -117,3 +117,18 @@ def test_a_fresh_uncertainty_run_on_a_csv(tmp_path):
     expected = evaluate_regression_uncertainty(spec, samples=5, seed=0)
     row = next(line for line in result.stdout.splitlines() if line.startswith("│ RMSE"))
     assert [c.strip() for c in row.split("│")[2:4]] == [f"{expected.deterministic.rmse:.3f}", f"{expected.mc.rmse:.3f}"]
+
+
+def test_all_arms_on_a_regression_leave_out_the_classification_only_ones(tmp_path):
+    from reglab.experiments.config import load_config
+    from reglab.experiments.plan import plan_study
+
+    _write_csv(tmp_path / "f.csv", np.linspace(0.0, 1.0, 40) ** 2)
+    config = load_config("study", overrides={"dataset": str(tmp_path / "f.csv"), "data.options.target": "y",
+                                             "arms": ["all"], "seeds": 1})
+    assert [s.arm for s in plan_study(config)] == [
+        "baseline", "dropout", "weight_decay", "l1", "early_stopping", "input_noise", "max_norm", "stack"]
+    # named explicitly, a classification-only arm stays in the plan and is refused before anything trains
+    named = load_config("study", overrides={"dataset": str(tmp_path / "f.csv"), "data.options.target": "y",
+                                            "arms": ["baseline", "mixup"], "seeds": 1})
+    assert [s.arm for s in plan_study(named)] == ["baseline", "mixup"]

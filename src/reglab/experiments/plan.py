@@ -34,6 +34,11 @@ def plan_study(config: StudyConfig) -> list[RunSpec]:
     """``len(arms) * seeds`` specs: each arm applied to the config's base, for each seed."""
     base = base_spec_dict(config)
     arms = expand_arms(config.arms, config.model.name)
+    if "all" in config.arms and _task(config) == "regression":  # "all" = every arm the task can run
+        from reglab.experiments.regression import CLASSIFICATION_ONLY
+        from reglab.techniques import parse_arm
+
+        arms = [a for a in arms if a in config.arms or parse_arm(a)[0].field not in CLASSIFICATION_ONLY]
     templates: list[dict[str, Any]] = []
     for arm in arms:
         spec = _copy(base)
@@ -42,6 +47,13 @@ def plan_study(config: StudyConfig) -> list[RunSpec]:
                                                user_model=is_user_model(config.model.name))
         templates.append(spec)
     return _cross_seeds(templates, config.seed_list)
+
+
+def _task(config: StudyConfig) -> str:
+    """The task of the config's data (its splits are read once and cached for the runs)."""
+    from reglab.experiments.execute import load_splits
+
+    return load_splits(config.data).info.task
 
 
 def _format_value(value: Any) -> str:
