@@ -1,4 +1,4 @@
-"""A regression study of a CSV with a float target, end to end at the CLI: the task is detected
+"""A regression study of a CSV (or a module:loader) with a float target, end to end at the CLI: the task is detected
 (or forced with --task on an integer target), the terminal and report.md show RMSE and the early
 stopping the runs use (val_loss), `reglab recommend --from-store` gives regression steps,
 `reglab uncertainty` re-trains a stored run exactly, and `reglab tune` takes the data flags."""
@@ -132,3 +132,28 @@ def test_all_arms_on_a_regression_leave_out_the_classification_only_ones(tmp_pat
     named = load_config("study", overrides={"dataset": str(tmp_path / "f.csv"), "data.options.target": "y",
                                             "arms": ["baseline", "mixup"], "seeds": 1})
     assert [s.arm for s in plan_study(named)] == ["baseline", "mixup"]
+
+
+def test_a_module_loader_returning_float_targets_runs_a_regression_study(tmp_path, monkeypatch):
+    import sys
+
+    name = f"float_loader_{abs(hash(str(tmp_path))) % 10**8}"
+    (tmp_path / f"{name}.py").write_text(
+        "import numpy as np\n"
+        "def load():\n"
+        "    rng = np.random.default_rng(4)\n"
+        "    x = rng.normal(size=(90, 3)).astype(np.float32)\n"
+        "    return x, (x.sum(1) + 0.5).astype(np.float32)\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    out = tmp_path / "out"
+    try:
+        result = runner.invoke(app, ["study", "--data", f"{name}:load", "--arms", "baseline", "--out", str(out), *TINY])
+    finally:
+        sys.modules.pop(name, None)
+    assert result.exit_code == 0, result.output
+    assert "Data: task: regression, detected from non-integer targets (task='classification' overrides)." in result.stdout
+    with RunStore(out / "runs.sqlite", readonly=True) as store:
+        (run,) = store.runs("default")
+    assert (run.final["num_classes"], run.final["n_train"], run.final["test_acc"]) == (1, 58, None)
+    assert f"baseline seed 0  test RMSE {run.final['test_rmse']:.4g}" in result.stdout
