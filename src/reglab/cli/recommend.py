@@ -59,12 +59,25 @@ def _from_store(path: Path, arm: str | None, study: str | None) -> tuple[dict[st
         "train_acc": mean("train_acc"),
         "val_acc": mean("val_acc"),
         "current": first.regularization,
-        "modality": modality_of_dataset(data),
+        "modality": modality_of_dataset(data) or _user_modality(RunSpec.from_dict(first.spec)),
         "flips": data not in NO_FLIP_DATASETS,
         "task": "regression" if first.final.get("test_rmse") is not None or first.final.get("num_classes") == 1
                 else "classification",
     }
     return facts, RunSpec.from_dict(first.spec), summarize_arms(runs)
+
+
+def _user_modality(spec: Any) -> str | None:
+    """The modality of a user's data from its input shape (the file is read again); None when it
+    cannot be read any more (then --modality or the family's default decides)."""
+    from reglab.analysis.recommend import modality_of_shape
+    from reglab.errors import ReglabError
+    from reglab.experiments.execute import load_splits
+
+    try:
+        return modality_of_shape(load_splits(spec.data).info.input_shape)
+    except (ReglabError, ValueError, OSError):
+        return None
 
 
 def _render(rec: Any) -> None:

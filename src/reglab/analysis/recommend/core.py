@@ -34,7 +34,7 @@ from reglab.analysis.recommend.rules_underfit import underfit_plan
 from reglab.errors import invalid_argument
 from reglab.techniques import technique_for_field
 
-__all__ = ["recommend", "modality_of_dataset", "NO_FLIP_DATASETS", "SUGGESTED_MAX_RATIO", "RAISE_FACTOR", "DROPOUT_MAX"]
+__all__ = ["recommend", "modality_of_dataset", "modality_of_shape", "NO_FLIP_DATASETS", "SUGGESTED_MAX_RATIO", "RAISE_FACTOR", "DROPOUT_MAX"]
 
 #: The size suggested instead of a far-too-large tabular or signal model, in parameters per example.
 SUGGESTED_MAX_RATIO = 100
@@ -52,11 +52,17 @@ def modality_of_dataset(name: str) -> str | None:
 
     for source in sources():
         if source.name == name:
-            shape = source.input_shape
-            if len(shape) == 3:
-                return "image"
-            return "signal" if shape[0] >= 32 else "tabular"
+            return modality_of_shape(source.input_shape)
     return None
+
+
+def modality_of_shape(shape: Sequence[int]) -> str:
+    """The modality of inputs of ``shape`` (one example): (C, H, W) -> ``"image"``, one axis of at
+    least 32 values -> ``"signal"``, else ``"tabular"`` (the rule of :func:`modality_of_dataset`,
+    also for a user's data)."""
+    if len(shape) == 3:
+        return "image"
+    return "signal" if len(shape) >= 1 and shape[-1] >= 32 else "tabular"
 
 
 #: Built-in image datasets whose labels a horizontal flip changes (digits).
