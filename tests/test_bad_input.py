@@ -132,6 +132,11 @@ API_ROWS: list[tuple[str, Callable[[Path], object], str]] = [
     ("mc_predict, wrong feature dimension", lambda _: mc_predict(_net(), torch.randn(5, 7), samples=3),
      "Invalid value for argument `inputs`. Expected inputs the model accepts. Received: a batch of shape (5, 7): "
      "mat1 and mat2 shapes cannot be multiplied (5x7 and 4x8)"),
+    ("from_arrays, labels out of range of class_names",
+     lambda _: __import__("reglab.data", fromlist=["x"]).from_arrays(
+         torch.zeros(6, 2), torch.tensor([0, 1, 2, 0, 1, 2]), class_names=["a", "b"]),
+     "Invalid value for argument `y_train`. Expected integer class labels in [0, 1] (2 class names). Received: "
+     "y_train holds labels from 0 to 2"),
     ("sample_beta, infinite alpha", lambda _: __import__("reglab.augment", fromlist=["x"]).sample_beta(math.inf, 1.0),
      "Invalid value for argument `alpha`. Expected a number in (0, inf). Received: alpha=inf"),
 ]
@@ -179,7 +184,73 @@ def _toml(text: str, *flags: str) -> Callable[[Path], list[str]]:
     return args
 
 
+def _user_data(kind: str) -> Callable[[Path], list[str]]:
+    """A ``reglab study`` of a user's data file written into ``tmp`` (issue 13's bad data); the
+    study's --out is ``tmp/out``, which must hold no store afterwards."""
+    def args(tmp: Path) -> list[str]:
+        import numpy as np
+
+        rng = np.random.default_rng(0)
+        x, y = rng.normal(size=(30, 4)).astype(np.float32), np.arange(30) % 3
+        extra: list[str] = []
+        if kind == "csv":
+            (tmp / "d.csv").write_text("a,b\n1,2\n3,4\n")
+            path, extra = tmp / "d.csv", ["--target", "y"]
+        elif kind == "regression mixup":
+            (tmp / "d.csv").write_text("a,y\n" + "".join(f"{v:.3f},{2 * v + 0.5:.3f}\n" for v in x[:, 0]))
+            path, extra = tmp / "d.csv", ["--target", "y", "--arms", "baseline,mixup"]
+        elif kind in ("one class", "unreadable"):
+            from PIL import Image
+
+            for c in ("only",) if kind == "one class" else ("a", "b"):
+                (tmp / "imgs" / c).mkdir(parents=True)
+                for i in range(3):
+                    Image.fromarray((rng.random((6, 6, 3)) * 255).astype("uint8")).save(tmp / "imgs" / c / f"{i}.png")
+            if kind == "unreadable":
+                (tmp / "imgs" / "b" / "bad.png").write_bytes(b"not a png")
+            path = tmp / "imgs"
+        else:
+            arrays = {"lengths": {"x_train": x, "y_train": y[:20]},
+                      "nan": {"x_train": np.where(np.arange(4) == 1, np.nan, x).astype(np.float32), "y_train": y},
+                      "inf": {"x_train": np.where(np.arange(30)[:, None] == 5, np.inf, x).astype(np.float32),
+                              "y_train": y},
+                      "non-integer": {"x_train": x, "y_train": y + 0.5},
+                      "unseen": {"x_train": x, "y_train": y, "x_test": x[:6], "y_test": y[:6] + 5}}[kind]
+            np.savez(tmp / "d.npz", **arrays)
+            path = tmp / "d.npz"
+            extra = ["--task", "classification"] if kind == "non-integer" else []
+        arms = [] if "--arms" in extra else ["--arms", "baseline"]
+        return ["study", "--data", str(path), *extra, *arms, "--epochs", "1", "--seeds", "1", "--out", str(tmp / "out")]
+    return args
+
+
 CLI_ROWS: list[tuple[str, Callable[[Path], list[str]], Callable[[Path], str]]] = [
+    ("npz, arrays of different lengths", _user_data("lengths"),
+     lambda tmp: "Invalid value for argument `y_train`. Expected one label per row of x_train (30 rows). Received: "
+                 "len(y_train)=20"),
+    ("npz, NaN features", _user_data("nan"),
+     lambda tmp: "Invalid value for argument `x_train`. Expected finite feature values (no NaN or inf). Received: "
+                 "x_train holds 30 NaN and 0 inf values, the first in row 0"),
+    ("npz, inf features", _user_data("inf"),
+     lambda tmp: "Invalid value for argument `x_train`. Expected finite feature values (no NaN or inf). Received: "
+                 "x_train holds 0 NaN and 4 inf values, the first in row 5"),
+    ("npz, non-integer labels for classification", _user_data("non-integer"),
+     lambda tmp: "Invalid value for argument `y_train`. Expected integer class labels for task='classification'. "
+                 "Received: y_train holds non-integer values such as 0.5"),
+    ("npz, test labels out of the training classes", _user_data("unseen"),
+     lambda tmp: "Invalid value for argument `y_test`. Expected labels that occur in y_train (the classes the model "
+                 "learns). Received: y_test holds 3 labels y_train lacks: 5, 6, 7"),
+    ("a mixup arm on a regression CSV", _user_data("regression mixup"),
+     lambda tmp: "Run 'mixup' sets regularization.mixup_alpha on a regression dataset. Expected mixup_alpha unset: "
+                 "it acts on class labels or logits. Received: regularization.mixup_alpha=0.2"),
+    ("CSV without the target column", _user_data("csv"),
+     lambda tmp: "Invalid value for argument `target`. Expected a column of d.csv: 'a', 'b'. Received: target='y'"),
+    ("image folder with one class", _user_data("one class"),
+     lambda tmp: "Invalid value for argument `data`. Expected an image folder with one sub-folder per class, at "
+                 f"least 2. Received: {tmp / 'imgs'} has 1 class sub-folder ('only')"),
+    ("image folder with an unreadable image", _user_data("unreadable"),
+     lambda tmp: "Invalid value for argument `data`. Expected image files Pillow can read. Received: "
+                 f"{tmp / 'imgs' / 'b' / 'bad.png'} (not an image format Pillow recognises)"),
     ("a 300-character --name", lambda tmp: ["study", "--name", "a" * 300, "--out", str(tmp), "--print-config"],
      lambda tmp: "Invalid value for argument `name`. Expected at most 100 characters (it names a directory). "
                  "Received: a name of 300 characters"),
@@ -234,6 +305,7 @@ def test_cli_bad_input(args, message, tmp_path, monkeypatch):
         assert result.exit_code == 2, result.output
         assert result.stderr == f"Error: {message(tmp_path)}\n"
         assert "Traceback" not in result.output
+        assert not list((tmp_path / "out").glob("runs.sqlite*"))  # nothing half-written in a store
     finally:
         sock = getattr(_busy_port, "sock", None)
         if sock is not None:

@@ -166,3 +166,19 @@ def test_explicit_baseline_must_exist_and_is_used():
         summarize_arms(RUNS, baseline="control")
     assert str(exc.value) == ("Invalid value for argument `baseline`. Expected one of 'dropout', "
                               "'baseline'. Received: baseline='control'")
+
+
+def test_regression_settings_name_the_monitor_the_run_uses():
+    """The early_stopping arm writes val_acc/max; a regression run monitors val_loss/min (one rule,
+    ``techniques.catalog.early_stopping_monitor``, for the hook and the text)."""
+    from reglab.techniques.catalog import early_stopping_monitor
+
+    from reglab.techniques import apply_arm
+
+    reg = apply_arm({}, "early_stopping", "mlp")
+    assert regularization_setting(reg) == "early_stopping(monitor=val_acc, mode=max, patience=20)"
+    assert regularization_setting(reg, "regression") == "early_stopping(monitor=val_loss, mode=min, patience=20)"
+    assert early_stopping_monitor("val_acc", "max", "regression") == ("val_loss", "min")
+    assert early_stopping_monitor("train_acc", "max", "regression") == ("train_loss", "min")
+    assert early_stopping_monitor("val_loss", "min", "regression") == ("val_loss", "min")
+    assert early_stopping_monitor("val_acc", "max", "classification") == ("val_acc", "max")

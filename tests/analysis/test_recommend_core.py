@@ -77,7 +77,7 @@ def test_modality_of_builtin_datasets():
         (dict(modality="audio"), "Invalid value for argument `modality`. Expected one of 'image', "
                                  "'text', 'tabular', 'signal'. Received: modality='audio'"),
         (dict(task="detection"), "Invalid value for argument `task`. Expected one of "
-                                 "'classification', 'language_model'. Received: task='detection'"),
+                                 "'classification', 'language_model', 'regression'. Received: task='detection'"),
     ],
 )
 def test_bad_arguments(kwargs, message):

@@ -270,3 +270,28 @@ def test_emitted_study_names_the_users_own_model_and_data(tmp_path):
     assert config.model.name == "mypackage.models:resnet50"
     assert config.data.name == str(data)
     assert "drop_path=0.05" in config.arms  # a user model may have residual blocks
+
+
+def test_regression_recommends_decay_early_stopping_on_val_loss_dropout_and_a_smaller_model():
+    rec = recommend("mlp", 400, 1, 20_000, task="regression", modality="tabular")
+    assert rec.scenario == "regression" and rec.verdict == "unknown"
+    assert [(s.technique, s.settings, s.arm) for s in rec.steps] == [
+        ("weight_decay", {"weight_decay": 0.01}, "weight_decay=0.01"),
+        ("early_stopping", {"early_stopping": {"monitor": "val_loss", "patience": 16}}, "early_stopping=16"),
+        ("dropout", {"dropout": 0.05}, "dropout=0.05"),
+        ("smaller model", {"width_factor": 0.5}, None),
+    ]
+    assert rec.avoid == ["mixup, CutMix and label smoothing: they act on class labels, and a regression target "
+                         "has none (a regression study refuses them)."]
+    assert rec.summary == (
+        "A regression target; with 20,000 parameters for 400 training examples (50.0 per example), overfitting "
+        "is likely. Regression: weight decay and early stopping on the validation loss first, then dropout and "
+        "a smaller model.")
+    assert rec.study_arms() == ["baseline", "weight_decay=0.01", "early_stopping=16", "dropout=0.05"]
+
+
+def test_regression_refuses_accuracies():
+    with pytest.raises(ValueError) as exc:
+        recommend("mlp", 400, 1, 20_000, 0.9, 0.8, task="regression")
+    assert str(exc.value) == ("Invalid value for argument `train_acc`. Expected None for task='regression' (a "
+                              "regression has no accuracy). Received: train_acc=0.9")

@@ -192,6 +192,14 @@ def test_cli_study_of_an_import_string_names_the_dropout_modules_it_changed(user
             "(dropout) from 0.1 to 0.3.") in report
     assert (f"- baseline on your model: {rule} dropout not set by this arm: the model's own 1 dropout module "
             "(dropout) keeps its rate (0.1).") in report
+    # the terminal says the same, under the table
+    lines = result.stdout.splitlines()
+    at = lines.index("Applied to your model:")
+    assert lines[at + 1:at + 3] == [
+        f"  baseline on your model: {rule} dropout not set by this arm: the model's own 1 dropout module (dropout) "
+        "keeps its rate (0.1).",
+        f"  dropout=0.3 on your model: {rule} dropout=0.3: set the rate of the model's 1 dropout module (dropout) "
+        "from 0.1 to 0.3."]
 
 
 @pytest.mark.parametrize(

@@ -90,11 +90,14 @@ def as_run_views(runs: Iterable[Any]) -> list[RunView]:
     return views
 
 
-def regularization_setting(reg: Mapping[str, Any]) -> str:
+def regularization_setting(reg: Mapping[str, Any], task: str = "classification") -> str:
     """The regularization fields set (different from their technique's ``off`` value), in the
     technique catalogue's order, as ``"dropout=0.2, weight_decay=0.05"``; a nested field (a table)
-    shows its technique's ``shown_key`` and every key that differs from the spec's default."""
+    shows its technique's ``shown_key`` and every key that differs from the spec's default. On a
+    regression ``task`` early stopping shows the monitor the run uses
+    (``reglab.techniques.catalog.early_stopping_monitor``: val_loss, mode min)."""
     from reglab.experiments.spec import DistillationSpec, EarlyStoppingSpec
+    from reglab.techniques.catalog import early_stopping_monitor
 
     nested = {"early_stopping": EarlyStoppingSpec().model_dump(mode="json"),
               "distillation": DistillationSpec().model_dump(mode="json")}
@@ -106,11 +109,15 @@ def regularization_setting(reg: Mapping[str, Any]) -> str:
         if not technique.is_set(value):
             continue
         if isinstance(value, Mapping):
-            inner_defaults, always = nested.get(name, {}), technique.shown_key
+            inner_defaults, always = nested.get(name, {}), {technique.shown_key}
+            if name == "early_stopping" and "monitor" in value:
+                monitor, mode = early_stopping_monitor(value["monitor"], value.get("mode", "min"), task)
+                if (monitor, mode) != (value["monitor"], value.get("mode")):  # translated: say so
+                    value, always = {**value, "monitor": monitor, "mode": mode}, always | {"monitor", "mode"}
             inner = ", ".join(
                 f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
                 for k, v in value.items()
-                if not isinstance(v, Mapping) and (k == always or inner_defaults.get(k) != v))
+                if not isinstance(v, Mapping) and (k in always or inner_defaults.get(k) != v))
             parts.append(f"{name}({inner})")
         else:
             parts.append(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}")
@@ -267,7 +274,8 @@ def summarize_arms(
             effect, method, p = paired_effect(dict(zip((v.seed for v in g), acc)),
                                               dict(zip((v.seed for v in groups[ref]), ref_acc)),
                                               confidence)
-        setting = regularization_setting(g[0].regularization)
+        setting = regularization_setting(g[0].regularization,
+                                         "classification" if metric == "accuracy" else "regression")
         model = g[0].spec.get("model")
         if ref and model != groups[ref][0].spec.get("model"):  # an arm that trains another model (teacher)
             setting = _model_setting(model) + ("" if setting == "none" else f", {setting}")

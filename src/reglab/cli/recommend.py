@@ -59,10 +59,25 @@ def _from_store(path: Path, arm: str | None, study: str | None) -> tuple[dict[st
         "train_acc": mean("train_acc"),
         "val_acc": mean("val_acc"),
         "current": first.regularization,
-        "modality": modality_of_dataset(data),
+        "modality": modality_of_dataset(data) or _user_modality(RunSpec.from_dict(first.spec)),
         "flips": data not in NO_FLIP_DATASETS,
+        "task": "regression" if first.final.get("test_rmse") is not None or first.final.get("num_classes") == 1
+                else "classification",
     }
     return facts, RunSpec.from_dict(first.spec), summarize_arms(runs)
+
+
+def _user_modality(spec: Any) -> str | None:
+    """The modality of a user's data from its input shape (the file is read again); None when it
+    cannot be read any more (then --modality or the family's default decides)."""
+    from reglab.analysis.recommend import modality_of_shape
+    from reglab.errors import ReglabError
+    from reglab.experiments.execute import load_splits
+
+    try:
+        return modality_of_shape(load_splits(spec.data).info.input_shape)
+    except (ReglabError, ValueError, OSError):
+        return None
 
 
 def _render(rec: Any) -> None:
@@ -95,7 +110,7 @@ def recommend_cmd(
     val_acc: float = typer.Option(None, "--val-acc", help="Observed final validation accuracy in [0, 1]."),
     fine_tuning: bool = typer.Option(False, "--fine-tuning/--from-scratch", help="The model starts from pretrained weights."),
     modality: str = typer.Option(None, "--modality", help="image, text, tabular or signal. Defaults to the dataset's, else image for cnn, text for transformer/rnn, tabular for mlp."),
-    task: str = typer.Option("classification", "--task", help="classification or language_model."),
+    task: str = typer.Option(None, "--task", help="classification, regression or language_model. Defaults to the stored runs' task, else classification."),
     residual: bool = typer.Option(None, "--residual/--no-residual", help="The model has residual blocks. Defaults to yes for resnet* names and transformers."),
     flips: bool = typer.Option(None, "--flips/--no-flips", help="A horizontal flip keeps the label (not for digits or text). Defaults to yes (no for the built-in digit sets)."),
     from_store: Path = typer.Option(None, "--from-store", help="Take the facts from a stored run and order the steps by what the store measured (flags given explicitly win)."),
@@ -125,12 +140,16 @@ def recommend_cmd(
         given["modality"] = modality or modality_of_dataset(data)
         given["flips"] = flips if flips is not None else data not in NO_FLIP_DATASETS
     facts.update({k: v for k, v in given.items() if v is not None})
+    task = task or facts.get("task", "classification")
+    if task == "regression" and facts.get("num_classes") is None:
+        facts["num_classes"] = 1  # one output
     flags = {"family": "--family", "n_train": "--n-train", "num_classes": "--classes",
              "n_params": "--params"}
     for name, flag in flags.items():
         if facts.get(name) is None:
             expected = (f"one of {', '.join(repr(f) for f in FAMILIES)}" if name == "family"
-                        else "an integer >= 1" if name != "num_classes" else "an integer >= 2")
+                        else "an integer >= 2" if name == "num_classes" and task != "regression"
+                        else "an integer >= 1")
             source = "the stored runs do not record it" if from_store is not None else "required"
             if name == "family" and facts.get("model"):
                 source = f"the stored model {facts['model']!r} is not a reglab model"

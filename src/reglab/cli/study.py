@@ -91,6 +91,17 @@ def _show_user_data(data: Any) -> None:
         console.print(f"Data: {escape(note)}", soft_wrap=True)
 
 
+def _show_retrofit(report: Any) -> None:
+    """How each arm was applied to a model reglab did not build (the report's notes, same words)."""
+    from reglab.report import retrofit_notes
+
+    notes = retrofit_notes(getattr(report, "summaries", None) or [])
+    if notes:
+        console.print("[bold]Applied to your model:[/bold]")
+        for note in notes:
+            console.print(f"  {escape(note)}", soft_wrap=True)
+
+
 def _run(config: Any, resume: bool, quiet: bool, yes: bool = False) -> None:
     import os
 
@@ -112,6 +123,7 @@ def _run(config: Any, resume: bool, quiet: bool, yes: bool = False) -> None:
         table = getattr(summary.report, "table", None)
         if table is not None:
             console.print(table)
+        _show_retrofit(summary.report)
         console.print(f"Report: {escape(str(summary.report.html_path))}", soft_wrap=True)
         console.print(f"        {escape(str(summary.report.markdown_path))}", soft_wrap=True)
     console.print(f"Store:  {escape(str(summary.store_path))}  ({summary.seconds:.1f} s)", soft_wrap=True)

@@ -14,8 +14,10 @@ from reglab.cli.study import (
     _DATA_DIR,
     _DATASET,
     _EPOCHS,
+    _IMAGE_SIZE,
     _LR,
     _MODEL,
+    _MODEL_OUTPUT,
     _NAME,
     _NOISE,
     _OPT,
@@ -24,6 +26,8 @@ from reglab.cli.study import (
     _QUIET,
     _RAY,
     _SET,
+    _TARGET,
+    _TASK,
     _TRAIN,
     _use_data_dir,
 )
@@ -40,6 +44,10 @@ def tune(
     name: str = _NAME,
     dataset: str = _DATASET,
     model: str = _MODEL,
+    model_output: str = _MODEL_OUTPUT,
+    target: str = _TARGET,
+    image_size: int = _IMAGE_SIZE,
+    task: str = _TASK,
     epochs: int = _EPOCHS,
     batch_size: int = _BATCH,
     lr: float = _LR,
@@ -67,7 +75,8 @@ def tune(
     flags = {"out": str(out) if out is not None else None, "name": name, "dataset": dataset, "model": model,
              "epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": optimizer, "train_size": train_size,
              "label_noise": label_noise, "runner": runner, "workers": workers, "ray_address": ray_address,
-             "trials": trials, "pruner": pruner, "seed": seed,
+             "trials": trials, "pruner": pruner, "seed": seed, "model.output": model_output,
+             "data.options.target": target, "data.options.image_size": image_size, "data.options.task": task,
              "techniques": [t.strip() for t in techniques.split(",")] if techniques is not None else None}
     cfg = load_tune_config(config, flags, sets or ())
     if print_config:

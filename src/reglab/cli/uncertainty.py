@@ -11,16 +11,20 @@ from rich.markup import escape
 from rich.table import Table
 
 from reglab.cli.app import app, console, report_error
+from reglab.cli.study import _IMAGE_SIZE, _TARGET, _TASK
 
 
 def _check_dataset(name: str) -> None:
-    """``--dataset`` names a built-in dataset (the message names the flag, not an inner argument)."""
+    """``--dataset`` names a built-in dataset or a user's data (the message names the flag, not an
+    inner argument)."""
     from reglab._validate import format_choices
     from reglab.data import available
     from reglab.errors import invalid_argument
 
+    from reglab.data.user import kind_of
+
     names = [row[0] if isinstance(row, (tuple, list)) else getattr(row, "name", row) for row in available()]
-    if name not in names:
+    if name not in names and kind_of(name) == "unknown":  # a user's file, folder or module:loader passes
         raise ValueError(invalid_argument("--dataset", f"one of {format_choices(names)}", name))
 
 
@@ -30,12 +34,15 @@ def uncertainty(
     study: str = typer.Option(None, "--study", help="Study of --store (needed when it holds several)."),
     arm: str = typer.Option(None, "--arm", help="Arm of --store. Defaults to the first arm trained with dropout."),
     seed: int = typer.Option(None, "--seed", help="Seed of the run (--store: defaults to the arm's lowest seed; fresh run: 0)."),
-    dataset: str = typer.Option("mnist1d", "--dataset", help="Fresh run: dataset."),
+    dataset: str = typer.Option("mnist1d", "--dataset", "--data", help="Fresh run: dataset (a built-in name, a .npz/.csv/.parquet file, an image folder or package.module:loader)."),
     model: str = typer.Option("mlp", "--model", help="Fresh run: model."),
     dropout: float = typer.Option(0.2, "--dropout", help="Fresh run: dropout rate (must be > 0 for MC dropout)."),
     loss: str = typer.Option(None, "--loss", help="Fresh regression run: mse (default) or gaussian_nll."),
     epochs: int = typer.Option(100, "--epochs", help="Fresh run: training epochs."),
     train_size: int = typer.Option(None, "--train-size", help="Fresh run: training samples to keep."),
+    target: str = _TARGET,
+    image_size: int = _IMAGE_SIZE,
+    task: str = _TASK,
     samples: int = typer.Option(30, "--samples", "-T", help="MC dropout passes."),
     mc_seed: int = typer.Option(0, "--mc-seed", help="Seed of the MC passes."),
     bins: int = typer.Option(15, "--bins", help="Equal-width bins of the ECE and the reliability diagram."),
@@ -76,6 +83,9 @@ def uncertainty(
         data: dict[str, Any] = {"name": dataset}
         if train_size is not None:
             data["train_size"] = train_size
+        options = {k: v for k, v in (("target", target), ("image_size", image_size), ("task", task)) if v is not None}
+        if options:
+            data["options"] = options
         from pydantic import ValidationError
 
         try:

@@ -250,6 +250,13 @@ def prepare(
         if len(present) < 2:
             raise ValueError(invalid_argument("y_train", "labels of at least 2 classes", None,
                                               shown=f"y_train has only the class {names[int(present[0])]!r}"))
+        for split, y in ys.items():  # a class no training example has cannot be learned
+            unseen = np.setdiff1d(np.unique(y), present) if split != "train" and class_names is None else []
+            if len(unseen):
+                shown = ", ".join(names[int(c)] for c in unseen[:5]) + (", ..." if len(unseen) > 5 else "")
+                raise ValueError(invalid_argument(
+                    f"y_{split}", "labels that occur in y_train (the classes the model learns)", None,
+                    shown=f"y_{split} holds {_count(len(unseen), 'label')} y_train lacks: {shown}"))
     else:
         ys = {s: y.astype(np.float32) for s, y in ys.items()}
         names = ()

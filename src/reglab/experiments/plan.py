@@ -36,6 +36,11 @@ def plan_study(config: StudyConfig) -> list[RunSpec]:
     base = base_spec_dict(config)
     dataset = config.data.name
     arms = study_arms(config.arms, config.model.name, dataset)
+    if "all" in config.arms and _task(config) == "regression":  # "all" = every arm the task can run
+        from reglab.experiments.regression import CLASSIFICATION_ONLY
+        from reglab.techniques import parse_arm
+
+        arms = [a for a in arms if a in config.arms or parse_arm(a)[0].field not in CLASSIFICATION_ONLY]
     # What the distillation family's arms start from: the study's [distillation] table, else the
     # base regularization's own distillation table, else DistillationSpec's defaults (the same run
     # specs, and keys, as the arm's value written alone).
@@ -50,6 +55,13 @@ def plan_study(config: StudyConfig) -> list[RunSpec]:
         spec = apply_arm_spec(spec, arm, user_model=is_user_model(config.model.name), distillation=distillation)
         templates.append(spec)
     return _cross_seeds(templates, config.seed_list)
+
+
+def _task(config: StudyConfig) -> str:
+    """The task of the config's data (its splits are read once and cached for the runs)."""
+    from reglab.experiments.execute import load_splits
+
+    return load_splits(config.data).info.task
 
 
 def _format_value(value: Any) -> str:

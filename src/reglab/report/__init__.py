@@ -22,7 +22,7 @@ from reglab.analysis.effects import ArmSummary, as_run_views, find_sweeps, summa
 from reglab.errors import ReglabError, StoreError
 from reglab.report.files import write_atomic
 
-__all__ = ["Report", "build_report", "load_runs", "diverged_notes"]
+__all__ = ["Report", "build_report", "load_runs", "diverged_notes", "retrofit_notes"]
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def diverged_notes(source: Any, study: str | None) -> list[str]:
             for run in source.runs(study, status="diverged")]
 
 
-def _retrofit_notes(summaries: Sequence[ArmSummary]) -> list[str]:
+def retrofit_notes(summaries: Sequence[ArmSummary]) -> list[str]:
     """Per arm, how it was applied to a model reglab did not build (``final["retrofit"]``, stored
     by ``run_one``; the first seed's, as every seed of an arm gets the same rules)."""
     notes = []
@@ -122,7 +122,7 @@ def _retrofit_notes(summaries: Sequence[ArmSummary]) -> list[str]:
 
 
 def _notes(summaries: Sequence[ArmSummary], figure_ids: Sequence[str]) -> list[str]:
-    notes = _retrofit_notes(summaries)
+    notes = retrofit_notes(summaries)
     if not find_sweeps(summaries):
         notes.append("No sweep or ablation figure: no regularization field takes two or more "
                      "values with everything else equal.")

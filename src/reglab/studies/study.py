@@ -8,6 +8,7 @@ completed runs are skipped, so the finished study holds exactly the planned runs
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -160,12 +161,18 @@ def preflight(specs: Sequence[RunSpec]) -> list[Any]:
 
     from reglab.experiments.bounds import check_memory, epoch_seconds, model_footprint
     from reglab.experiments.execute import build_model, load_splits
+    from reglab.experiments.regression import check_regression_spec, regression_loss
     from reglab.models.user import is_user_model
 
     seen: set[str] = set()
     footprints = []
     for spec in specs:
         splits = load_splits(spec.data)
+        # the run's own spec checks, here before anything is stored: a regression loss on a
+        # classifier, or mixup/label smoothing/CutMix/distillation arms on a regression task
+        regression_loss(spec.loss, splits.info.task, spec.arm)
+        if splits.info.task != "classification":
+            check_regression_spec(spec)
         reg = spec.regularization
         models = [(spec.model, reg.dropout, reg.drop_path)]
         if reg.distillation is not None:
@@ -229,8 +236,11 @@ def format_outcome(outcome: Outcome, done: int, total: int, diagnosis: dict[str,
     final = outcome.result.final
     from reglab.analysis import quantities as Q
 
-    parts = [f"train {_pct(final.get('train_acc'))}", f"val {_pct(final.get('val_acc'))}",
-             f"test {_pct(final.get('test_acc'))}"]
+    if final.get("test_acc") is None and final.get("test_rmse") is not None:  # regression: original units
+        parts = [f"test RMSE {final['test_rmse']:.4g}", f"train RMSE {final.get('train_rmse', math.nan):.4g}"]
+    else:
+        parts = [f"train {_pct(final.get('train_acc'))}", f"val {_pct(final.get('val_acc'))}",
+                 f"test {_pct(final.get('test_acc'))}"]
     if final.get("test_acc") is not None and Q.acc_gap(final) is not None:
         parts.append(f"gap {Q.format_gap(Q.gap(final), 'accuracy')}")
     if final.get("stopped_epoch"):

@@ -130,6 +130,16 @@ class TuneConfig(OutputsMixin, BaseModel):
     def _check_name(cls, value: str) -> str:
         return check_study_name(value)
 
+    @field_validator("data")
+    @classmethod
+    def _check_data(cls, value: DataSpec) -> DataSpec:
+        """A relative data path becomes absolute, as in a study config (a resume from another
+        directory and Ray tasks find the same file)."""
+        from reglab.data.user import resolve_name
+
+        name = resolve_name(value.name, argument="data.name")
+        return value if name == value.name else value.model_copy(update={"name": name})
+
     @field_validator("techniques")
     @classmethod
     def _check_techniques(cls, value: list[str]) -> list[str]:

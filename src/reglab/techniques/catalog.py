@@ -130,13 +130,19 @@ def _early_stopping_edit(reg: dict[str, Any], value: int) -> None:
                              "patience": value}
 
 
+def early_stopping_monitor(monitor: str, mode: str, task: str) -> tuple[str, str]:
+    """The ``(monitor, mode)`` a run's early stopping uses on a ``task``: a regression has no
+    accuracy, so ``val_acc``/``max`` (the arm's default) reads as ``val_loss``/``min``. The one
+    rule for the train-time hook and the settings text of reports."""
+    if task != "classification" and monitor.endswith("_acc"):
+        return monitor[:-4] + "_loss", "min"
+    return monitor, mode
+
+
 def _early_stopping(ctx: TrainContext, es: Any) -> None:
     from reglab.training import EarlyStopping
 
-    monitor, mode = es.monitor, es.mode
-    if ctx.info.task != "classification" and monitor.endswith("_acc"):
-        # no accuracy in regression: the early_stopping arm's val_acc/max reads as val_loss/min
-        monitor, mode = monitor[:-4] + "_loss", "min"
+    monitor, mode = early_stopping_monitor(es.monitor, es.mode, ctx.info.task)
     ctx.callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=es.patience,
                                        min_delta=es.min_delta, restore_best=es.restore_best))
 

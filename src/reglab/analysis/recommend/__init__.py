@@ -10,7 +10,14 @@ the run's current regularization and to what a run store measured (``evidence``)
 the user's own model and data.
 """
 
-from reglab.analysis.recommend.core import DROPOUT_MAX, NO_FLIP_DATASETS, RAISE_FACTOR, modality_of_dataset, recommend
+from reglab.analysis.recommend.core import (
+    DROPOUT_MAX,
+    NO_FLIP_DATASETS,
+    RAISE_FACTOR,
+    modality_of_dataset,
+    modality_of_shape,
+    recommend,
+)
 from reglab.analysis.recommend.emit import left_out, reference_model, study_config, study_toml
 from reglab.analysis.recommend.problem import (
     FAMILIES,
@@ -37,5 +44,5 @@ __all__ = [
     "FAR_TOO_LARGE_RATIO", "LIKELY_OVERFIT_RATIO", "OBSERVED_OVERFIT_GAP", "OBSERVED_MILD_GAP",
     "OBSERVED_UNDERFIT_SKILL", "RAISE_FACTOR", "DROPOUT_MAX", "NO_FLIP_DATASETS", "SOURCES",
     "Problem", "Step", "Recommendation", "recommend", "family_of_model", "observed_verdict",
-    "modality_of_dataset", "study_config", "study_toml", "reference_model", "left_out",
+    "modality_of_dataset", "modality_of_shape", "study_config", "study_toml", "reference_model", "left_out",
 ]

@@ -26,6 +26,7 @@ from reglab.analysis.recommend.problem import (
     technique_step,
 )
 from reglab.analysis.recommend.rules_image import image_plan
+from reglab.analysis.recommend.rules_regression import regression_plan
 from reglab.analysis.recommend.rules_rnn import rnn_plan
 from reglab.analysis.recommend.rules_tabular import signal_plan, tabular_plan
 from reglab.analysis.recommend.rules_text import text_plan
@@ -33,7 +34,7 @@ from reglab.analysis.recommend.rules_underfit import underfit_plan
 from reglab.errors import invalid_argument
 from reglab.techniques import technique_for_field
 
-__all__ = ["recommend", "modality_of_dataset", "NO_FLIP_DATASETS", "SUGGESTED_MAX_RATIO", "RAISE_FACTOR", "DROPOUT_MAX"]
+__all__ = ["recommend", "modality_of_dataset", "modality_of_shape", "NO_FLIP_DATASETS", "SUGGESTED_MAX_RATIO", "RAISE_FACTOR", "DROPOUT_MAX"]
 
 #: The size suggested instead of a far-too-large tabular or signal model, in parameters per example.
 SUGGESTED_MAX_RATIO = 100
@@ -51,11 +52,17 @@ def modality_of_dataset(name: str) -> str | None:
 
     for source in sources():
         if source.name == name:
-            shape = source.input_shape
-            if len(shape) == 3:
-                return "image"
-            return "signal" if shape[0] >= 32 else "tabular"
+            return modality_of_shape(source.input_shape)
     return None
+
+
+def modality_of_shape(shape: Sequence[int]) -> str:
+    """The modality of inputs of ``shape`` (one example): (C, H, W) -> ``"image"``, one axis of at
+    least 32 values -> ``"signal"``, else ``"tabular"`` (the rule of :func:`modality_of_dataset`,
+    also for a user's data)."""
+    if len(shape) == 3:
+        return "image"
+    return "signal" if len(shape) >= 1 and shape[-1] >= 32 else "tabular"
 
 
 #: Built-in image datasets whose labels a horizontal flip changes (digits).
@@ -104,7 +111,9 @@ def recommend(
         fine_tuning: the model starts from pretrained weights. Defaults to False.
         modality: ``"image"``, ``"text"``, ``"tabular"`` or ``"signal"``. Defaults to None: image
             for ``cnn``, text for ``transformer`` and ``rnn``, tabular for ``mlp``.
-        task: ``"classification"`` or ``"language_model"``. Defaults to ``"classification"``.
+        task: ``"classification"``, ``"language_model"`` or ``"regression"`` (``num_classes`` 1, no
+            accuracies; weight decay, early stopping on the validation loss, dropout, a smaller
+            model: ``rules_regression``). Defaults to ``"classification"``.
         residual: the model has residual blocks. Defaults to None: True for ``resnet*`` names and
             transformers.
         flips: a horizontal flip keeps the label. Defaults to True.
@@ -118,10 +127,14 @@ def recommend(
     arch = family.lower() if isinstance(family, str) else family
     family = family_of_model(family) if isinstance(family, str) else check_choice("family", family, FAMILIES)
     n_train = check_int("n_train", n_train, low=1)
-    num_classes = check_int("num_classes", num_classes, low=2)
+    task = check_choice("task", task, TASKS)
+    num_classes = check_int("num_classes", num_classes, low=1 if task == "regression" else 2)
     n_params = check_int("n_params", n_params, low=1)
     modality = check_choice("modality", modality, MODALITIES) if modality is not None else FAMILY_MODALITY[family]
-    task = check_choice("task", task, TASKS)
+    if task == "regression" and (train_acc is not None or val_acc is not None):
+        name = "train_acc" if train_acc is not None else "val_acc"
+        raise ValueError(invalid_argument(name, "None for task='regression' (a regression has no accuracy)",
+                                          train_acc if train_acc is not None else val_acc))
     if (train_acc is None) != (val_acc is None):
         missing = "val_acc" if val_acc is None else "train_acc"
         raise ValueError(invalid_argument(
@@ -153,6 +166,8 @@ def recommend(
 
 
 def _plan(p: Problem, current: Mapping[str, Any] | None) -> Plan:
+    if p.task == "regression":
+        return regression_plan(p)
     if p.verdict == "underfitting":
         return underfit_plan(p, current)
     if p.family == "rnn":
@@ -193,7 +208,8 @@ def _summary(p: Problem, plan: Plan, steps: list[Step], current: Any, measured: 
                 f"{scenario}: {plan.headline}")
     elif p.verdict == "unknown":
         lead = "likely" if p.ratio >= LIKELY_OVERFIT_RATIO else "possible"
-        text = (f"No accuracies observed; with {p.size_text()}, overfitting is {lead}. "
+        head = "A regression target" if p.task == "regression" else "No accuracies observed"
+        text = (f"{head}; with {p.size_text()}, overfitting is {lead}. "
                 f"{scenario}: {plan.headline}")
     else:
         kind = "Overfitting" if p.verdict == "overfitting" else "Mild overfitting"

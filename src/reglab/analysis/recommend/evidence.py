@@ -53,7 +53,7 @@ def evidence_text(summary: Any) -> str:
         value = f"{100 * d:+.1f} points"
         interval = "" if math.isnan(lo) else f" [{100 * lo:+.1f}, {100 * hi:+.1f}]"
     else:
-        value = f"test loss {d:+.3g}"
+        value = f"test {'RMSE' if getattr(summary, 'metric', 'loss') == 'rmse' else 'loss'} {d:+.3g}"
         interval = "" if math.isnan(lo) else f" [{lo:+.3g}, {hi:+.3g}]"
     if not interval:
         seeds += " (no interval)"

@@ -25,7 +25,7 @@ __all__ = [
 
 FAMILIES = ("mlp", "cnn", "transformer", "rnn")
 MODALITIES = ("image", "text", "tabular", "signal")
-TASKS = ("classification", "language_model")
+TASKS = ("classification", "language_model", "regression")
 VERDICTS = ("overfitting", "mild overfitting", "good fit", "underfitting", "unknown")
 #: reglab model names and common architecture names -> family (``resnet50`` etc.: any name
 #: starting with ``resnet`` is a residual ``cnn``).
@@ -89,7 +89,7 @@ class Problem:
         family: ``"mlp"``, ``"cnn"``, ``"transformer"`` or ``"rnn"``.
         arch: the name the user gave (``"resnet50"``, ``"bert"``, ``"mlp"``).
         modality: ``"image"``, ``"text"``, ``"tabular"`` or ``"signal"``.
-        task: ``"classification"`` or ``"language_model"``.
+        task: ``"classification"``, ``"language_model"`` or ``"regression"``.
         n_train, num_classes, n_params: sizes.
         train_acc, val_acc: observed final accuracies (None: not observed).
         fine_tuning: the model starts from pretrained weights.

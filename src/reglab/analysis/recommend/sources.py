@@ -39,6 +39,7 @@ SOURCES: dict[str, str] = {
     "grinsztajn2022": "Grinsztajn, Oyallon & Varoquaux 2022, Why do tree-based models still outperform deep learning on tabular data?, NeurIPS Datasets and Benchmarks, arXiv:2207.08815",
     "merity2018": "Merity, Keskar & Socher 2018, Regularizing and Optimizing LSTM Language Models (AWD-LSTM), ICLR, arXiv:1708.02182",
     "gal2016": "Gal & Ghahramani 2016, A Theoretically Grounded Application of Dropout in Recurrent Neural Networks, NeurIPS, arXiv:1512.05287",
+    "gal2016mc": "Gal & Ghahramani 2016, Dropout as a Bayesian Approximation, ICML, arXiv:1506.02142",
     "pascanu2013": "Pascanu, Mikolov & Bengio 2013, On the difficulty of training RNNs, ICML, arXiv:1211.5063",
     "goodfellow2016": "Goodfellow, Bengio & Courville 2016, Deep Learning, MIT Press, ch. 11",
     "smith2018": "Smith 2018, A disciplined approach to neural network hyper-parameters: Part 1, arXiv:1803.09820",
