@@ -88,9 +88,10 @@ def test_terminal_table_on_80_columns_keeps_arm_names_whole_and_lists_settings(s
     assert max(len(line) for line in lines) <= 80
     assert lines[0].strip() == "demo (3 seeds per arm)"
     assert lines[1].split()[:9] == ["Arm", "Val", "acc", "%", "Test", "acc", "%", "Gap,", "pts"]
-    assert lines[3].split()[:3] == ["baseline", "58.1", "±"]
+    assert lines[3].split()[:4] == ["baseline", "58.1", "60.0", "41.9"]  # the means, half-widths under them
+    assert lines[4].split()[0:6:2] == ["±", "±", "±"]
     stack = next(i for i, line in enumerate(lines) if line.startswith("stack "))
-    assert lines[stack + 1].split()[0].startswith("[")  # the effect's interval under its value
+    assert lines[stack + 1].split()[6].startswith("[")  # under the half-widths: the effect's interval
     settings = lines.index("Settings:")
     assert [line.split() for line in lines[settings + 1:]] == [
         ["stack:", "dropout=0.2,", "weight_decay=0.05,", "label_smoothing=0.1"]]

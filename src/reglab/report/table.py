@@ -209,8 +209,8 @@ def _adds_to_arm(arm: str, setting: str) -> bool:
 class SummaryTable:
     """The summary for a terminal: :func:`rich_table` when it fits the console's width, else a
     compact table that never wraps an arm name, with the seed count in the title (when every arm
-    has the same), the effect's interval and p-value under its value, and each arm's setting
-    listed below.
+    has the same), each half-width under its mean, the effect's interval and p-value under its
+    value, and each arm's setting listed below.
 
     Args:
         summaries: the arms, in display order.
@@ -248,13 +248,15 @@ class SummaryTable:
         for i in keep:  # the p-value goes under the effect and its interval
             table.add_column(cols[i] + (" (p)" if i == EFFECT else ""),
                              justify="right" if i in _NUMERIC else "left",
-                             style="bold" if i == 0 else None, no_wrap=i <= EFFECT,
-                             overflow="fold", min_width=11 if i == VERDICTS else None)
+                             style="bold" if i == 0 else None, no_wrap=i == 0,
+                             overflow="fold", min_width={EFFECT: 13, VERDICTS: 11}.get(i))
         for s, row in zip(self.summaries, rows):
             effect = row[EFFECT].replace(" [", "\n[", 1) if "[" in row[EFFECT] else row[EFFECT]
             if row[P] != "-":
                 effect += f"\n(p {row[P]})"
             cells = {i: escape(c) for i, c in enumerate(row)}
+            for i in (VAL, TEST, GAP):  # the half-width goes under the mean
+                cells[i] = cells[i].replace(" ± ", "\n± ", 1)
             cells[EFFECT] = "\n".join(escape(part) for part in effect.split("\n"))
             if s.significantly_better is not None:
                 color = "green" if s.significantly_better else "red"
