@@ -538,7 +538,8 @@ def test_overfit_twin_with_mixup_and_jitter(client):
 def test_augment_sample_keeps_labels_and_draws_per_sample(client):
     import torch
 
-    from reglab.lab.demos.augment_ops import circular_shift, random_crop
+    from reglab.augment.image import random_crop
+    from reglab.augment.signal import random_shift
 
     body = client.get("/api/augment/sample", params={"dataset": "mnist1d", "strength": 0.5, "seed": 1}).json()
     assert body["op"] == "circular shift" and body["amount"] == 5 and len(body["labels"]) == 6
@@ -547,9 +548,9 @@ def test_augment_sample_keeps_labels_and_draws_per_sample(client):
         assert len(shifts) >= 1
     x = torch.arange(2 * 12, dtype=torch.float32).reshape(2, 12)
     g = torch.Generator().manual_seed(0)
-    out = circular_shift(x, 3, g)
+    out = random_shift(x, 3, generator=g)
     assert all(any(torch.equal(out[i], torch.roll(x[i], s)) for s in range(-3, 4)) for i in range(2))
-    assert torch.equal(circular_shift(x, 0, g), x)  # zero magnitude is the identity
+    assert torch.equal(random_shift(x, 0, generator=g), x)  # zero magnitude is the identity
     img = torch.arange(64, dtype=torch.float32).reshape(1, 1, 8, 8).repeat(3, 1, 1, 1)
     assert torch.equal(random_crop(img, 0, g), img)
     cropped = random_crop(img, 2, g)

@@ -1,6 +1,6 @@
 """The augmentation view: training samples of the built-in sets beside augmented copies.
 
-One label-preserving op per kind of data, each a draw per sample (:mod:`reglab.lab.demos.augment_ops`):
+One label-preserving op per kind of data from :mod:`reglab.augment`, each a draw per sample:
 input jitter for the 2-D sets (``strength`` is the noise std in units of each feature's spread),
 a random circular shift for MNIST-1D signals (up to ``round(strength * 10)`` samples; the
 signals' patterns keep their class wherever they sit) and a random crop with zero padding for
@@ -14,7 +14,8 @@ from typing import Any
 
 import torch
 
-from reglab.lab.demos.augment_ops import circular_shift, jitter, random_crop
+from reglab.augment.image import random_crop
+from reglab.augment.signal import jitter, random_shift
 from reglab.lab.demos.common import clean
 from reglab.lab.schemas import AugmentQuery
 
@@ -42,7 +43,7 @@ def augment_payload(q: AugmentQuery) -> dict[str, Any]:
         op, amount = "circular shift", round(q.strength * 10)
         idx = torch.randperm(len(x), generator=generator)[:SHOWN]
         x, y = x[idx], y[idx]
-        augmented = circular_shift(x, amount, generator)
+        augmented = random_shift(x, amount, generator=generator)  # circular
         shown = slice(None)
     else:
         op, amount = "random crop", round(q.strength * 2)

@@ -72,14 +72,14 @@ def calibration(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> dic
 def _batch_transform(params: OverfitParams, num_classes: int) -> Any:
     """Input jitter (its own generator, seeded by ``params.seed``), then mixup (the Trainer's generator)."""
     from reglab.augment import Mixup
-    from reglab.lab.demos.augment_ops import jitter_transform
+    from reglab.augment.signal import jitter
 
-    jitter = jitter_transform(params.augment, params.seed) if params.augment else None
+    noise = torch.Generator().manual_seed(params.seed)
     mix = Mixup(alpha=params.mixup, num_classes=num_classes) if params.mixup else None
 
     def transform(x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None) -> Any:
-        if jitter is not None:
-            x, y = jitter(x, y)
+        if params.augment:
+            x = jitter(x, params.augment, noise)
         if mix is not None:
             x, y = mix(x, y, generator)
         return x, y
