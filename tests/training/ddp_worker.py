@@ -53,6 +53,7 @@ def main() -> None:
                 "val_loss": history.val_loss, "epochs": sampler.epochs,
                 "weights": {k: v.clone() for k, v in model.module.state_dict().items()}},
                os.path.join(out, f"rank{rank}.pt"))
+    dist.barrier()  # neither rank tears gloo down while the other still talks to it (an abort at exit)
     dist.destroy_process_group()
 
 
