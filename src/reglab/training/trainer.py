@@ -26,7 +26,6 @@ References:
 
 from __future__ import annotations
 
-import inspect
 import math
 import os
 import time
@@ -38,6 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from reglab._validate import check_int, check_positive, is_input_mismatch
+from reglab.augment.pipeline import takes_generator
 from reglab.errors import CheckpointError, invalid_argument
 from reglab.retrofit import set_dropout_rate
 from reglab.training.callbacks import Callback
@@ -52,17 +52,6 @@ __all__ = ["Trainer"]
 
 def _has_state(callback: Callback) -> bool:
     return type(callback).state_dict is not Callback.state_dict
-
-
-def _takes_generator(fn: Any) -> bool:
-    """Whether ``fn`` accepts a ``generator`` keyword (reglab's batch transforms do)."""
-    if fn is None:
-        return False
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return "generator" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 def _world_size() -> int:
@@ -250,7 +239,7 @@ class Trainer:
         self.val_loader = val_loader
         self.callbacks: list[Callback] = sorted(callbacks, key=lambda cb: cb.order)
         self.batch_transform = batch_transform
-        self._transform_takes_generator = _takes_generator(batch_transform)
+        self._transform_takes_generator = takes_generator(batch_transform)
         self.penalties = penalties
         self.teachers = [t.to(self.device).eval() for t in teachers]
         self.teacher_is_list = teacher is not None and not isinstance(teacher, nn.Module)
