@@ -241,8 +241,7 @@ class SummaryTable:
         seeds = {row[2] for row in rows}
         n = seeds.pop() if len(seeds) == 1 else None
         title = self.title + (f" ({n} seed{'' if n == '1' else 's'} per arm)" if n is not None else "")
-        table = Table(title=title, caption=caption(self.summaries), box=box.SIMPLE_HEAD, show_edge=False,
-                      pad_edge=False)
+        table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
         cols = columns(self.summaries)
         keep = [0] + ([2] if len(seeds) > 1 else []) + [VAL, TEST, GAP, EFFECT, VERDICTS]
         for i in keep:  # the p-value goes under the effect and its interval
@@ -263,6 +262,7 @@ class SummaryTable:
                 cells[EFFECT] = f"[{color}]{cells[EFFECT]}[/{color}]"
             table.add_row(*(cells[i] for i in keep))
         yield table
+        yield Text(caption(self.summaries))  # wrapped at the console's width, not the table's
         settings = [(row[0], row[1]) for row in rows if _adds_to_arm(row[0], row[1])]
         if settings:
             yield Text("Settings:", style="bold")
