@@ -35,12 +35,12 @@ from lightning.pytorch.utilities import rank_zero_info  # noqa: E402
 from reglab._validate import check_int, check_positive  # noqa: E402
 from reglab.errors import invalid_argument  # noqa: E402
 from reglab.integrations._best import BestWeights  # noqa: E402
+from reglab.augment.pipeline import takes_generator  # noqa: E402
 from reglab.nn import DropPath  # noqa: E402
 from reglab.retrofit import set_dropout_rate  # noqa: E402
 from reglab.training.early_stopping import EarlyStopping, monitored_value  # noqa: E402
 from reglab.training.hooks import GradientNoise, apply_max_norm_, max_norm_weights  # noqa: E402
 from reglab.training.schedules import RegularizationSchedule, Schedule  # noqa: E402
-from reglab.training.trainer import _takes_generator  # noqa: E402
 
 __all__ = [
     "RestoreBestEarlyStopping",
@@ -328,6 +328,6 @@ class BatchTransformMixin:
         if gen is None or gen.device != x.device:
             gen = torch.Generator(device=x.device).manual_seed(check_int("batch_transform_seed", self.batch_transform_seed, low=0))
             self._batch_transform_generator = gen
-        if _takes_generator(self.batch_transform):
+        if takes_generator(self.batch_transform):
             return self.batch_transform(x, y, generator=gen)
         return self.batch_transform(x, y)
