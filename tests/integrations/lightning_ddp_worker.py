@@ -51,6 +51,11 @@ def main() -> None:
     torch.save({"epoch": trainer.current_epoch, "reason": stop.reason, "best": stop.best_epoch,
                 "weights": {k: v.clone() for k, v in module.state_dict().items()}},
                os.path.join(out, f"rank{trainer.global_rank}.pt"))
+    import torch.distributed as dist
+
+    if dist.is_initialized():  # neither rank tears gloo down while the other still talks to it
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":

@@ -170,7 +170,7 @@ def test_interactive_docs_render_with_no_internet(probe, live_server):
 
 def test_shared_link_with_bad_values_falls_back_notices_and_runs(probe, live_server):
     page = probe.page
-    page.goto(live_server.url + "/overfit?dataset=cifar10&width=1000&lr=5&epochs=100&train_size=60&dropout=0.2&run=1")
+    page.goto(live_server.url + "/overfit?dataset=cifar10&width=1000&lr=5&epochs=500&train_size=60&dropout=0.2&run=1")
     notice = page.locator("#url-notice")
     notice.wait_for()
     assert notice.inner_text() == (
@@ -179,16 +179,17 @@ def test_shared_link_with_bad_values_falls_back_notices_and_runs(probe, live_ser
         "width=1000 (expected one of 4, 8, 16, 32, 64, 128, 256; using 128); "
         "lr=5 (expected one of 0.001, 0.003, 0.01, 0.03; using 0.01).")
     assert page.input_value("#dataset") == "moons" and page.input_value("#width") == "128"
-    assert page.input_value("#epochs") == "100" and page.input_value("#dropout") == "0.2"  # good values are kept
+    assert page.input_value("#epochs") == "500" and page.input_value("#dropout") == "0.2"  # good values are kept
     assert "dataset=moons" in page.url and "width=128" in page.url and "lr=0.01" in page.url
-    # &run=1 started training: both twins stream; pause, then one step trains exactly one more epoch
+    # &run=1 started training (500 epochs, the most a link may ask for, so the run cannot end before
+    # the test pauses it): both twins stream; pause, then one step trains exactly one more epoch
     page.wait_for_function("!document.getElementById('pause').disabled")
     page.click("#pause")
     page.wait_for_function("document.getElementById('pause').textContent === 'Resume'")
     page.wait_for_timeout(600)
     paused = trace_len(page, "loss-chart", 0)
     page.wait_for_timeout(400)
-    assert trace_len(page, "loss-chart", 0) == paused < 100
+    assert trace_len(page, "loss-chart", 0) == paused < 500
     base_paused = trace_len(page, "loss-chart", 2)  # the dashed unregularized twin, paused too
     page.click("#step")
     page.wait_for_function(f"document.getElementById('loss-chart').data[0].x.length === {paused + 1}")
@@ -196,8 +197,8 @@ def test_shared_link_with_bad_values_falls_back_notices_and_runs(probe, live_ser
     assert trace_len(page, "loss-chart", 0) == paused + 1
     assert trace_len(page, "loss-chart", 2) == base_paused + 1  # one epoch of each twin
     page.click("#pause")  # resume
-    page.wait_for_function("document.body.dataset.state === 'done'", timeout=60_000)
-    assert trace_len(page, "loss-chart", 0) == 100 and trace_len(page, "loss-chart", 2) == 100
+    page.wait_for_function("document.body.dataset.state === 'done'", timeout=180_000)
+    assert trace_len(page, "loss-chart", 0) == 500 and trace_len(page, "loss-chart", 2) == 500
     assert page.inner_text("#sentence").startswith("With dropout 0.2 the train-validation accuracy gap")
     probe.screenshot("overfit-twin-bad-link")
     page.click("#reset")
