@@ -1,6 +1,6 @@
 """The run store: one SQLite file (``runs.sqlite``) holding studies, runs and per-epoch metrics.
 
-Design (DESIGN.md, "Run store"): a run is written once, when it is complete, in one transaction, so
+Design: a run is written once, when it is complete, in one transaction, so
 a study interrupted at any moment (Ctrl-C, a killed process, a power cut) leaves only whole runs;
 resuming skips the keys already completed and trains the rest, so the finished study holds exactly
 the planned runs, none twice (``(study, key)`` is the primary key).
