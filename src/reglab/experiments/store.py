@@ -185,18 +185,20 @@ class RunStore:
             self._check_or_create(existed)
         except sqlite3.DatabaseError as exc:
             self._conn.close()
-            msg = str(exc)
-            if "not a database" in msg or "malformed" in msg or "encrypted" in msg:
-                raise StoreError(
-                    f"The run store {str(self.path)!r} is corrupt or not a SQLite file ({msg}). "
-                    "Expected a reglab run store; move it away or choose another --out directory."
-                ) from None
-            raise StoreError(
-                f"Cannot use the run store {str(self.path)!r}: {msg}. Expected a writable "
-                "reglab run store."
-            ) from None
+            raise self._database_error(exc, "Cannot use", "a writable") from None
 
     # ------------------------------------------------------------------ setup
+    def _database_error(self, exc: sqlite3.DatabaseError, action: str, kind: str) -> StoreError:
+        """The error for a store SQLite refuses: a corrupt or foreign file, else ``"<action> the run
+        store ...: <why>. Expected <kind> reglab run store."``."""
+        msg = str(exc)
+        if "not a database" in msg or "malformed" in msg or "encrypted" in msg:
+            return StoreError(
+                f"The run store {str(self.path)!r} is corrupt or not a SQLite file ({msg}). "
+                "Expected a reglab run store; move it away or choose another --out directory."
+            )
+        return StoreError(f"{action} the run store {str(self.path)!r}: {msg}. Expected {kind} reglab run store.")
+
     def _open_readonly(self) -> None:
         if not self.path.is_file():
             raise StoreError(f"Run store {str(self.path)!r} not found. Expected the runs.sqlite file written by "
@@ -217,14 +219,7 @@ class RunStore:
             tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         except sqlite3.DatabaseError as exc:
             self._conn.close()
-            msg = str(exc)
-            if "not a database" in msg or "malformed" in msg or "encrypted" in msg:
-                raise StoreError(
-                    f"The run store {str(self.path)!r} is corrupt or not a SQLite file ({msg}). "
-                    "Expected a reglab run store; move it away or choose another --out directory."
-                ) from None
-            raise StoreError(f"Cannot read the run store {str(self.path)!r}: {msg}. Expected a readable "
-                             "reglab run store.") from None
+            raise self._database_error(exc, "Cannot read", "a readable") from None
         if version > SCHEMA_VERSION or not {"studies", "runs", "epochs"} <= tables:
             self._conn.close()
             raise StoreError(f"The run store {str(self.path)!r} has schema version {version} or misses tables; "
