@@ -376,3 +376,23 @@ export const HEATMAP_LAYOUT = {
   yaxis: { showgrid: false, zeroline: false, scaleanchor: "x" },
   showlegend: false,
 };
+
+/** Draw an 8x8 image (rows of values) as a grey canvas with a caption, appended to `container`. */
+export function drawDigit(container, image, caption) {
+  const fig = document.createElement("figure");
+  const canvas = document.createElement("canvas");
+  canvas.width = 8;
+  canvas.height = 8;
+  const ctx = canvas.getContext("2d");
+  const flat = image.flat();
+  const lo = Math.min(...flat), hi = Math.max(...flat);
+  image.forEach((row, i) => row.forEach((v, j) => {
+    const g = Math.round(255 * (1 - (v - lo) / (hi - lo || 1)));
+    ctx.fillStyle = `rgb(${g},${g},${g})`;
+    ctx.fillRect(j, i, 1, 1);
+  }));
+  const cap = document.createElement("figcaption");
+  cap.textContent = caption;
+  fig.append(canvas, cap);
+  container.appendChild(fig);
+}

@@ -1,26 +1,7 @@
-import { PLOT_CONFIG, getParams, initControls, initCopyButton, refreshCode, setStatus, syncUrl } from "/static/lab.js";
+import { PLOT_CONFIG, drawDigit, getParams, initControls, initCopyButton, refreshCode, setStatus, syncUrl } from "/static/lab.js";
 
 const DEMO = "mixup";
 let requestNo = 0;
-
-function drawDigit(container, image, caption) {
-  const fig = document.createElement("figure");
-  const canvas = document.createElement("canvas");
-  canvas.width = 8;
-  canvas.height = 8;
-  const ctx = canvas.getContext("2d");
-  const flat = image.flat();
-  const lo = Math.min(...flat), hi = Math.max(...flat);
-  image.forEach((row, i) => row.forEach((v, j) => {
-    const g = Math.round(255 * (1 - (v - lo) / (hi - lo || 1)));
-    ctx.fillStyle = `rgb(${g},${g},${g})`;
-    ctx.fillRect(j, i, 1, 1);
-  }));
-  const cap = document.createElement("figcaption");
-  cap.textContent = caption;
-  fig.append(canvas, cap);
-  container.appendChild(fig);
-}
 
 function topClasses(row) {
   return row.map((p, c) => [p, c]).filter(([p]) => p > 0.005).sort((a, b) => b[0] - a[0])
